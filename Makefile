@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine:  make demo  |  make test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test lint eval bench train
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install  ## code the bundled sample corpus into SQLite and print a per-bucket summary
+	$(VENV)/bin/themecoder demo
+
+test: install  ## the full suite, SQLite and PostgreSQL (started on loopback by scripts/postgres.sh)
+	THEMECODER_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh)" $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check src tests eval api 2>/dev/null || $(VENV)/bin/ruff check src tests eval
+
+train: install
+	$(VENV)/bin/themecoder train
+
+eval: install
+	$(VENV)/bin/themecoder eval
+
+bench: install
+	$(PY) eval/bench_throughput.py

@@ -1,0 +1,3 @@
+from themecoder.cli import app
+
+app(prog_name="themecoder")

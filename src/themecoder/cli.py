@@ -1,0 +1,259 @@
+"""The ``themecoder`` command line: parse, call one service, print. The only layer that prints."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from themecoder.config import Settings, get_settings
+from themecoder.errors import InvalidInput, ThemecoderError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Code customer feedback into signal buckets, sentiment and expression.",
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _settings(db: str | None = None, model_dir: Path | None = None) -> Settings:
+    # No model hub is reachable in offline deployments; never wait for one.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    overrides: dict[str, Any] = {}
+    if db:
+        overrides["db_url"] = db
+    if model_dir:
+        overrides["model_dir"] = model_dir
+    return get_settings().model_copy(update=overrides)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except ThemecoderError as exc:
+        console.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
+        raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[..., None]]:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(*args: Any) -> None:
+            name, done, total = args if len(args) == 3 else (label, *args)
+            if name not in tasks:
+                tasks[name] = bar.add_task(str(name), total=total)
+            bar.update(tasks[name], completed=done, total=total)
+
+        yield update
+
+
+def _summary_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("bucket", "units", "items", "positive", "neutral", "risk", "mean conf."):
+        table.add_column(col, justify="left" if col == "bucket" else "right")
+    for r in rows:
+        conf = "-" if r["mean_confidence"] is None else f"{r['mean_confidence']:.2f}"
+        table.add_row(
+            r["bucket"],
+            *(str(r[k]) for k in ("units", "items", "positive", "neutral", "risk")),
+            conf,
+        )
+    return table
+
+
+@app.command()
+def code(
+    input: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV, JSONL, Parquet, transcript .txt, .vtt, .srt, or a folder of them."
+        ),
+    ],
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    id_column: Annotated[
+        str | None, typer.Option(help="Column holding ids (default: row numbers).")
+    ] = None,
+    level: Annotated[str, typer.Option(help="item: a record per row; unit: per unit.")] = "item",
+    out_path: Annotated[Path | None, typer.Option("--out", help="OUT.jsonl or OUT.csv.")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default THEMECODER_DB_URL).")
+    ] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of the input.")] = "utf-8",
+    skip_speaker: Annotated[
+        list[str] | None,
+        typer.Option(help="Transcript speaker whose turns are kept but not coded (repeatable)."),
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="Force the input format.")] = None,
+    store: Annotated[bool, typer.Option(help="Store results in the database.")] = True,
+) -> None:
+    """Code feedback into buckets, sentiment and expression type.
+
+    Example: themecoder code tickets.csv --text-column body --id-column ticket_id --out coded.jsonl
+    """
+    from themecoder.services.coding import code_path
+
+    s = _settings(db)
+    with _errors(), _progress("coding units") as tick:
+        run = code_path(
+            s,
+            input,
+            text_column=text_column,
+            id_column=id_column,
+            encoding=encoding,
+            skip_speakers=skip_speaker or (),
+            fmt=fmt,
+            level=level,
+            out=out_path,
+            store=store,
+            progress=tick,
+        )
+    for problem in run.problems:
+        where = f"line {problem.line}" if problem.line else "input"
+        console.print(
+            f"[yellow]skipped[/] {getattr(problem, 'source', None) or input} {where}: "
+            f"{problem.message}"
+        )
+    for warning in run.warnings[:20]:
+        console.print(f"[yellow]warning[/] {warning}")
+    if len(run.warnings) > 20:
+        console.print(f"[yellow]... {len(run.warnings) - 20} more warnings[/]")
+    stored = f", stored as run {run.run_id} in {s.db_url}" if run.run_id is not None else ""
+    console.print(
+        f"coded {len(run.results)} items, {run.n_units} units with {run.model_version}"
+        f"{stored}" + (f"; wrote {out_path}" if out_path else "")
+    )
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (default THEMECODER_DB_URL).")
+    ] = None,
+) -> None:
+    """Code the bundled sample corpus and print a per-bucket summary.
+
+    Example: themecoder demo --db sqlite:///demo.db
+    """
+    from themecoder.services.demo import run_demo
+
+    s = _settings(db)
+    with _errors(), _progress("demo") as tick:
+        result = run_demo(s, progress=tick)
+    for name, run in result.runs:
+        console.print(
+            f"{name}: {len(run.results)} items, {run.n_units} units, run {run.run_id}"
+            + (f", {len(run.problems)} problems" if run.problems else "")
+        )
+    out.print(_summary_table(result.summary, f"Sample corpus per bucket ({s.db_url})"))
+
+
+@app.command()
+def train(
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Artifact folder (default: the shipped model folder).")
+    ] = None,
+    extra_data: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Opt in to a restricted dataset (airline, semeval_laptops, app_reviews_maalej, "
+            "app_reviews_panichella); the artifact is marked with its terms."
+        ),
+    ] = None,
+    evaluate: Annotated[bool, typer.Option(help="Evaluate and write the model card.")] = True,
+) -> None:
+    """Rebuild the coder artifact from training/ and the permitted datasets, reproducibly.
+
+    Example: themecoder train --out-dir /tmp/coder
+    """
+    from themecoder.services.training import train_coder
+
+    s = _settings()
+    target = out_dir or s.model_dir
+    with _errors(), _progress("training") as tick:
+        result = train_coder(s, target, extra_data=extra_data or (), progress=tick)
+    console.print(
+        f"trained {result.version} on {result.counts['examples']} examples -> "
+        f"{result.path}\nartifact sha256 {result.sha256}"
+    )
+    if evaluate:
+        _evaluate(_settings(model_dir=target), target)
+
+
+def _evaluate(
+    s: Settings, model_dir: Path, sources: list[str] | None = None, limit: int | None = None
+) -> None:
+    from themecoder.coder import Coder
+    from themecoder.pipeline.embed import SentenceTransformerEmbedder
+    from themecoder.services.embedding_cache import CachedEmbedder
+    from themecoder.services.evaluation import EVAL_SOURCES, evaluate
+    from themecoder.services.reports import report_markdown, write_card, write_report
+
+    with _errors(), _progress("evaluating") as tick:
+        embedder = CachedEmbedder(
+            SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device), s.cache_dir
+        )
+        coder = Coder.load(s, embedder=embedder)
+        report = evaluate(coder, s, sources or EVAL_SOURCES, limit, progress=tick)
+        path = write_report(report, s.results_dir)
+        if not sources and limit is None:
+            write_card(model_dir, report)
+    out.print(report_markdown(report))
+    console.print(f"saved {path} and {path.with_suffix('.json')}")
+
+
+@app.command(name="eval")
+def eval_(
+    source: Annotated[list[str] | None, typer.Option(help="Evaluate only these sources.")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows per source.")] = None,
+    model_dir: Annotated[Path | None, typer.Option(help="Coder artifact folder.")] = None,
+) -> None:
+    """Score the coder on held-out splits: buckets, polarity, sentiment, expression, calibration.
+
+    Example: themecoder eval --source airline --source own
+    """
+    s = _settings(model_dir=model_dir)
+    _evaluate(s, s.model_dir, source, limit)
+
+
+@app.command()
+def info() -> None:
+    """Show the settings in force and the coder model's version and training sources.
+
+    Example: THEMECODER_DB_URL=sqlite:///x.db themecoder info
+    """
+    from themecoder.artifact import artifact_hash, load_artifact
+
+    s = _settings()
+    with _errors():
+        art = load_artifact(s.model_dir)
+    out.print_json(
+        json.dumps(
+            {
+                "settings": json.loads(s.model_dump_json()),
+                "model": {
+                    "version": art.version,
+                    "sha256": artifact_hash(s.model_dir),
+                    "sources": art.config["sources"],
+                },
+            }
+        )
+    )

@@ -1,0 +1,228 @@
+"""The coder: the one place where the pipeline stages are composed.
+
+segment -> redact -> embed (once per unit, batched) -> buckets, sentiment, expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from themecoder.artifact import Artifact, load_artifact
+from themecoder.config import Settings, get_settings
+from themecoder.domain import (
+    BUCKETS,
+    EXPRESSIONS,
+    POLARITIES,
+    SENTIMENTS,
+    BucketCode,
+    Item,
+    ItemResult,
+    Neighbor,
+    Unit,
+    UnitResult,
+)
+from themecoder.pipeline.classify import BucketClassifier, NeighborIndex
+from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.redact import NullRedactor, RegexRedactor
+from themecoder.pipeline.segment import SpacySegmenter
+from themecoder.pipeline.sentiment import (
+    LinearHead,
+    VaderFeatures,
+    expression_head,
+    sentiment_head,
+    sentiment_score,
+)
+
+Progress = Callable[[int, int], None]
+_CHUNK = 512  # units per embedding call, so progress moves on long runs
+
+
+class Coder:
+    """Codes texts into buckets, sentiment and expression type.
+
+    Build with :meth:`load` for the shipped model; pass stages to swap any of them.
+    """
+
+    def __init__(
+        self,
+        embedder: Any,
+        classifier: Any,
+        sentiment: LinearHead,
+        expression: LinearHead,
+        segmenter: Any = None,
+        redactor: Any = None,
+        neighbors: NeighborIndex | None = None,
+        version: str = "unversioned",
+    ) -> None:
+        self.embedder = embedder
+        self.classifier = classifier
+        self.sentiment = sentiment
+        self.expression = expression
+        self.segmenter = segmenter or SpacySegmenter()
+        self.redactor = redactor or NullRedactor()
+        self.neighbors = neighbors
+        self.version = version
+        self.lexicon = VaderFeatures()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, embedder: Any = None) -> Coder:
+        """Load the coder artifact named by ``settings.model_dir`` (models load lazily)."""
+        s = settings or get_settings()
+        art = load_artifact(s.model_dir)
+        return cls.from_artifact(art, s, embedder)
+
+    @classmethod
+    def from_artifact(cls, art: Artifact, s: Settings, embedder: Any = None) -> Coder:
+        emb = embedder or SentenceTransformerEmbedder(
+            art.config.get("embedding_model", s.embedding_model), s.batch_size, s.device
+        )
+        neighbors = None
+        if "examples.vectors" in art.arrays:
+            neighbors = NeighborIndex(
+                art.arrays["examples.vectors"],
+                [e["text"] for e in art.examples],
+                art.arrays["examples.buckets"],
+            )
+        return cls(
+            embedder=emb,
+            classifier=BucketClassifier.from_arrays(art.arrays),
+            sentiment=sentiment_head().load_arrays(art.arrays),
+            expression=expression_head().load_arrays(art.arrays),
+            segmenter=SpacySegmenter(s.spacy_model, s.max_unit_chars),
+            redactor=RegexRedactor() if s.redact else NullRedactor(),
+            neighbors=neighbors,
+            version=art.version,
+        )
+
+    def code(
+        self, texts: Iterable[str | Item], progress: Progress | None = None
+    ) -> list[ItemResult]:
+        """Code texts (or :class:`Item` objects); one :class:`ItemResult` per input."""
+        items = [t if isinstance(t, Item) else Item(id=str(i), text=t) for i, t in enumerate(texts)]
+        coded = [it for it in items if it.coded]
+        units_per_item = dict(
+            zip(
+                (id(it) for it in coded),
+                self.segmenter.segment_many([(it.text or "", it.id) for it in coded]),
+                strict=True,
+            )
+        )
+        flat = [u for it in coded for u in units_per_item[id(it)]]
+        unit_results = iter(self.code_units(flat, progress))
+        out = []
+        for it in items:
+            units = [next(unit_results) for _ in units_per_item.get(id(it), [])]
+            out.append(self._aggregate(it, units))
+        return out
+
+    def code_units(
+        self, units: Sequence[Unit], progress: Progress | None = None
+    ) -> list[UnitResult]:
+        """Code ready-made units: one embedding each, batched."""
+        texts = self.redactor.redact([u.text for u in units])
+        chunks = []
+        for start in range(0, len(texts), _CHUNK):
+            chunks.append(self.embedder.encode(texts[start : start + _CHUNK]))
+            if progress:
+                progress(min(start + _CHUNK, len(texts)), len(texts))
+        if not texts:
+            return []
+        X = np.vstack(chunks)
+        presence, polarity = self.classifier.predict_proba(X)
+        lex = self.lexicon.transform(texts)
+        sent_p = self.sentiment.predict_proba(X, lex)
+        expr_p = self.expression.predict_proba(X, lex)
+        scores = sentiment_score(sent_p)
+        thresholds = getattr(self.classifier, "thresholds_", np.full(len(BUCKETS), 0.5))
+        results = []
+        for i, unit in enumerate(units):
+            codes = []
+            for b in np.flatnonzero(presence[i] >= thresholds):
+                evidence = {
+                    "unit": unit.index,
+                    "start": unit.start,
+                    "end": unit.end,
+                    "text": unit.text,
+                }
+                pol = int(np.argmax(polarity[i, b]))
+                near = self.neighbors.nearest(X[i], int(b)) if self.neighbors else []
+                codes.append(
+                    BucketCode(
+                        bucket=BUCKETS[b],
+                        polarity=POLARITIES[pol],
+                        confidence=round(float(presence[i, b]), 4),
+                        evidence=evidence,
+                        neighbors=[Neighbor(t, round(s, 4)) for t, s in near],
+                        polarity_confidence=round(float(polarity[i, b, pol]), 4),
+                    )
+                )
+            results.append(
+                UnitResult(
+                    unit=unit,
+                    buckets=codes,
+                    sentiment=SENTIMENTS[int(np.argmax(sent_p[i]))],
+                    sentiment_score=round(float(scores[i]), 4),
+                    expression=EXPRESSIONS[int(np.argmax(expr_p[i]))],
+                    embedding=X[i],
+                    sentiment_proba=sent_p[i],
+                    expression_proba=expr_p[i],
+                    bucket_proba=presence[i],
+                )
+            )
+        return results
+
+    def _aggregate(self, item: Item, units: list[UnitResult]) -> ItemResult:
+        warnings = []
+        if item.coded and not units:
+            warnings.append(f"item {item.id}: empty text, nothing to code")
+        best: dict[str, BucketCode] = {}
+        for ur in units:
+            for code in ur.buckets:
+                if code.bucket not in best or code.confidence > best[code.bucket].confidence:
+                    best[code.bucket] = code
+        buckets = [best[b] for b in BUCKETS if b in best]
+        if not units:
+            return ItemResult(item, [], buckets, "neutral", 0.0, "none", warnings)
+        weights = np.array([max(len(u.unit.text), 1) for u in units], dtype=float)
+        sent = np.average([u.sentiment_proba for u in units], axis=0, weights=weights)
+        expr = np.average([u.expression_proba for u in units], axis=0, weights=weights)
+        return ItemResult(
+            item=item,
+            units=units,
+            buckets=buckets,
+            sentiment=SENTIMENTS[int(np.argmax(sent))],
+            sentiment_score=round(float(sentiment_score(sent[None])[0]), 4),
+            expression=EXPRESSIONS[int(np.argmax(expr))],
+            warnings=warnings,
+        )
+
+    def code_frame(
+        self,
+        df: Any,
+        text_column: str = "text",
+        id_column: str | None = None,
+        level: str = "item",
+    ) -> Any:
+        """Code ``df[text_column]``; one row per input row (or per unit) with a polarity,
+        confidence and evidence column per bucket, sentiment, expression, and the input's
+        other columns passed through."""
+        import pandas as pd
+
+        from themecoder.errors import MissingColumn
+        from themecoder.records import flat_row, records
+
+        for col in (text_column, id_column):
+            if col is not None and col not in df.columns:
+                found = ", ".join(map(str, df.columns))
+                raise MissingColumn(f"column {col!r} not found; columns: {found}")
+        ids = df[id_column].astype(str) if id_column else df.index.astype(str)
+        meta = df.drop(columns=[text_column]).to_dict(orient="records")
+        items = [
+            Item(id=i, text="" if pd.isna(t) else str(t), metadata=m)
+            for i, t, m in zip(ids, df[text_column], meta, strict=True)
+        ]
+        rows = [flat_row(r) for r in records(self.code(items), level, self.version)]
+        return pd.DataFrame(rows)

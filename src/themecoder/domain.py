@@ -1,0 +1,100 @@
+"""Plain data objects shared by every layer. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Bucket(StrEnum):
+    """The six signal buckets of ../shared/SIGNALS.md."""
+
+    RENEWAL_LIKELIHOOD = "renewal_likelihood"
+    UPSELL_READINESS = "upsell_readiness"
+    ONBOARDING_CLARITY = "onboarding_clarity"
+    VALUE_REALIZATION = "value_realization"
+    SUPPORT_FRICTION = "support_friction"
+    PRICING_PERCEPTION = "pricing_perception"
+
+
+BUCKETS: tuple[str, ...] = tuple(b.value for b in Bucket)
+POLARITIES: tuple[str, ...] = ("positive", "neutral", "risk")
+SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
+EXPRESSIONS: tuple[str, ...] = ("satisfaction", "frustration", "request", "none")
+
+
+@dataclass
+class Item:
+    """One input record: a ticket, a survey answer, a transcript turn.
+
+    ``metadata`` carries every other input column untouched. ``coded`` is False for
+    turns that are kept but not coded (interviewer questions).
+    """
+
+    id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    speaker: str | None = None
+    coded: bool = True
+    source: str | None = None
+    source_offset: int | None = None
+
+
+@dataclass
+class Unit:
+    """A coding unit: a span ``text[start:end]`` of its item's text."""
+
+    item_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class Neighbor:
+    """A training example near a unit: the reason shown beside an assignment."""
+
+    text: str
+    similarity: float
+
+
+@dataclass
+class BucketCode:
+    """One bucket assigned to a unit (or, aggregated, to an item)."""
+
+    bucket: str
+    polarity: str
+    confidence: float
+    evidence: dict[str, Any]
+    neighbors: list[Neighbor] = field(default_factory=list)
+    polarity_confidence: float = 1.0
+
+
+@dataclass
+class UnitResult:
+    """Everything the pipeline says about one unit."""
+
+    unit: Unit
+    buckets: list[BucketCode]
+    sentiment: str
+    sentiment_score: float
+    expression: str
+    embedding: Any = None
+    sentiment_proba: Any = None
+    bucket_proba: Any = None
+    expression_proba: Any = None
+
+
+@dataclass
+class ItemResult:
+    """An item with its coded units and item-level aggregates."""
+
+    item: Item
+    units: list[UnitResult]
+    buckets: list[BucketCode]
+    sentiment: str
+    sentiment_score: float
+    expression: str
+    warnings: list[str] = field(default_factory=list)

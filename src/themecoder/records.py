@@ -1,0 +1,87 @@
+"""Results as plain records: the output contract of the CLI, the files and the DataFrame API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from themecoder.domain import BUCKETS, BucketCode, ItemResult, UnitResult
+
+
+def bucket_record(code: BucketCode) -> dict[str, Any]:
+    return {
+        "polarity": code.polarity,
+        "confidence": code.confidence,
+        "polarity_confidence": code.polarity_confidence,
+        "evidence": code.evidence,
+        "reasons": [{"text": n.text, "similarity": n.similarity} for n in code.neighbors],
+    }
+
+
+def item_record(res: ItemResult, model_version: str) -> dict[str, Any]:
+    """One record per input item (``--level item``)."""
+    return {
+        "id": res.item.id,
+        "buckets": {c.bucket: bucket_record(c) for c in res.buckets},
+        "sentiment": {"label": res.sentiment, "score": res.sentiment_score},
+        "expression": res.expression,
+        "units": [
+            {
+                "index": u.unit.index,
+                "start": u.unit.start,
+                "end": u.unit.end,
+                "buckets": {c.bucket: c.polarity for c in u.buckets},
+            }
+            for u in res.units
+        ],
+        "speaker": res.item.speaker,
+        "coded": res.item.coded,
+        "metadata": res.item.metadata,
+        "warnings": res.warnings,
+        "model_version": model_version,
+    }
+
+
+def unit_record(res: ItemResult, unit: UnitResult, model_version: str) -> dict[str, Any]:
+    """One record per coding unit (``--level unit``), with offsets into the item text."""
+    return {
+        "item_id": res.item.id,
+        "unit": unit.unit.index,
+        "start": unit.unit.start,
+        "end": unit.unit.end,
+        "text": unit.unit.text,
+        "buckets": {c.bucket: bucket_record(c) for c in unit.buckets},
+        "sentiment": {"label": unit.sentiment, "score": unit.sentiment_score},
+        "expression": unit.expression,
+        "speaker": res.item.speaker,
+        "metadata": res.item.metadata,
+        "model_version": model_version,
+    }
+
+
+def records(results: list[ItemResult], level: str, model_version: str) -> list[dict[str, Any]]:
+    if level == "unit":
+        return [unit_record(r, u, model_version) for r in results for u in r.units]
+    return [item_record(r, model_version) for r in results]
+
+
+def flat_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A record flattened to one CSV/DataFrame row: a polarity and confidence per bucket."""
+    row: dict[str, Any] = {
+        k: record[k]
+        for k in ("id", "item_id", "unit", "start", "end", "text", "speaker")
+        if k in record
+    }
+    row["sentiment"] = record["sentiment"]["label"]
+    row["sentiment_score"] = record["sentiment"]["score"]
+    row["expression"] = record["expression"]
+    for bucket in BUCKETS:
+        code = record["buckets"].get(bucket)
+        row[bucket] = code["polarity"] if code else None
+        row[f"{bucket}_confidence"] = code["confidence"] if code else None
+        row[f"{bucket}_evidence"] = code["evidence"]["text"] if code else None
+    if "units" in record:
+        row["n_units"] = len(record["units"])
+    row["model_version"] = record["model_version"]
+    for key, value in (record.get("metadata") or {}).items():
+        row.setdefault(key, value)
+    return row

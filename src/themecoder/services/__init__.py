@@ -1,0 +1,1 @@
+"""Use cases composing pipeline, storage and evaluation. No HTTP, no printing."""

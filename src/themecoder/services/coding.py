@@ -1,0 +1,112 @@
+"""Code a file: ingest -> coder -> output file -> store. The CLI's main use case."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from themecoder.coder import Coder
+from themecoder.config import Settings
+from themecoder.domain import ItemResult
+from themecoder.errors import InvalidInput
+from themecoder.ingest import IngestProblem, read_items
+from themecoder.records import flat_row, records
+from themecoder.storage import init_db, make_engine, save_results, session_factory
+
+LEVELS = ("item", "unit")
+
+
+@dataclass
+class CodingRun:
+    """What a coding run produced."""
+
+    results: list[ItemResult]
+    problems: list[IngestProblem]
+    run_id: int | None
+    out: Path | None
+    model_version: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_units(self) -> int:
+        return sum(len(r.units) for r in self.results)
+
+
+def write_records(rows: list[dict[str, Any]], out: Path) -> None:
+    """Write records as JSON Lines or CSV, chosen by the file extension."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".jsonl":
+        with out.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    elif out.suffix == ".csv":
+        flat = [flat_row(r) for r in rows]
+        columns = list(dict.fromkeys(k for row in flat for k in row))
+        with out.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(flat)
+    else:
+        raise InvalidInput(f"--out must end in .jsonl or .csv, got {out.name!r}")
+
+
+def store_results(
+    s: Settings, results: list[ItemResult], source: str, model_version: str, level: str
+) -> int:
+    engine = make_engine(s.db_url)
+    try:
+        init_db(engine)
+        with session_factory(engine)() as session:
+            run_id = save_results(
+                session,
+                results,
+                source=source,
+                model_version=model_version,
+                level=level,
+                settings={"spacy_model": s.spacy_model, "embedding_model": s.embedding_model},
+            )
+            session.commit()
+        return run_id
+    finally:
+        engine.dispose()
+
+
+def code_path(
+    s: Settings,
+    path: Path,
+    *,
+    text_column: str = "text",
+    id_column: str | None = None,
+    encoding: str = "utf-8",
+    skip_speakers: Sequence[str] = (),
+    fmt: str | None = None,
+    level: str = "item",
+    out: Path | None = None,
+    store: bool = True,
+    coder: Coder | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CodingRun:
+    """Read ``path`` (a file or folder), code it, write ``out`` and store the results."""
+    if level not in LEVELS:
+        raise InvalidInput(f"--level must be one of {LEVELS}, got {level!r}")
+    if out is not None and out.suffix not in {".jsonl", ".csv"}:
+        raise InvalidInput(f"--out must end in .jsonl or .csv, got {out.name!r}")
+    ingested = read_items(
+        path,
+        format=fmt,
+        text_column=text_column,
+        id_column=id_column,
+        encoding=encoding,
+        skip_speakers=skip_speakers,
+    )
+    coder = coder or Coder.load(s)
+    results = coder.code(ingested.items, progress=progress)
+    if out is not None:
+        write_records(records(results, level, coder.version), out)
+    run_id = store_results(s, results, str(path), coder.version, level) if store else None
+    warnings = [w for r in results for w in r.warnings]
+    return CodingRun(results, ingested.problems, run_id, out, coder.version, warnings)

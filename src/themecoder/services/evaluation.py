@@ -1,0 +1,155 @@
+"""Quality evaluation on held-out data: buckets, polarity, sentiment, expression, calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from themecoder.config import Settings
+from themecoder.domain import BUCKETS, EXPRESSIONS, SENTIMENTS, ItemResult
+from themecoder.labelled import EXTERNAL, Example, load_own
+
+EVAL_SOURCES = ("own", *EXTERNAL)
+# Airline bucket truth has positives only (negative reasons), so it gives recall, not F1.
+RECALL_ONLY = {"airline"}
+MIN_POSITIVES = 20
+
+
+def held_out(s: Settings, source: str, limit: int | None = None) -> list[Example]:
+    rows = load_own(s.training_dir) if source == "own" else EXTERNAL[source].loader(s.datasets_dir)
+    return [e for e in rows if e.split == "test"][:limit]
+
+
+def _presence(result: ItemResult) -> np.ndarray:
+    if not result.units:
+        return np.zeros(len(BUCKETS))
+    return np.max([u.bucket_proba for u in result.units], axis=0)
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+        "support": tp + fn,
+    }
+
+
+def bucket_scores(examples: Sequence[Example], results: Sequence[ItemResult]) -> dict[str, Any]:
+    """Per-bucket P/R/F1 and polarity accuracy over the buckets each example has truth for."""
+    out: dict[str, Any] = {}
+    for bucket in BUCKETS:
+        tp = fp = fn = pol_ok = pol_n = 0
+        for ex, res in zip(examples, results, strict=True):
+            if bucket not in ex.truth:
+                continue
+            gold = ex.truth[bucket]
+            pred = {c.bucket: c.polarity for c in res.buckets}.get(bucket)
+            tp += gold is not None and pred is not None
+            fp += gold is None and pred is not None
+            fn += gold is not None and pred is None
+            if gold is not None and pred is not None:
+                pol_n += 1
+                pol_ok += gold == pred
+        if tp + fp + fn:
+            out[bucket] = {
+                **_prf(tp, fp, fn),
+                "polarity_accuracy": round(pol_ok / pol_n, 4) if pol_n else None,
+                "polarity_n": pol_n,
+            }
+    return out
+
+
+def calibration_error(
+    examples: Sequence[Example], results: Sequence[ItemResult], bins: int = 10
+) -> float:
+    """Expected calibration error of bucket presence confidences (equal-width bins)."""
+    conf, hit = [], []
+    for ex, res in zip(examples, results, strict=True):
+        p = _presence(res)
+        for b, bucket in enumerate(BUCKETS):
+            if bucket in ex.truth:
+                conf.append(p[b])
+                hit.append(ex.truth[bucket] is not None)
+    c, h = np.array(conf), np.array(hit, dtype=float)
+    if not len(c):
+        return float("nan")
+    idx = np.minimum((c * bins).astype(int), bins - 1)
+    ece = sum(
+        abs(h[idx == k].mean() - c[idx == k].mean()) * (idx == k).mean()
+        for k in range(bins)
+        if (idx == k).any()
+    )
+    return round(float(ece), 4)
+
+
+def _macro_f1(gold: list[str], pred: list[str], labels: Sequence[str]) -> dict[str, Any]:
+    per = f1_score(gold, pred, labels=list(labels), average=None, zero_division=0)
+    return {
+        "macro_f1": round(float(np.mean(per)), 4),
+        "n": len(gold),
+        "per_class": {k: round(float(v), 4) for k, v in zip(labels, per, strict=True)},
+    }
+
+
+def evaluate(
+    coder: Any,
+    s: Settings,
+    sources: Sequence[str] = EVAL_SOURCES,
+    limit: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Code each source's held-out split and score it. Returns a JSON-ready report."""
+    report: dict[str, Any] = {"model_version": coder.version, "sources": {}}
+    pooled_ex: list[Example] = []
+    pooled_res: list[ItemResult] = []
+    for n, source in enumerate(sources):
+        if progress:
+            progress(source, n, len(sources))
+        examples = held_out(s, source, limit)
+        results = coder.code([e.text for e in examples])
+        entry: dict[str, Any] = {"n": len(examples), "buckets": bucket_scores(examples, results)}
+        if source in RECALL_ONLY:
+            entry["buckets"] = {
+                b: {"recall": v["recall"], "support": v["support"]}
+                for b, v in entry["buckets"].items()
+            }
+        else:
+            entry["calibration_error"] = calibration_error(examples, results)
+        if source != "own" and source not in RECALL_ONLY:
+            pooled_ex += examples
+            pooled_res += results
+        sent = [
+            (e.sentiment, r.sentiment)
+            for e, r in zip(examples, results, strict=True)
+            if e.sentiment
+        ]
+        if sent:
+            entry["sentiment"] = _macro_f1(*map(list, zip(*sent, strict=True)), SENTIMENTS)
+        expr = [
+            (e.expression, r.expression)
+            for e, r in zip(examples, results, strict=True)
+            if e.expression
+        ]
+        if expr:
+            entry["expression"] = _macro_f1(*map(list, zip(*expr, strict=True)), EXPRESSIONS)
+        report["sources"][source] = entry
+    real = bucket_scores(pooled_ex, pooled_res) if pooled_ex else {}
+    judged = {b: v for b, v in real.items() if v["support"] >= MIN_POSITIVES}
+    report["real_text"] = {
+        "buckets": real,
+        "macro_f1": round(float(np.mean([v["f1"] for v in judged.values()])), 4)
+        if judged
+        else None,
+        "macro_over": sorted(judged),
+        "calibration_error": calibration_error(pooled_ex, pooled_res) if pooled_ex else None,
+    }
+    own = report["sources"].get("own", {}).get("buckets", {})
+    if own:
+        report["own_macro_f1"] = round(float(np.mean([v["f1"] for v in own.values()])), 4)
+    return report

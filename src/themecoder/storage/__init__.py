@@ -1,0 +1,38 @@
+"""The store: engine factory, ORM tables, repository functions and Alembic migrations.
+
+Importing this package opens nothing; call :func:`make_engine` and :func:`init_db`.
+"""
+
+from themecoder.storage.engine import (
+    MIGRATIONS_DIR,
+    alembic_config,
+    init_db,
+    make_engine,
+    session_factory,
+)
+from themecoder.storage.repository import (
+    bucket_summary,
+    latest_run_id,
+    load_embeddings,
+    run_overview,
+    save_results,
+)
+from themecoder.storage.tables import Base, CodeRecord, ItemRecord, RunRecord, UnitRecord
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Base",
+    "CodeRecord",
+    "ItemRecord",
+    "RunRecord",
+    "UnitRecord",
+    "alembic_config",
+    "bucket_summary",
+    "init_db",
+    "latest_run_id",
+    "load_embeddings",
+    "make_engine",
+    "run_overview",
+    "save_results",
+    "session_factory",
+]

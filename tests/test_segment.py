@@ -1,0 +1,65 @@
+"""Segmentation: sentence units whose offsets point back into the original text."""
+
+from __future__ import annotations
+
+import pytest
+
+from themecoder.pipeline.base import Segmenter
+from themecoder.pipeline.segment import SpacySegmenter, WholeTextSegmenter
+
+
+@pytest.fixture(scope="module")
+def seg() -> SpacySegmenter:
+    return SpacySegmenter(max_chars=200)
+
+
+def test_units_keep_offsets_into_original_text(seg):
+    text = "  Hello team.\n\nThe new pricing doubles our bill!  Can we talk?  "
+    units = seg.segment(text, "t1")
+    assert [u.text for u in units] == [
+        "Hello team.",
+        "The new pricing doubles our bill!",
+        "Can we talk?",
+    ]
+    for u in units:
+        assert text[u.start : u.end] == u.text
+        assert u.item_id == "t1"
+    assert [u.index for u in units] == [0, 1, 2]
+
+
+def test_empty_and_whitespace_give_no_units(seg):
+    assert seg.segment("", "a") == []
+    assert seg.segment(" \n\t ", "b") == []
+
+
+def test_long_sentence_is_split_at_whitespace(seg):
+    text = " ".join(["word"] * 200)  # one 999-char sentence, no punctuation
+    units = seg.segment(text, "x")
+    assert len(units) >= 5
+    assert all(len(u.text) <= 200 for u in units)
+    assert all(text[u.start : u.end] == u.text for u in units)
+    assert "".join(u.text for u in units).replace(" ", "") == text.replace(" ", "")
+
+
+def test_one_megabyte_text_is_segmented(seg):
+    sentence = "Support took three days to answer my ticket about the sync error. "
+    text = sentence * (1_000_000 // len(sentence) + 1)
+    assert len(text) > 1_000_000
+    units = seg.segment(text, "big")
+    assert len(units) > 10_000
+    assert all(text[u.start : u.end] == u.text for u in units[::997])
+    assert units[-1].end == len(text.rstrip())
+
+
+def test_segment_many_matches_segment(seg):
+    texts = [("One. Two.", "a"), ("", "b"), ("Three!", "c")]
+    many = seg.segment_many(texts)
+    assert [[u.text for u in us] for us in many] == [["One.", "Two."], [], ["Three!"]]
+
+
+def test_every_segmenter_meets_the_protocol(seg):
+    for impl in (seg, WholeTextSegmenter()):
+        assert isinstance(impl, Segmenter)
+        units = impl.segment("  A short note.  ", "n")
+        assert units and units[0].text == "A short note."
+        assert all("  A short note.  "[u.start : u.end] == u.text for u in units)
