@@ -41,7 +41,13 @@ def test_polarity_and_sentiment_follow_the_meaning(coder):
 
 
 def test_item_record_contract(coder):
-    text = "Hi all. The new per-seat pricing doubles our bill. I'll send the file tomorrow."
+    text = (
+        "Hi all, thanks for making the time to talk with us again this week about the account. "
+        "The new per-seat pricing doubles our bill. "
+        "I'll send the file with the list of teams tomorrow morning, once legal has signed off on "
+        "sharing it with you and the procurement people have had a look at the numbers as well."
+    )
+    assert len(text) > 280  # long enough to be split into sentence units
     (res,) = coder.code([Item(id="t-1", text=text, metadata={"plan": "team"})])
     rec = item_record(res, coder.version)
     assert set(rec) >= {"id", "buckets", "sentiment", "expression", "units"}
@@ -60,11 +66,19 @@ def test_item_record_contract(coder):
     assert set(rec["buckets"]) <= set(BUCKETS)
 
 
+def test_short_message_is_one_unit_long_text_is_split(coder):
+    short = "Onboarding was painless. Support never answers though."
+    long = " ".join([short] * 6)
+    rs, rl = coder.code([short, long])
+    assert len(rs.units) == 1 and rs.units[0].unit.text == short
+    assert len(rl.units) == 12
+
+
 def test_unit_records_carry_item_id_and_offsets(coder):
-    text = "Onboarding was painless. Support never answers though."
+    text = " ".join(["Onboarding was painless. Support never answers though."] * 6)
     (res,) = coder.code([Item(id="x", text=text)])
     recs = [unit_record(res, u, coder.version) for u in res.units]
-    assert [r["item_id"] for r in recs] == ["x", "x"]
+    assert [r["item_id"] for r in recs] == ["x"] * 12
     for r in recs:
         assert text[r["start"] : r["end"]] == r["text"]
 
@@ -95,10 +109,10 @@ def test_one_embedding_per_unit(coder):
 
     coder.embedder.encode = counting
     try:
-        results = coder.code(["One. Two. Three.", "Four.", ""])
+        results = coder.code([" ".join(["One sentence here."] * 20), "Four.", ""])
     finally:
         coder.embedder.encode = real
-    assert sum(calls) == sum(len(r.units) for r in results) == 4
+    assert sum(calls) == sum(len(r.units) for r in results) == 21
     assert all(u.embedding.shape == (384,) for r in results for u in r.units)
     assert np.allclose(np.linalg.norm(results[0].units[0].embedding), 1, atol=1e-4)
 

@@ -42,7 +42,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except ThemecoderError as exc:
-        console.print(f"[bold red]error[/] ({exc.code}): {exc.message}")
+        console.print(f"error ({exc.code}): {exc.message}", style="bold red", markup=False)
         raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
 
 
@@ -128,18 +128,17 @@ def code(
         )
     for problem in run.problems:
         where = f"line {problem.line}" if problem.line else "input"
-        console.print(
-            f"[yellow]skipped[/] {getattr(problem, 'source', None) or input} {where}: "
-            f"{problem.message}"
-        )
+        source = getattr(problem, "source", None) or input
+        console.print(f"skipped {source} {where}: {problem.message}", style="yellow", markup=False)
     for warning in run.warnings[:20]:
-        console.print(f"[yellow]warning[/] {warning}")
+        console.print(f"warning {warning}", style="yellow", markup=False)
     if len(run.warnings) > 20:
         console.print(f"[yellow]... {len(run.warnings) - 20} more warnings[/]")
     stored = f", stored as run {run.run_id} in {s.db_url}" if run.run_id is not None else ""
     console.print(
         f"coded {len(run.results)} items, {run.n_units} units with {run.model_version}"
-        f"{stored}" + (f"; wrote {out_path}" if out_path else "")
+        f"{stored}" + (f"; wrote {out_path}" if out_path else ""),
+        markup=False,
     )
 
 
@@ -217,7 +216,7 @@ def _evaluate(
         if not sources and limit is None:
             write_card(model_dir, report)
     out.print(report_markdown(report))
-    console.print(f"saved {path} and {path.with_suffix('.json')}")
+    console.print(f"saved {path} and {path.with_suffix('.json')}", markup=False)
 
 
 @app.command(name="eval")

@@ -91,8 +91,8 @@ class Coder:
             classifier=BucketClassifier.from_arrays(art.arrays),
             sentiment=sentiment_head().load_arrays(art.arrays),
             expression=expression_head().load_arrays(art.arrays),
-            segmenter=SpacySegmenter(s.spacy_model, s.max_unit_chars),
-            redactor=RegexRedactor() if s.redact else NullRedactor(),
+            segmenter=SpacySegmenter(s.spacy_model, s.max_unit_chars, s.whole_unit_chars),
+            redactor=RegexRedactor() if art.config.get("redact", s.redact) else NullRedactor(),
             neighbors=neighbors,
             version=art.version,
         )

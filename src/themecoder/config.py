@@ -37,8 +37,14 @@ class Settings(BaseSettings):
     max_unit_chars: int = Field(
         500, ge=50, description="Sentences longer than this are split at whitespace."
     )
+    whole_unit_chars: int = Field(
+        280,
+        ge=0,
+        description="Texts up to this length (a ticket message, a survey answer) are "
+        "one coding unit; longer ones are split into sentences. 0 always splits.",
+    )
     redact: bool = Field(
-        False, description="Mask e-mails, phone numbers and URLs before embedding."
+        True, description="Mask e-mails, URLs, phone numbers and @handles before embedding."
     )
     seed: int = 13
 

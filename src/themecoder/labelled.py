@@ -84,7 +84,7 @@ def load_own(directory: Path) -> list[Example]:
 def load_banking77(root: Path) -> list[Example]:
     """BANKING77 (CC BY 4.0), official split. Strong maps give bucket truth for
     support_friction, pricing_perception and renewal_likelihood; weak maps leave their
-    bucket unknown. Sentiment: risk intents negative, the rest neutral (a derived label)."""
+    bucket unknown. It has no sentiment labels."""
     d = root / "banking77"
     maps = {r["label"]: r for r in _rows(d / "bucket_map.csv")}
     judged = ("support_friction", "pricing_perception", "renewal_likelihood")
@@ -95,8 +95,7 @@ def load_banking77(root: Path) -> list[Example]:
         truth: Truth = {b: None for b in judged if b != bucket}
         if bucket and strong:
             truth[bucket] = m["polarity"]
-        sentiment = "negative" if m.get("polarity") == "risk" else "neutral"
-        out.append(Example(row["text"], "banking77", row["split"], truth, sentiment, None))
+        out.append(Example(row["text"], "banking77", row["split"], truth))
     return out
 
 
@@ -128,10 +127,10 @@ def load_semeval_laptops(root: Path) -> list[Example]:
         ops = row["opinions"]
         price = [o["polarity"] for o in ops if o["attribute"] == "PRICE"]
         support = [o["polarity"] for o in ops if o["entity"] in {"SUPPORT", "WARRANTY", "SHIPPING"}]
-        weak_support = any(
-            o["attribute"] in {"QUALITY", "OPERATION_PERFORMANCE"} and o["polarity"] == "negative"
-            for o in ops
-        )
+        # The map codes negative QUALITY / OPERATION_PERFORMANCE as weak support_friction
+        # risk; by SIGNALS.md reliability praise ("no problems in two years") is
+        # support_friction positive, so either polarity leaves the bucket unknown.
+        weak_support = any(o["attribute"] in {"QUALITY", "OPERATION_PERFORMANCE"} for o in ops)
         truth: Truth = {"pricing_perception": _polarity(price[0]) if price else None}
         if support:
             truth["support_friction"] = _polarity(support[0])

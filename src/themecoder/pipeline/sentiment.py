@@ -41,10 +41,17 @@ class LinearHead:
         prefix: key prefix of this head's arrays in an artifact.
     """
 
-    def __init__(self, classes: Sequence[str], C: float = 2.0, prefix: str = "head") -> None:
+    def __init__(
+        self,
+        classes: Sequence[str],
+        C: float = 2.0,
+        prefix: str = "head",
+        class_weight: str | None = "balanced",
+    ) -> None:
         self.classes = tuple(classes)
         self.C = C
         self.prefix = prefix
+        self.class_weight = class_weight
 
     @staticmethod
     def features(X: np.ndarray, lexicon: np.ndarray) -> np.ndarray:
@@ -54,7 +61,7 @@ class LinearHead:
         self, X: np.ndarray, lexicon: np.ndarray, y: Sequence[str], sample_weight: Any = None
     ) -> LinearHead:
         target = np.array([self.classes.index(v) for v in y])
-        head = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000)
+        head = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=3000)
         head.fit(self.features(X, lexicon), target, sample_weight=sample_weight)
         self.coef_, self.intercept_ = head.coef_, head.intercept_
         return self
@@ -79,8 +86,10 @@ class LinearHead:
         return self
 
 
-def sentiment_head(C: float = 2.0) -> LinearHead:
-    return LinearHead(SENTIMENTS, C=C, prefix="sentiment")
+def sentiment_head(C: float = 0.5) -> LinearHead:
+    # Unweighted classes: real feedback streams are mostly negative, and reweighting
+    # towards the rarer positive class costs more negatives than it wins.
+    return LinearHead(SENTIMENTS, C=C, prefix="sentiment", class_weight=None)
 
 
 def expression_head(C: float = 2.0) -> LinearHead:

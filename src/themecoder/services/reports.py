@@ -17,16 +17,20 @@ def report_markdown(report: dict[str, Any]) -> str:
     """The evaluation report as Markdown tables."""
     lines = [f"# Evaluation of {report['model_version']}", ""]
     real = report.get("real_text", {})
+    unseen = report.get("real_text_unseen", {})
     lines += [
         f"Held-out real text, bucket macro-F1 over {', '.join(real.get('macro_over', []))}: "
         f"**{_fmt(real.get('macro_f1'))}**; calibration error (ECE) "
         f"{_fmt(real.get('calibration_error'))}. Own held-out bucket macro-F1: "
-        f"**{_fmt(report.get('own_macro_f1'))}**.",
+        f"**{_fmt(report.get('own_macro_f1'))}**. Real text from domains never trained on "
+        f"(all but BANKING77), macro-F1 over {', '.join(unseen.get('macro_over', []))}: "
+        f"**{_fmt(unseen.get('macro_f1'))}**.",
         "",
         "| source | n | bucket | precision | recall | F1 | support | polarity acc. |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for source, entry in [*report["sources"].items(), ("real text (pooled)", real)]:
+    pools = [("real text (pooled)", real), ("real text, unseen domains", unseen)]
+    for source, entry in [*report["sources"].items(), *pools]:
         for bucket, m in entry.get("buckets", {}).items():
             lines.append(
                 f"| {source} | {entry.get('n', '')} | {bucket} | {_fmt(m.get('precision'))} | "

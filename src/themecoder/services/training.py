@@ -18,6 +18,7 @@ from themecoder.errors import InvalidInput
 from themecoder.labelled import EXTERNAL, Example, load_own
 from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
 from themecoder.services.embedding_cache import cached_encode
 
@@ -85,7 +86,8 @@ def train_coder(
     out = Path(out_dir or s.model_dir)
     emb = embedder or SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
     examples, sources = training_examples(s, extra_data, own_limit)
-    texts = [e.text for e in examples]
+    redactor = RegexRedactor() if s.redact else NullRedactor()
+    texts = redactor.redact([e.text for e in examples])
     X = cached_encode(emb, texts, s.cache_dir, lambda i, n: progress and progress("embed", i, n))
     # Rounding makes the fit insensitive to last-bit noise between embedding runs.
     X = np.round(X, 4).astype(np.float64)
@@ -115,12 +117,13 @@ def train_coder(
     arrays["examples.buckets"] = np.array(
         [[examples[i].truth.get(b) is not None for b in BUCKETS] for i in shown], dtype=np.uint8
     )
-    data_hash = hashlib.sha256("\n".join(texts).encode()).hexdigest()
+    data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
     opt_in = [x["name"] for x in sources if x["opt_in"]]
     config = {
         "version": f"coder-1.{len(examples)}-{data_hash[:8]}" + ("-optin" if opt_in else ""),
         "embedding_model": s.embedding_model,
         "spacy_model": s.spacy_model,
+        "redact": s.redact,
         "seed": s.seed,
         "buckets": list(BUCKETS),
         "hyperparameters": {

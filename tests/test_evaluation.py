@@ -1,0 +1,45 @@
+"""Evaluation metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from themecoder.domain import BucketCode, Item, ItemResult, Unit, UnitResult
+from themecoder.labelled import Example
+from themecoder.services.evaluation import bucket_scores, calibration_error
+
+
+def _result(buckets: dict[str, tuple[str, float]], proba: list[float]) -> ItemResult:
+    unit = UnitResult(Unit("i", 0, 0, 1, "x"), [], "neutral", 0.0, "none",
+                      bucket_proba=np.array(proba))
+    codes = [BucketCode(b, p, c, {}) for b, (p, c) in buckets.items()]
+    return ItemResult(Item("i", "x"), [unit], codes, "neutral", 0.0, "none")
+
+
+def test_bucket_scores_by_hand():
+    ex = [
+        Example("a", "t", "test", {"pricing_perception": "risk"}),
+        Example("b", "t", "test", {"pricing_perception": None}),
+        Example("c", "t", "test", {"pricing_perception": "positive"}),
+        Example("d", "t", "test", {}),  # unknown for pricing: ignored
+    ]
+    res = [
+        _result({"pricing_perception": ("risk", 0.9)}, [0, 0, 0, 0, 0, 0.9]),
+        _result({"pricing_perception": ("risk", 0.7)}, [0, 0, 0, 0, 0, 0.7]),
+        _result({}, [0, 0, 0, 0, 0, 0.2]),
+        _result({"pricing_perception": ("risk", 0.9)}, [0, 0, 0, 0, 0, 0.9]),
+    ]
+    m = bucket_scores(ex, res)["pricing_perception"]
+    # tp=1 (a), fp=1 (b), fn=1 (c): P = R = F1 = 0.5; polarity right on a.
+    assert (m["precision"], m["recall"], m["f1"], m["support"]) == (0.5, 0.5, 0.5, 2)
+    assert m["polarity_accuracy"] == 1.0
+
+
+def test_calibration_error_by_hand():
+    ex = [Example(str(i), "t", "test", {"support_friction": "risk" if i < 2 else None})
+          for i in range(4)]
+    # confidences 0.95, 0.95 (both right) and 0.15, 0.15 (both absent): bins 9 and 1.
+    res = [_result({}, [0, 0, 0, 0, p, 0]) for p in (0.95, 0.95, 0.15, 0.15)]
+    # bin 9: |1.0 - 0.95| * 0.5 ; bin 1: |0.0 - 0.15| * 0.5  -> 0.025 + 0.075
+    assert calibration_error(ex, res) == pytest.approx(0.1)

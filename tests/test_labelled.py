@@ -1,0 +1,43 @@
+"""Labelled data: the hold-out rule, the project's data against the guideline's quotas."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+from themecoder.config import Settings
+from themecoder.domain import BUCKETS, EXPRESSIONS, POLARITIES, SENTIMENTS
+from themecoder.labelled import EXTERNAL, load_own, split_of
+
+
+def test_split_rule_is_sha1_mod_5():
+    for text in ["a", " padded text ", "We plan to renew."]:
+        held = int(hashlib.sha1(text.strip().encode()).hexdigest(), 16) % 5 == 0
+        assert split_of(text) == ("test" if held else "train")
+
+
+def test_own_data_meets_the_issue_quotas():
+    own = load_own(Settings().training_dir)
+    per_bucket = Counter(b for e in own for b, p in e.truth.items() if p)
+    per_polarity = Counter((b, p) for e in own for b, p in e.truth.items() if p)
+    assert all(per_bucket[b] >= 150 for b in BUCKETS), per_bucket
+    assert all(per_polarity[(b, p)] >= 30 for b in BUCKETS for p in POLARITIES), per_polarity
+    assert sum(1 for e in own if not any(e.truth.values())) >= 300
+    assert {e.sentiment for e in own} == set(SENTIMENTS)
+    assert {e.expression for e in own} == set(EXPRESSIONS)
+    assert len({e.text for e in own}) == len(own)
+
+
+def test_own_data_holds_no_airline_text():
+    """Airline tweets are evaluation data: the project's own units stay off that domain."""
+    own = load_own(Settings().training_dir)
+    assert not [e.text for e in own if any(w in e.text.lower() for w in ("flight", "airline"))]
+
+
+def test_banking77_uses_the_official_split_and_strong_maps_only():
+    rows = EXTERNAL["banking77"].loader(Settings().datasets_dir)
+    assert Counter(e.split for e in rows) == {"train": 10003, "test": 3080}
+    churn = [e for e in rows if e.text == "I want to close my account."]
+    assert all(e.truth.get("renewal_likelihood") == "risk" for e in churn)
+    assert EXTERNAL["banking77"].shippable
+    assert not any(EXTERNAL[n].shippable for n in EXTERNAL if n != "banking77")
