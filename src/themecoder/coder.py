@@ -24,8 +24,9 @@ from themecoder.domain import (
     Unit,
     UnitResult,
 )
-from themecoder.pipeline.classify import BucketClassifier, NeighborIndex
+from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.neighbors import NeighborIndex, blend
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.segment import SpacySegmenter
 from themecoder.pipeline.sentiment import (
@@ -84,7 +85,9 @@ class Coder:
             neighbors = NeighborIndex(
                 art.arrays["examples.vectors"],
                 [e["text"] for e in art.examples],
-                art.arrays["examples.buckets"],
+                art.arrays["examples.polarity"],
+                art.arrays["examples.sentiment"],
+                art.arrays["examples.expression"],
             )
         return cls(
             embedder=emb,
@@ -131,31 +134,22 @@ class Coder:
         if not texts:
             return []
         X = np.vstack(chunks)
-        presence, polarity = self.classifier.predict_proba(X)
-        lex = self.lexicon.transform(texts)
-        sent_p = self.sentiment.predict_proba(X, lex)
-        expr_p = self.expression.predict_proba(X, lex)
+        presence, polarity, reasons = self._buckets(X)
+        sent_p, expr_p = self._affect(X, texts)
         scores = sentiment_score(sent_p)
-        thresholds = getattr(self.classifier, "thresholds_", np.full(len(BUCKETS), 0.5))
         results = []
         for i, unit in enumerate(units):
+            evidence = {"unit": unit.index, "start": unit.start, "end": unit.end, "text": unit.text}
             codes = []
-            for b in np.flatnonzero(presence[i] >= thresholds):
-                evidence = {
-                    "unit": unit.index,
-                    "start": unit.start,
-                    "end": unit.end,
-                    "text": unit.text,
-                }
+            for b in np.flatnonzero(presence[i] >= self.thresholds):
                 pol = int(np.argmax(polarity[i, b]))
-                near = self.neighbors.nearest(X[i], int(b)) if self.neighbors else []
                 codes.append(
                     BucketCode(
                         bucket=BUCKETS[b],
                         polarity=POLARITIES[pol],
                         confidence=round(float(presence[i, b]), 4),
                         evidence=evidence,
-                        neighbors=[Neighbor(t, round(s, 4)) for t, s in near],
+                        neighbors=[Neighbor(t, round(s, 4)) for t, s in reasons.get((i, b), [])],
                         polarity_confidence=round(float(polarity[i, b, pol]), 4),
                     )
                 )
@@ -173,6 +167,34 @@ class Coder:
                 )
             )
         return results
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        return getattr(self.classifier, "thresholds_", np.full(len(BUCKETS), 0.5))
+
+    def _buckets(
+        self, X: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, dict[tuple[int, int], list[tuple[str, float]]]]:
+        """Presence and polarity probabilities, and the nearest examples per assignment."""
+        presence, polarity = self.classifier.predict_proba(X)
+        reasons: dict[tuple[int, int], list[tuple[str, float]]] = {}
+        if self.neighbors is None:
+            return presence, polarity, reasons
+        for b in range(len(BUCKETS)):
+            rows = np.flatnonzero(presence[:, b] >= self.thresholds[b])
+            near = self.neighbors.nearest(X[rows], b)
+            reasons.update(((int(i), b), n) for i, n in zip(rows, near, strict=True))
+        return presence, polarity, reasons
+
+    def _affect(self, X: np.ndarray, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Sentiment and expression probabilities, blended with the neighbour vote."""
+        lex = self.lexicon.transform(texts)
+        sent_p = self.sentiment.predict_proba(X, lex)
+        expr_p = self.expression.predict_proba(X, lex)
+        if self.neighbors is not None:
+            sent_p = blend(sent_p, self.neighbors.vote(X, "sentiment", len(SENTIMENTS)))
+            expr_p = blend(expr_p, self.neighbors.vote(X, "expression", len(EXPRESSIONS)))
+        return sent_p, expr_p
 
     def _aggregate(self, item: Item, units: list[UnitResult]) -> ItemResult:
         warnings = []

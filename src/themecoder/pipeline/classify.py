@@ -34,7 +34,7 @@ class BucketClassifier:
     """
 
     def __init__(
-        self, C: float = 4.0, polarity_C: float = 2.0, cv: int = 5, random_state: int = 13
+        self, C: float = 4.0, polarity_C: float = 8.0, cv: int = 5, random_state: int = 13
     ) -> None:
         self.C = C
         self.polarity_C = polarity_C
@@ -85,7 +85,9 @@ class BucketClassifier:
         mask = np.array([p is not None for p in pol])
         y = np.array([POLARITIES.index(p) for p in pol if p is not None])
         present = np.unique(y)
-        head = LogisticRegression(C=self.polarity_C, class_weight="balanced", max_iter=3000)
+        # Unweighted and lightly regularised: sarcastic risk examples ("Great, another
+        # outage.") must be fitted, not smoothed towards the positive words they use.
+        head = LogisticRegression(C=self.polarity_C, max_iter=3000)
         head.fit(X[mask], y, sample_weight=w[mask])
         coef = head.coef_ if len(present) > 2 else np.vstack([-head.coef_[0], head.coef_[0]])
         icpt = head.intercept_ if len(present) > 2 else np.array([-1, 1]) * head.intercept_[0]
@@ -127,20 +129,3 @@ class NullBucketClassifier:
     def predict_proba(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n, k = len(X), len(BUCKETS)
         return np.zeros((n, k)), np.full((n, k, len(POLARITIES)), 1 / len(POLARITIES))
-
-
-class NeighborIndex:
-    """Training examples per bucket, to show the nearest ones as an assignment's reason."""
-
-    def __init__(self, vectors: np.ndarray, texts: list[str], buckets: np.ndarray) -> None:
-        self.vectors = vectors.astype(np.float32)
-        self.texts = texts
-        self.buckets = buckets.astype(bool)
-
-    def nearest(self, x: np.ndarray, bucket: int, k: int = 3) -> list[tuple[str, float]]:
-        idx = np.flatnonzero(self.buckets[:, bucket])
-        if not len(idx):
-            return []
-        sims = self.vectors[idx] @ x
-        top = idx[np.argsort(-sims)[:k]]
-        return [(self.texts[i], float(self.vectors[i] @ x)) for i in top]

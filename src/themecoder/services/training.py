@@ -13,7 +13,7 @@ import numpy as np
 
 from themecoder.artifact import Artifact, save_artifact
 from themecoder.config import Settings
-from themecoder.domain import BUCKETS
+from themecoder.domain import BUCKETS, EXPRESSIONS, POLARITIES, SENTIMENTS
 from themecoder.errors import InvalidInput
 from themecoder.labelled import EXTERNAL, Example, load_own
 from themecoder.pipeline.classify import BucketClassifier
@@ -38,6 +38,10 @@ class TrainResult:
     version: str
     counts: dict[str, int]
     sources: list[dict[str, Any]]
+
+
+def _index(labels: Sequence[str], value: str | None) -> int:
+    return labels.index(value) if value is not None else -1
 
 
 def _keep(ex: Example) -> bool:
@@ -112,10 +116,17 @@ def train_coder(
     )
     arrays = {**buckets.to_arrays(), **sent.to_arrays(), **expr.to_arrays()}
     arrays = {k: np.round(v, 5).astype(np.float32) for k, v in arrays.items()}
-    shown = [i for i, e in enumerate(examples) if e.source == "own" and any(e.truth.values())]
+    shown = [i for i, e in enumerate(examples) if e.source == "own"]
     arrays["examples.vectors"] = X[shown].astype(np.float16)
-    arrays["examples.buckets"] = np.array(
-        [[examples[i].truth.get(b) is not None for b in BUCKETS] for i in shown], dtype=np.uint8
+    arrays["examples.polarity"] = np.array(
+        [[_index(POLARITIES, examples[i].truth.get(b)) for b in BUCKETS] for i in shown],
+        dtype=np.int8,
+    ).reshape(len(shown), len(BUCKETS))
+    arrays["examples.sentiment"] = np.array(
+        [_index(SENTIMENTS, examples[i].sentiment) for i in shown], dtype=np.int8
+    )
+    arrays["examples.expression"] = np.array(
+        [_index(EXPRESSIONS, examples[i].expression) for i in shown], dtype=np.int8
     )
     data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
     opt_in = [x["name"] for x in sources if x["opt_in"]]
