@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from themecoder.config import Settings, get_settings
-from themecoder.errors import InvalidInput, ThemecoderError
+from themecoder.errors import InvalidInput, NotFound, ThemecoderError
 
 app = typer.Typer(
     add_completion=False,
@@ -43,7 +43,7 @@ def _errors() -> Iterator[None]:
         yield
     except ThemecoderError as exc:
         console.print(f"error ({exc.code}): {exc.message}", style="bold red", markup=False)
-        raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
+        raise typer.Exit(2 if isinstance(exc, InvalidInput | NotFound) else 1) from None
 
 
 @contextmanager
@@ -256,3 +256,4 @@ def info() -> None:
             }
         )
     )
+

@@ -126,14 +126,19 @@ class Coder:
     ) -> list[UnitResult]:
         """Code ready-made units: one embedding each, batched."""
         texts = self.redactor.redact([u.text for u in units])
-        chunks = []
-        for start in range(0, len(texts), _CHUNK):
-            chunks.append(self.embedder.encode(texts[start : start + _CHUNK]))
-            if progress:
-                progress(min(start + _CHUNK, len(texts)), len(texts))
         if not texts:
             return []
-        X = np.vstack(chunks)
+        # Chunks in length order pad like one big encode call would; then restore order.
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        X = np.empty((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(texts), _CHUNK):
+            rows = order[start : start + _CHUNK]
+            vectors = self.embedder.encode([texts[i] for i in rows])
+            if X.shape[1] == 0:
+                X = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            X[rows] = vectors
+            if progress:
+                progress(min(start + _CHUNK, len(texts)), len(texts))
         presence, polarity, reasons = self._buckets(X)
         sent_p, expr_p = self._affect(X, texts)
         scores = sentiment_score(sent_p)
@@ -192,8 +197,11 @@ class Coder:
         sent_p = self.sentiment.predict_proba(X, lex)
         expr_p = self.expression.predict_proba(X, lex)
         if self.neighbors is not None:
-            sent_p = blend(sent_p, self.neighbors.vote(X, "sentiment", len(SENTIMENTS)))
-            expr_p = blend(expr_p, self.neighbors.vote(X, "expression", len(EXPRESSIONS)))
+            votes = self.neighbors.votes(
+                X, {"sentiment": len(SENTIMENTS), "expression": len(EXPRESSIONS)}
+            )
+            sent_p = blend(sent_p, votes["sentiment"])
+            expr_p = blend(expr_p, votes["expression"])
         return sent_p, expr_p
 
     def _aggregate(self, item: Item, units: list[UnitResult]) -> ItemResult:

@@ -59,15 +59,21 @@ class NeighborIndex:
         self.sentiment = sentiment.astype(np.int64)
         self.expression = expression.astype(np.int64)
 
-    def vote(self, X: np.ndarray, field: str, n_classes: int, k: int = K) -> np.ndarray:
-        """Class distribution of ``field`` among each row's ``k`` nearest examples."""
-        labels = getattr(self, field)
-        known = np.flatnonzero(labels >= 0)
-        if not len(known) or not len(X):
-            return np.full((len(X), n_classes), 1 / n_classes)
-        sims = X @ self.vectors[known].T
-        top = _top(sims, k)
-        return _vote(labels[known][top], np.take_along_axis(sims, top, 1), n_classes)
+    def votes(self, X: np.ndarray, fields: dict[str, int], k: int = K) -> dict[str, np.ndarray]:
+        """Class distributions of each field (name -> number of classes) among each row's
+        ``k`` nearest examples that carry a label for it; one similarity pass for all."""
+        sims = X @ self.vectors.T
+        out = {}
+        for field, n_classes in fields.items():
+            labels = getattr(self, field)
+            known = np.flatnonzero(labels >= 0)
+            if not len(known) or not len(X):
+                out[field] = np.full((len(X), n_classes), 1 / n_classes)
+                continue
+            sub = sims if len(known) == len(labels) else sims[:, known]
+            top = _top(sub, k)
+            out[field] = _vote(labels[known][top], np.take_along_axis(sub, top, 1), n_classes)
+        return out
 
     def nearest(self, X: np.ndarray, bucket: int, k: int = 3) -> list[list[tuple[str, float]]]:
         """The ``k`` nearest examples coded with ``bucket``, per row of ``X``: the reasons."""

@@ -39,11 +39,11 @@ class CodingRun:
 def write_records(rows: list[dict[str, Any]], out: Path) -> None:
     """Write records as JSON Lines or CSV, chosen by the file extension."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".jsonl":
+    if out.suffix.lower() == ".jsonl":
         with out.open("w", encoding="utf-8") as fh:
             for row in rows:
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    elif out.suffix == ".csv":
+    elif out.suffix.lower() == ".csv":
         flat = [flat_row(r) for r in rows]
         columns = list(dict.fromkeys(k for row in flat for k in row))
         with out.open("w", encoding="utf-8", newline="") as fh:
@@ -93,7 +93,7 @@ def code_path(
     """Read ``path`` (a file or folder), code it, write ``out`` and store the results."""
     if level not in LEVELS:
         raise InvalidInput(f"--level must be one of {LEVELS}, got {level!r}")
-    if out is not None and out.suffix not in {".jsonl", ".csv"}:
+    if out is not None and out.suffix.lower() not in {".jsonl", ".csv"}:
         raise InvalidInput(f"--out must end in .jsonl or .csv, got {out.name!r}")
     ingested = read_items(
         path,

@@ -20,7 +20,6 @@ from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
-from themecoder.services.embedding_cache import cached_encode
 
 SHIPPED_SOURCES = ("banking77",)
 EXTERNAL_WEIGHT = 0.5
@@ -44,6 +43,18 @@ def _index(labels: Sequence[str], value: str | None) -> int:
     return labels.index(value) if value is not None else -1
 
 
+def _embed(emb: Any, texts: list[str], progress: Progress | None) -> np.ndarray:
+    """Embed in the data's own order, never from a cache: batch composition changes the
+    last bits of a vector, and the artifact hash must depend on the data alone."""
+    step = 1024
+    chunks = []
+    for start in range(0, len(texts), step):
+        chunks.append(emb.encode(texts[start : start + step]))
+        if progress:
+            progress("embed", min(start + step, len(texts)), len(texts))
+    return np.vstack(chunks)
+
+
 def _keep(ex: Example) -> bool:
     if ex.source != "banking77":
         return True
@@ -57,7 +68,9 @@ def training_examples(
     unknown = sorted(set(extra_data) - set(EXTERNAL))
     if unknown:
         raise InvalidInput(f"unknown --extra-data {unknown}; known: {sorted(EXTERNAL)}")
-    own = [e for e in load_own(s.training_dir) if e.split == "train"][:own_limit]
+    own = [e for e in load_own(s.training_dir) if e.split == "train"]
+    if own_limit is not None:  # an even spread, so every bucket and polarity stays in
+        own = own[:: max(1, len(own) // own_limit)][:own_limit]
     examples = list(own)
     sources = [{"name": "own", "license": OWN_LICENSE, "train_rows": len(own), "opt_in": False}]
     for name in dict.fromkeys([*SHIPPED_SOURCES, *extra_data]):
@@ -92,7 +105,7 @@ def train_coder(
     examples, sources = training_examples(s, extra_data, own_limit)
     redactor = RegexRedactor() if s.redact else NullRedactor()
     texts = redactor.redact([e.text for e in examples])
-    X = cached_encode(emb, texts, s.cache_dir, lambda i, n: progress and progress("embed", i, n))
+    X = _embed(emb, texts, progress)
     # Rounding makes the fit insensitive to last-bit noise between embedding runs.
     X = np.round(X, 4).astype(np.float64)
     weights = np.array([1.0 if e.source == "own" else EXTERNAL_WEIGHT for e in examples])
