@@ -212,8 +212,10 @@ def _evaluate(
         )
         coder = Coder.load(s, embedder=embedder)
         report = evaluate(coder, s, sources or EVAL_SOURCES, limit, progress=tick)
-        path = write_report(report, s.results_dir)
-        if not sources and limit is None:
+        full = not sources and limit is None
+        # Only a full evaluation replaces the published results and the model card.
+        path = write_report(report, s.results_dir, "eval" if full else "eval-partial")
+        if full:
             write_card(model_dir, report)
     out.print(report_markdown(report))
     console.print(f"saved {path} and {path.with_suffix('.json')}", markup=False)

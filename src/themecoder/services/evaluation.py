@@ -137,20 +137,14 @@ def evaluate(
         if source != "own" and source not in RECALL_ONLY:
             pooled_ex += examples
             pooled_res += results
-        sent = [
-            (e.sentiment, r.sentiment)
-            for e, r in zip(examples, results, strict=True)
-            if e.sentiment
-        ]
-        if sent:
-            entry["sentiment"] = _macro_f1(*map(list, zip(*sent, strict=True)), SENTIMENTS)
-        expr = [
-            (e.expression, r.expression)
-            for e, r in zip(examples, results, strict=True)
-            if e.expression
-        ]
-        if expr:
-            entry["expression"] = _macro_f1(*map(list, zip(*expr, strict=True)), EXPRESSIONS)
+        for field, labels in (("sentiment", SENTIMENTS), ("expression", EXPRESSIONS)):
+            pairs = [
+                (getattr(e, field), getattr(r, field))
+                for e, r in zip(examples, results, strict=True)
+                if getattr(e, field)
+            ]
+            if pairs:
+                entry[field] = _macro_f1(*map(list, zip(*pairs, strict=True)), labels)
         report["sources"][source] = entry
     report["real_text"] = _pooled(pooled_ex, pooled_res)
     # BANKING77's train split is in the shipped training data: the pool without it shows
