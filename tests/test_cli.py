@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from click.testing import Result
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from themecoder.cli import app
@@ -24,6 +25,7 @@ from themecoder.coder import Coder
 from themecoder.config import get_settings
 from themecoder.domain import BUCKETS
 from themecoder.storage import (
+    CodeRecord,
     bucket_summary,
     latest_run_id,
     make_engine,
@@ -152,6 +154,15 @@ def test_code_csv_to_jsonl_one_record_per_row_and_stored(tmp_path, db_url, shipp
     assert overview["n_units"] == sum(len(r["units"]) for r in records)
     per_bucket = Counter(b for r in records for u in r["units"] for b in u["buckets"])
     assert {b: row["units"] for b, row in summary.items() if row["units"]} == dict(per_bucket)
+    engine = make_engine(db_url)
+    try:
+        with session_factory(engine)() as session:
+            versions = session.execute(
+                select(CodeRecord.model_version, CodeRecord.codebook_version).distinct()
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(v) for v in versions] == [(records[0]["model_version"], 1)]
 
 
 @pytest.mark.model

@@ -11,8 +11,9 @@ from themecoder.services.evaluation import bucket_scores, calibration_error
 
 
 def _result(buckets: dict[str, tuple[str, float]], proba: list[float]) -> ItemResult:
-    unit = UnitResult(Unit("i", 0, 0, 1, "x"), [], "neutral", 0.0, "none",
-                      bucket_proba=np.array(proba))
+    unit = UnitResult(
+        Unit("i", 0, 0, 1, "x"), [], "neutral", 0.0, "none", bucket_proba=np.array(proba)
+    )
     codes = [BucketCode(b, p, c, {}) for b, (p, c) in buckets.items()]
     return ItemResult(Item("i", "x"), [unit], codes, "neutral", 0.0, "none")
 
@@ -37,8 +38,10 @@ def test_bucket_scores_by_hand():
 
 
 def test_calibration_error_by_hand():
-    ex = [Example(str(i), "t", "test", {"support_friction": "risk" if i < 2 else None})
-          for i in range(4)]
+    ex = [
+        Example(str(i), "t", "test", {"support_friction": "risk" if i < 2 else None})
+        for i in range(4)
+    ]
     # confidences 0.95, 0.95 (both right) and 0.15, 0.15 (both absent): bins 9 and 1.
     res = [_result({}, [0, 0, 0, 0, p, 0]) for p in (0.95, 0.95, 0.15, 0.15)]
     # bin 9: |1.0 - 0.95| * 0.5 ; bin 1: |0.0 - 0.15| * 0.5  -> 0.025 + 0.075

