@@ -366,7 +366,7 @@ def test_cli_edits_diff_export_import(tmp_path, book_file, settings):
         assert result.exit_code == 0, output
     assert "(version 6); stored in" in output
     result, output = invoke("codebook", "retire", book_file, "nope", *db)
-    assert result.exit_code == 1 and "no code 'nope'" in output
+    assert result.exit_code == 2 and "no code 'nope'" in output
     result, output = invoke("codebook", "diff", first, book_file)
     assert (
         "signal-buckets v1 -> v6" in output

@@ -3,47 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from themecoder.config import Settings, get_settings
-from themecoder.errors import InvalidInput, NotFound, ThemecoderError
+from themecoder.cli_support import console, out
+from themecoder.cli_support import errors as _errors
+from themecoder.cli_support import settings as _settings
+from themecoder.config import Settings
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Code customer feedback into signal buckets, sentiment and expression.",
 )
-console = Console(stderr=True)
-out = Console()
-
-
-def _settings(db: str | None = None, model_dir: Path | None = None) -> Settings:
-    # No model hub is reachable in offline deployments; never wait for one.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    overrides: dict[str, Any] = {}
-    if db:
-        overrides["db_url"] = db
-    if model_dir:
-        overrides["model_dir"] = model_dir
-    return get_settings().model_copy(update=overrides)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ThemecoderError as exc:
-        console.print(f"error ({exc.code}): {exc.message}", style="bold red", markup=False)
-        raise typer.Exit(2 if isinstance(exc, InvalidInput | NotFound) else 1) from None
 
 
 @contextmanager
@@ -264,3 +242,7 @@ from themecoder.cli_codebook import codebook_app, glossary_app  # noqa: E402
 
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(glossary_app, name="glossary")
+
+from themecoder.cli_themes import themes_app  # noqa: E402
+
+app.add_typer(themes_app, name="themes")

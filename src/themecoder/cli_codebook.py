@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from themecoder.cli_support import console, out
+from themecoder.cli_support import errors as _errors
 from themecoder.config import Settings, get_settings
-from themecoder.errors import InvalidInput, ThemecoderError
+from themecoder.errors import InvalidInput
 
 if TYPE_CHECKING:
     from themecoder.services.codebook import EditResult
@@ -25,22 +24,11 @@ codebook_app = typer.Typer(
 glossary_app = typer.Typer(
     no_args_is_help=True, help="Look up the metrics customer phrases map to."
 )
-console = Console(stderr=True)
-out = Console()
 
 Book = Annotated[Path, typer.Argument(help="Codebook YAML file.")]
 Glossary = Annotated[Path | None, typer.Option(help="Glossary YAML (default: the shipped one).")]
 Db = Annotated[str | None, typer.Option(help="Database URL (default THEMECODER_DB_URL).")]
 Store = Annotated[bool, typer.Option(help="Record the version and lineage in the database.")]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except ThemecoderError as exc:
-        console.print(f"error ({exc.code}): {exc.message}", style="bold red", markup=False)
-        raise typer.Exit(2 if isinstance(exc, InvalidInput) else 1) from None
 
 
 def _settings(db: str | None, store: bool) -> Settings | None:

@@ -18,6 +18,7 @@ from themecoder.storage.repository import (
     save_results,
 )
 from themecoder.storage.tables import Base, CodeRecord, ItemRecord, RunRecord, UnitRecord
+from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 __all__ = [
     "MIGRATIONS_DIR",
@@ -25,7 +26,9 @@ __all__ = [
     "CodeRecord",
     "ItemRecord",
     "RunRecord",
+    "ThemeRecord",
     "UnitRecord",
+    "UnitThemeRecord",
     "alembic_config",
     "bucket_summary",
     "init_db",

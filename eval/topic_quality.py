@@ -1,0 +1,204 @@
+"""Topic quality of the themes stage on BBC News (OCTIS), beside the BERTopic paper's rows.
+
+For nr_topics 10, 20, 30, 40, 50 and 3 seeds, fits :class:`BERTopicThemes` (UMAP + HDBSCAN +
+c-TF-IDF, then KeyBERT-style + MMR keyphrases; outliers reduced as shipped) on the OCTIS
+preprocessed corpus, embedded with the package's MiniLM embedder, and scores the top 10 words
+of every theme exactly as OCTIS does in the paper's evaluation repository:
+
+* NPMI: ``Coherence(texts=corpus, topk=10, measure="c_npmi")``, i.e. gensim
+  ``CoherenceModel(topics, texts, dictionary=Dictionary(texts), coherence="c_npmi", topn=10)``
+  (boolean sliding window of 10 tokens) over all 2,225 documents;
+* diversity: ``TopicDiversity(topk=10)``, unique words / (10 x number of topics).
+
+Two word lists are scored per fit: the c-TF-IDF top 10 (what the paper scored) and the
+refined keywords themes show. The target is NPMI >= 0.167 with diversity >= 0.79.
+
+Example:
+    python eval/topic_quality.py --json eval/results/topic_quality.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "datasets" / "bbc_news_octis"
+TOPICS = (10, 20, 30, 40, 50)
+SEEDS = (0, 1, 2)
+TOPK = 10
+TARGET = {"npmi": 0.167, "diversity": 0.79}
+
+
+def npmi(topics: list[list[str]], texts: list[list[str]]) -> float:
+    """OCTIS ``Coherence(texts, topk=10, measure="c_npmi")``."""
+    from gensim.corpora.dictionary import Dictionary
+    from gensim.models import CoherenceModel
+
+    model = CoherenceModel(
+        topics=topics,
+        texts=texts,
+        dictionary=Dictionary(texts),
+        coherence="c_npmi",
+        processes=1,
+        topn=TOPK,
+    )
+    return float(model.get_coherence())
+
+
+def diversity(topics: list[list[str]]) -> float:
+    """OCTIS ``TopicDiversity(topk=10)``."""
+    unique = set().union(*(set(t[:TOPK]) for t in topics))
+    return len(unique) / (TOPK * len(topics))
+
+
+def in_corpus(topics: list[list[str]], vocab: set[str], fallback: str) -> list[list[str]]:
+    """The paper's guard: a word missing from the corpus becomes the corpus's first word."""
+    return [[w if w in vocab else fallback for w in t[:TOPK]] for t in topics]
+
+
+def run(data: Path, topics: tuple[int, ...], seeds: tuple[int, ...]) -> dict[str, Any]:
+    from themecoder.config import get_settings
+    from themecoder.pipeline.embed import SentenceTransformerEmbedder
+    from themecoder.pipeline.themes import BERTopicThemes, ThemeParams
+    from themecoder.services.embedding_cache import CachedEmbedder
+
+    with (data / "corpus.csv").open(encoding="utf-8", newline="") as fh:
+        docs = [row["text"] for row in csv.DictReader(fh)]
+    texts = [d.split() for d in docs]
+    vocab = {w for t in texts for w in t}
+    s = get_settings()
+    embedder = SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
+    start = time.perf_counter()
+    # A cache of its own, so this script never rewrites the training cache under another job.
+    X = CachedEmbedder(embedder, s.cache_dir / "bbc_news_octis").encode(docs)
+    print(f"embedded {len(docs)} documents in {time.perf_counter() - start:.0f}s", flush=True)
+    runs = []
+    for k in topics:
+        for seed in seeds:
+            # The corpus is already lowercased, lemmatised and stop-word filtered: unigrams,
+            # no stop list, as in the paper; everything else is the shipped default.
+            params = ThemeParams(nr_topics=k, ngram_range=(1, 1), stop_words=None)
+            start = time.perf_counter()
+            model = BERTopicThemes(embedder, params, random_state=seed).fit(docs, X)
+            seconds = time.perf_counter() - start
+            row: dict[str, Any] = {"nr_topics": k, "seed": seed, "found": len(model.themes_)}
+            row["unassigned"] = float((model.labels_ < 0).mean())
+            for name, attr in (("ctfidf", "ctfidf_words"), ("keywords", "keywords")):
+                words = in_corpus([getattr(t, attr) for t in model.themes_], vocab, texts[0][0])
+                row[f"{name}_npmi"] = npmi(words, texts)
+                row[f"{name}_diversity"] = diversity(words)
+            row["seconds"] = round(seconds, 1)
+            runs.append(row)
+            print(json.dumps(row), flush=True)
+    return {"runs": runs, "summary": summarise(runs, topics)}
+
+
+def summarise(runs: list[dict[str, Any]], topics: tuple[int, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in ("ctfidf", "keywords"):
+        rows = {}
+        for k in topics:
+            mine = [r for r in runs if r["nr_topics"] == k]
+            rows[str(k)] = {
+                m: statistics.mean(r[f"{name}_{m}"] for r in mine) for m in ("npmi", "diversity")
+            }
+        rows["mean"] = {
+            m: statistics.mean(r[f"{name}_{m}"] for r in runs) for m in ("npmi", "diversity")
+        }
+        out[name] = rows
+    return out
+
+
+def reference(data: Path) -> tuple[list[dict[str, str]], dict[tuple[str, str], list[float]]]:
+    """The paper's BBC News means, and its per-nr_topics runs per model."""
+    with (data / "bertopic_paper_reference_scores.csv").open(encoding="utf-8") as fh:
+        means = [r for r in csv.DictReader(fh) if r["dataset"] == "BBC News"]
+    per_k: dict[tuple[str, str], list[float]] = {}
+    with (data / "bertopic_paper_runs.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["dataset"] == "BBC News":
+                key = (r["model"], r["nr_topics"])
+                per_k.setdefault(key, []).append(float(r["npmi"]))
+                per_k.setdefault((r["model"] + ":div", r["nr_topics"]), []).append(
+                    float(r["diversity"])
+                )
+    return means, per_k
+
+
+def report(result: dict[str, Any], data: Path, topics: tuple[int, ...]) -> str:
+    means, per_k = reference(data)
+    summary = result["summary"]
+    lines = ["BBC News (OCTIS), top-10 words, mean over seeds", ""]
+    head = f"{'model':<34}" + "".join(f"{k:>12}" for k in topics) + f"{'mean':>14}"
+    lines += [head + "   (NPMI / diversity)", "-" * len(head)]
+    for name, title in (
+        ("ctfidf", "themecoder c-TF-IDF (MiniLM)"),
+        ("keywords", "themecoder keywords"),
+    ):
+        cells = [
+            f"{summary[name][str(k)]['npmi']:.3f}/{summary[name][str(k)]['diversity']:.2f}"
+            for k in topics
+        ]
+        total = summary[name]["mean"]
+        lines.append(
+            f"{title:<34}"
+            + "".join(f"{c:>12}" for c in cells)
+            + f"{total['npmi']:>8.3f}/{total['diversity']:.2f}"
+        )
+    for model in ("bertopic", "bertopic_mini"):
+        cells = []
+        for k in topics:
+            n, d = per_k.get((model, str(k)), []), per_k.get((model + ":div", str(k)), [])
+            cells.append(f"{statistics.mean(n):.3f}/{statistics.mean(d):.2f}" if n else "-")
+        paper = next(r for r in means if r["model"] == model)
+        lines.append(
+            f"{'paper ' + model:<34}"
+            + "".join(f"{c:>12}" for c in cells)
+            + f"{float(paper['npmi_mean']):>8.3f}/{float(paper['diversity_mean']):.2f}"
+        )
+    lines += ["", "paper means (15 runs each):"]
+    lines += [
+        f"  {r['model']:<16} NPMI {r['npmi_mean']:>6}  diversity {r['diversity_mean']}"
+        for r in means
+    ]
+    for name in ("ctfidf", "keywords"):
+        total = summary[name]["mean"]
+        ok = total["npmi"] >= TARGET["npmi"] and total["diversity"] >= TARGET["diversity"]
+        lines.append(
+            f"target NPMI >= {TARGET['npmi']} with diversity >= {TARGET['diversity']} "
+            f"({name}): {'met' if ok else 'NOT met'}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--topics", type=int, nargs="+", default=list(TOPICS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "eval" / "results" / "topic_quality.json"
+    )
+    args = parser.parse_args()
+    topics, seeds = tuple(args.topics), tuple(args.seeds)
+    result = run(args.data, topics, seeds)
+    text = report(result, args.data, topics)
+    print(text)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    result.update({"report": text, "target": TARGET, "topk": TOPK, "seeds": list(seeds)})
+    args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"saved {args.json}")
+
+
+if __name__ == "__main__":
+    main()
