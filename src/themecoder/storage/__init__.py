@@ -17,15 +17,33 @@ from themecoder.storage.repository import (
     run_overview,
     save_results,
 )
+from themecoder.storage.review import (
+    ApiKeyRecord,
+    AuditEventRecord,
+    BlindCodeRecord,
+    DoubleCodedUnitRecord,
+    JobRecord,
+    ModelVersionRecord,
+    ProjectRecord,
+    SuggestionRecord,
+)
 from themecoder.storage.tables import Base, CodeRecord, ItemRecord, RunRecord, UnitRecord
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "ApiKeyRecord",
+    "AuditEventRecord",
     "Base",
+    "BlindCodeRecord",
     "CodeRecord",
+    "DoubleCodedUnitRecord",
     "ItemRecord",
+    "JobRecord",
+    "ModelVersionRecord",
+    "ProjectRecord",
     "RunRecord",
+    "SuggestionRecord",
     "ThemeRecord",
     "UnitRecord",
     "UnitThemeRecord",

@@ -33,6 +33,7 @@ def save_results(
     level: str,
     settings: Mapping[str, Any],
     codebook_version: int | None = None,
+    project_id: int | None = None,
 ) -> int:
     """Store one coding run: its items, units with embeddings, and unit-level codes.
 
@@ -47,6 +48,7 @@ def save_results(
         level: The level the run was reported at (e.g. ``"item"`` or ``"unit"``).
         settings: Settings of the run, stored as JSON.
         codebook_version: Version of the codebook the codes follow, stored on every code.
+        project_id: The project the items belong to (API ingest); ``None`` for CLI runs.
 
     Returns:
         The id of the new run.
@@ -61,9 +63,10 @@ def save_results(
     )
     session.add(run)
     session.flush()
-    item_ids = _insert_ids(session, ItemRecord, [_item_row(run.id, r) for r in results])
+    rows = [{**_item_row(run.id, r), "project_id": project_id} for r in results]
+    item_ids = insert_ids(session, ItemRecord, rows)
     owners = [(item_id, ur) for item_id, r in zip(item_ids, results, strict=True) for ur in r.units]
-    unit_ids = _insert_ids(session, UnitRecord, [_unit_row(i, ur) for i, ur in owners])
+    unit_ids = insert_ids(session, UnitRecord, [_unit_row(i, ur) for i, ur in owners])
     codes = [
         {
             "unit_id": unit_id,
@@ -233,7 +236,7 @@ def latest_run_id(session: Session) -> int | None:
     return session.scalar(select(func.max(RunRecord.id)))
 
 
-def _insert_ids(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
+def insert_ids(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> list[int]:
     """Bulk-insert ``rows`` and return their new ids in the order of ``rows``."""
     if not rows:
         return []

@@ -97,9 +97,15 @@ class ItemRecord(Base):
     """
 
     __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("project_id", "external_id", name="uq_items_project_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    #: Set for items ingested through the API: unique per project by ``external_id``, which
+    #: makes ingest idempotent. CLI runs leave it NULL (NULLs never collide).
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     external_id: Mapped[str] = mapped_column(String, index=True)
     text: Mapped[str] = mapped_column(Text)
     speaker: Mapped[str | None] = mapped_column(String)
