@@ -46,3 +46,90 @@ def coder():
     from themecoder.config import Settings
 
     return Coder.load(Settings())
+
+
+POSTGRES_URL = os.environ.get("THEMECODER_TEST_POSTGRES_URL")
+ROLES = ("admin", "reviewer", "analyst", "ingest")
+
+
+def clear_database(url: str) -> None:
+    """Drop every table of the store (the PostgreSQL test database is shared by tests)."""
+    from sqlalchemy import text
+
+    from themecoder.storage import Base, make_engine
+
+    engine = make_engine(url)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, empty database URL: SQLite in tmp_path, or the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.fail(
+            "THEMECODER_TEST_POSTGRES_URL is unset: run `make test`, which starts "
+            "PostgreSQL, or deselect with -m 'not postgres'"
+        )
+    clear_database(POSTGRES_URL)
+    yield POSTGRES_URL
+    clear_database(POSTGRES_URL)
+
+
+class ApiHarness:
+    """A running app (TestClient) with project "acme" (a key per role) and project "other"."""
+
+    def __init__(self, client, settings, keys: dict[str, str], other: str) -> None:
+        self.client = client
+        self.settings = settings
+        self.keys = keys
+        self.other_key = other
+
+    def h(self, role: str = "admin") -> dict[str, str]:
+        """Headers carrying the key of ``role`` in project acme ("other": project other)."""
+        return {"X-API-Key": self.other_key if role == "other" else self.keys[role]}
+
+    def ingest(self, items: list[dict], role: str = "ingest") -> dict:
+        r = self.client.post("/v1/items", headers=self.h(role), json={"items": items})
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture
+def api(db_url: str, coder, tmp_path: Path):
+    """The API on a fresh database with the real shipped coder."""
+    from fastapi.testclient import TestClient
+
+    from themecoder.config import Settings
+    from themecoder.services import projects
+    from themecoder.storage import init_db, make_engine, session_factory
+    from themecoder_api import create_app
+
+    s = Settings(
+        db_url=db_url,
+        project_models_dir=tmp_path / "project-models",
+        results_dir=tmp_path / "results",
+        max_body_bytes=256 * 1024,
+        max_batch_items=100,
+        retrain_own_limit=600,
+    )
+    engine = make_engine(db_url)
+    init_db(engine)
+    keys: dict[str, str] = {}
+    with session_factory(engine).begin() as session:
+        acme = projects.create_project(session, "acme")
+        for role in ROLES:
+            keys[role] = projects.create_key(session, acme.id, role, f"{role} key")[1]
+        keys["reviewer2"] = projects.create_key(session, acme.id, "reviewer", "second reviewer")[1]
+        other = projects.create_project(session, "other")
+        other_key = projects.create_key(session, other.id, "admin", "other admin")[1]
+    engine.dispose()
+    with TestClient(create_app(s, coder=coder), raise_server_exceptions=False) as client:
+        yield ApiHarness(client, s, keys, other_key)

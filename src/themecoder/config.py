@@ -50,6 +50,19 @@ class Settings(BaseSettings):
         True, description="Mask e-mails, URLs, phone numbers and @handles before embedding."
     )
     seed: int = 13
+    project_models_dir: Path = Field(
+        Path("themecoder-models"),
+        description="Where retraining writes each project's model versions.",
+    )
+    retrain_own_limit: int | None = Field(
+        None, ge=50, description="Cap on the project's own training units per retrain (tests)."
+    )
+    max_body_bytes: int = Field(
+        5 * 1024 * 1024, ge=1024, description="Largest API request body; larger ones get 413."
+    )
+    max_batch_items: int = Field(1000, ge=1, description="Most items in one ingest call.")
+    host: str = Field("127.0.0.1", description="Address `themecoder serve` binds.")
+    port: int = Field(8000, ge=1, le=65535)
 
 
 @lru_cache(maxsize=1)

@@ -54,3 +54,21 @@ class ModelUnavailable(ThemecoderError):
     """A model (embedding, spaCy, coder artifact) could not be loaded."""
 
     code = "model_unavailable"
+
+
+class Unauthorized(ThemecoderError):
+    """No API key, or one that is unknown or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(ThemecoderError):
+    """The key's role may not do this."""
+
+    code = "forbidden"
+
+
+class PayloadTooLarge(ThemecoderError):
+    """A request body or batch is over the configured limit."""
+
+    code = "payload_too_large"

@@ -20,6 +20,7 @@ from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
+from themecoder.services.embedding_cache import cached_encode
 
 SHIPPED_SOURCES = ("banking77",)
 EXTERNAL_WEIGHT = 0.5
@@ -43,9 +44,22 @@ def _index(labels: Sequence[str], value: str | None) -> int:
     return labels.index(value) if value is not None else -1
 
 
-def _embed(emb: Any, texts: list[str], progress: Progress | None) -> np.ndarray:
-    """Embed in the data's own order, never from a cache: batch composition changes the
-    last bits of a vector, and the artifact hash must depend on the data alone."""
+def _embed(
+    emb: Any, texts: list[str], progress: Progress | None, cache_dir: Path | None = None
+) -> np.ndarray:
+    """Embed in the data's own order, by default never from a cache: batch composition
+    changes the last bits of a vector, and the artifact hash must depend on the data alone.
+
+    ``cache_dir`` opts in to the embedding cache (retraining on review decisions): faster,
+    and equal up to those last bits, which the rounding in :func:`train_coder` mostly absorbs;
+    the shipped model is always built without it."""
+    if cache_dir is not None:
+
+        def tick(done: int, total: int) -> None:
+            if progress:
+                progress("embed", done, total)
+
+        return cached_encode(emb, texts, cache_dir, tick)
     step = 1024
     chunks = []
     for start in range(0, len(texts), step):
@@ -98,17 +112,46 @@ def train_coder(
     embedder: Any = None,
     own_limit: int | None = None,
     progress: Progress | None = None,
+    *,
+    extra_examples: Sequence[Example] = (),
+    extra_weight: float = 1.0,
+    extra_source: dict[str, Any] | None = None,
+    cache_dir: Path | None = None,
+    version_suffix: str = "",
 ) -> TrainResult:
-    """Fit buckets, sentiment and expression heads and write the artifact folder."""
+    """Fit buckets, sentiment and expression heads and write the artifact folder.
+
+    The keyword-only arguments serve retraining on review decisions and leave the default
+    (shipped, reproducible) build untouched: ``extra_examples`` are appended to the training
+    data with sample weight ``extra_weight`` (never shown as reasons), ``extra_source`` is
+    their entry in the artifact's ``sources``, ``cache_dir`` embeds through the embedding
+    cache, and ``version_suffix`` is appended to the version string.
+    """
+    if extra_weight <= 0:
+        raise InvalidInput(f"extra_weight must be > 0, got {extra_weight!r}")
     out = Path(out_dir or s.model_dir)
     emb = embedder or SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
     examples, sources = training_examples(s, extra_data, own_limit)
+    weight_list = [1.0 if e.source == "own" else EXTERNAL_WEIGHT for e in examples]
+    if extra_examples:
+        examples = [*examples, *extra_examples]
+        weight_list += [float(extra_weight)] * len(extra_examples)
+        sources = [
+            *sources,
+            {
+                "name": "extra",
+                "train_rows": len(extra_examples),
+                "opt_in": False,
+                **(extra_source or {}),
+                "weight": float(extra_weight),
+            },
+        ]
     redactor = RegexRedactor() if s.redact else NullRedactor()
     texts = redactor.redact([e.text for e in examples])
-    X = _embed(emb, texts, progress)
+    X = _embed(emb, texts, progress, cache_dir)
     # Rounding makes the fit insensitive to last-bit noise between embedding runs.
     X = np.round(X, 4).astype(np.float64)
-    weights = np.array([1.0 if e.source == "own" else EXTERNAL_WEIGHT for e in examples])
+    weights = np.array(weight_list)
     lexicon = VaderFeatures().transform(texts).astype(np.float64)
 
     def step(name: str) -> None:
@@ -144,7 +187,9 @@ def train_coder(
     data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
     opt_in = [x["name"] for x in sources if x["opt_in"]]
     config = {
-        "version": f"coder-1.{len(examples)}-{data_hash[:8]}" + ("-optin" if opt_in else ""),
+        "version": f"coder-1.{len(examples)}-{data_hash[:8]}"
+        + ("-optin" if opt_in else "")
+        + version_suffix,
         "embedding_model": s.embedding_model,
         "spacy_model": s.spacy_model,
         "redact": s.redact,

@@ -1,0 +1,82 @@
+"""The FastAPI application: ``create_app(settings)``; ``themecoder serve`` runs it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from themecoder import __version__
+from themecoder.coder import Coder
+from themecoder.config import Settings, get_settings
+from themecoder.services import jobs
+from themecoder.services.codebook import load as load_codebook
+from themecoder.services.coders import CoderRegistry
+from themecoder.storage import init_db, make_engine, session_factory
+from themecoder_api import errors
+from themecoder_api.deps import Context
+from themecoder_api.limits import BodyLimit
+from themecoder_api.routes import admin, intake, review
+
+DESCRIPTION = """Codes customer feedback into six signal buckets with polarity, sentiment and
+expression type, and runs the human review around it.
+
+Authenticate with an API key (`X-API-Key: tc_...` or `Authorization: Bearer tc_...`).
+Roles: **admin** (everything), **ingest** (send and code items), **reviewer** (queues,
+decisions, blind double coding), **analyst** (agreement, audit). Create the first admin key
+with `themecoder projects create SLUG`.
+"""
+
+
+def create_app(settings: Settings | None = None, coder: Coder | None = None) -> FastAPI:
+    """Build the app. Nothing heavy happens here: the database is migrated at start-up and
+    models load on the first request that needs them.
+
+    Args:
+        settings: Defaults to the process settings (environment, ``.env``).
+        coder: A loaded coder to use as the shipped model (tests and benchmarks share one).
+    """
+    s = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(s.db_url)
+        init_db(engine)
+        factory = session_factory(engine)
+        with factory.begin() as session:
+            jobs.fail_interrupted(session)
+        runner = jobs.JobRunner(factory)
+        app.state.context = Context(
+            settings=s,
+            engine=engine,
+            factory=factory,
+            coders=CoderRegistry(s, default=coder),
+            jobs=runner,
+            codebook=load_codebook(s.codebook_path),
+        )
+        try:
+            yield
+        finally:
+            runner.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="themecoder",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes)
+    for module in (intake, review, admin):
+        app.include_router(module.router)
+
+    @app.get("/v1/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        """Liveness: the process answers (no key needed)."""
+        return {"status": "ok", "version": __version__}
+
+    return app

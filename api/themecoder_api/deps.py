@@ -1,0 +1,82 @@
+"""Dependencies: the service context, a database session per request, and the caller's key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from themecoder.codebook.model import Codebook
+from themecoder.config import Settings
+from themecoder.errors import Forbidden, Unauthorized
+from themecoder.services.coders import CoderRegistry
+from themecoder.services.jobs import JobRunner
+from themecoder.services.projects import Principal, authenticate
+
+
+@dataclass
+class Context:
+    """What the service holds for its lifetime; models inside load lazily."""
+
+    settings: Settings
+    engine: Engine
+    factory: sessionmaker[Session]
+    coders: CoderRegistry
+    jobs: JobRunner
+    codebook: Codebook
+
+
+def context(request: Request) -> Context:
+    return request.app.state.context
+
+
+def session(ctx: Annotated[Context, Depends(context)]) -> Iterator[Session]:
+    """A session per request; routes commit explicitly, anything else rolls back."""
+    with ctx.factory() as s:
+        yield s
+
+
+_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key.")
+_bearer = HTTPBearer(auto_error=False, description="The API key as a bearer token.")
+
+
+def principal(
+    db: Annotated[Session, Depends(session)],
+    key: Annotated[str | None, Security(_key_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> Principal:
+    """The caller: 401 without a key or with an unknown or revoked one."""
+    given = key or (bearer.credentials if bearer else None)
+    if not given:
+        raise Unauthorized("an API key is required (X-API-Key header or Bearer token)")
+    found = authenticate(db, given)
+    if found is None:
+        raise Unauthorized("unknown or revoked API key")
+    return found
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """A dependency that lets through keys with one of ``roles`` (admin always) or 403s."""
+
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not who.has(*roles):
+            allowed = ", ".join(("admin", *roles))
+            raise Forbidden(f"role {who.role!r} may not do this; needs one of: {allowed}")
+        return who
+
+    return check
+
+
+Db = Annotated[Session, Depends(session)]
+Ctx = Annotated[Context, Depends(context)]
+Anyone = Annotated[Principal, Depends(principal)]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Ingest = Annotated[Principal, Depends(require("ingest"))]
+Reviewer = Annotated[Principal, Depends(require("reviewer"))]
+Analyst = Annotated[Principal, Depends(require("analyst"))]
+Reader = Annotated[Principal, Depends(require("reviewer", "analyst"))]

@@ -1,0 +1,97 @@
+"""Project settings, API keys and model versions (retraining from review decisions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+
+from themecoder.services import models, projects
+from themecoder.storage.review import ApiKeyRecord, ProjectRecord
+from themecoder_api.deps import Admin, Anyone, Ctx, Db
+from themecoder_api.schemas import KeyRequest, ProjectPatch, RetrainRequest
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+
+def _key_view(k: ApiKeyRecord) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "name": k.name,
+        "role": k.role,
+        "prefix": k.prefix,
+        "created_at": k.created_at.isoformat(),
+        "revoked": k.revoked_at is not None,
+    }
+
+
+@router.get("/project")
+def get_project(db: Db, who: Anyone) -> dict[str, Any]:
+    """The caller's project, its review rules and current model, and the caller's role."""
+    p = db.get(ProjectRecord, who.project_id)
+    assert p is not None
+    return {
+        "slug": p.slug,
+        "name": p.name,
+        "settings": p.settings,
+        "model_version": p.model_version,
+        "role": who.role,
+    }
+
+
+@router.patch("/project")
+def patch_project(body: ProjectPatch, db: Db, who: Admin) -> dict[str, Any]:
+    """Change the double-coding share, gate threshold or gate minimum units."""
+    settings = projects.update_settings(db, who.project_id, body.model_dump(exclude_none=True))
+    db.commit()
+    return {"settings": settings}
+
+
+@router.get("/keys")
+def list_keys(db: Db, who: Admin) -> dict[str, Any]:
+    """The project's keys (never the keys themselves)."""
+    rows = db.query(ApiKeyRecord).filter(ApiKeyRecord.project_id == who.project_id)
+    return {"keys": [_key_view(k) for k in rows.order_by(ApiKeyRecord.id)]}
+
+
+@router.post("/keys", status_code=status.HTTP_201_CREATED)
+def create_key(body: KeyRequest, db: Db, who: Admin) -> dict[str, Any]:
+    """Issue a key in the caller's project; the plain key is in this response only."""
+    record, plain = projects.create_key(db, who.project_id, body.role, body.name)
+    db.commit()
+    return {**_key_view(record), "key": plain}
+
+
+@router.delete("/keys/{key_id}")
+def revoke_key(key_id: int, db: Db, who: Admin) -> dict[str, Any]:
+    """Revoke a key of the project; it stops working at once."""
+    record = projects.revoke_key(db, who.project_id, key_id)
+    db.commit()
+    return _key_view(record)
+
+
+@router.get("/models")
+def list_models(db: Db, who: Admin) -> dict[str, Any]:
+    """Model versions trained for the project, with their retrain reports."""
+    return {"versions": models.list_versions(db, who.project_id)}
+
+
+@router.post("/models/retrain", status_code=status.HTTP_202_ACCEPTED)
+def retrain(body: RetrainRequest, ctx: Ctx, who: Admin) -> dict[str, Any]:
+    """Train a new version on reviewed decisions, compare it with the current one on held-out
+    reviewed units, promote it only if not worse. A background job: its result holds the
+    before/after F1 per bucket and the promotion decision."""
+
+    def run(progress: Any) -> dict[str, Any]:
+        return models.retrain_project(
+            ctx.settings,
+            ctx.factory,
+            ctx.coders,
+            who.project_id,
+            who,
+            tolerance=body.tolerance,
+            own_limit=ctx.settings.retrain_own_limit,
+            progress=progress,
+        )
+
+    return ctx.jobs.submit(who.project_id, "retrain", 4, who.key_id, run)

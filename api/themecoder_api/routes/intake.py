@@ -1,0 +1,197 @@
+"""Ingest items, code one ticket synchronously, run bulk coding in the background."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, status
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from themecoder.errors import InvalidInput, NotFound, PayloadTooLarge
+from themecoder.records import bucket_record
+from themecoder.services import agreement, intake, jobs
+from themecoder.services.intake import IncomingItem, IngestOutcome
+from themecoder.services.projects import Principal
+from themecoder.storage.review import ProjectRecord, SuggestionRecord
+from themecoder.storage.tables import ItemRecord
+from themecoder_api.deps import Anyone, Context, Ctx, Db, Ingest, Reader
+from themecoder_api.schemas import CodeRequest, IngestRequest, ItemIn
+
+router = APIRouter(prefix="/v1", tags=["ingest and coding"])
+_JOB_CHUNK = 256
+
+
+def _incoming(items: list[ItemIn]) -> list[IncomingItem]:
+    return [IncomingItem(i.external_id, i.text, dict(i.metadata), i.speaker) for i in items]
+
+
+def _ingest(ctx: Context, who: Principal, items: list[IncomingItem]) -> IngestOutcome:
+    """Ingest in one transaction; a concurrent twin batch makes the retry find them stored."""
+    for attempt in (1, 2):
+        with ctx.factory() as db:
+            project = db.get(ProjectRecord, who.project_id)
+            assert project is not None
+            coder = ctx.coders.get(project.model_path)
+            try:
+                outcome = intake.ingest(
+                    db,
+                    project,
+                    coder,
+                    items,
+                    gates=agreement.gates(db, project.id),
+                    codebook_version=ctx.codebook.version,
+                )
+                db.commit()
+                return outcome
+            except IntegrityError:
+                db.rollback()
+                if attempt == 2:
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _outcome(o: IngestOutcome) -> dict[str, Any]:
+    return {
+        "created": o.created,
+        "existing": o.existing,
+        "units": o.n_units,
+        "suggestions": o.n_suggestions,
+        "auto_accepted": o.n_auto_accepted,
+        "double_coded_units": o.n_double_coded,
+        "model_version": o.model_version,
+        "items": [{"external_id": e, "id": i, "created": c} for e, i, c in o.items],
+    }
+
+
+def _check_size(ctx: Context, n: int) -> None:
+    if n > ctx.settings.max_batch_items:
+        raise PayloadTooLarge(
+            f"items holds {n} items; at most {ctx.settings.max_batch_items} per call "
+            "(use POST /v1/jobs/code for more)",
+            field="items",
+        )
+
+
+@router.post("/items", status_code=status.HTTP_200_OK)
+def ingest_items(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
+    """Code and store a batch. Idempotent on ``external_id``: re-sent items are not re-created."""
+    _check_size(ctx, len(body.items))
+    return _outcome(_ingest(ctx, who, _incoming(body.items)))
+
+
+@router.get("/items/{external_id}")
+def get_item(external_id: str, db: Db, who: Reader) -> dict[str, Any]:
+    """A stored item of the project with its suggestions."""
+    item = db.scalar(
+        select(ItemRecord).where(
+            ItemRecord.project_id == who.project_id, ItemRecord.external_id == external_id
+        )
+    )
+    if item is None:
+        raise NotFound(f"item {external_id!r} not found")
+    suggestions = db.scalars(
+        select(SuggestionRecord)
+        .where(SuggestionRecord.item_id == item.id)
+        .order_by(SuggestionRecord.id)
+    )
+    return {
+        "id": item.id,
+        "external_id": item.external_id,
+        "text": item.text,
+        "metadata": item.meta,
+        "sentiment": {"label": item.sentiment, "score": item.sentiment_score},
+        "expression": item.expression,
+        "suggestions": [
+            {
+                "id": s.id,
+                "unit_id": s.unit_id,
+                "bucket": s.bucket,
+                "polarity": s.polarity,
+                "state": s.state,
+                "version": s.version,
+            }
+            for s in suggestions
+        ],
+    }
+
+
+@router.post("/code")
+def code_one(body: CodeRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
+    """Code one ticket synchronously: buckets with polarity and metrics, sentiment, expression.
+
+    With ``store: true`` the ticket is also stored (idempotent on ``external_id``) and its
+    suggestions enter review.
+    """
+    if body.store and not body.external_id:
+        raise InvalidInput("external_id is required when store is true", field="external_id")
+    metrics = {c.id: list(c.metrics) for c in ctx.codebook.codes}
+    with ctx.factory() as db:
+        project = db.get(ProjectRecord, who.project_id)
+        assert project is not None
+        model_path = project.model_path
+    coder = ctx.coders.get(model_path)
+    result = coder.code([body.text])[0]
+    out: dict[str, Any] = {
+        "external_id": body.external_id,
+        "model_version": coder.version,
+        "codebook_version": ctx.codebook.version,
+        "buckets": {
+            c.bucket: {**bucket_record(c), "metrics": metrics.get(c.bucket, [])}
+            for c in result.buckets
+        },
+        "sentiment": {"label": result.sentiment, "score": result.sentiment_score},
+        "expression": result.expression,
+        "units": [
+            {
+                "index": u.unit.index,
+                "start": u.unit.start,
+                "end": u.unit.end,
+                "buckets": {
+                    c.bucket: {"polarity": c.polarity, "confidence": c.confidence}
+                    for c in u.buckets
+                },
+                "sentiment": u.sentiment,
+                "expression": u.expression,
+            }
+            for u in result.units
+        ],
+    }
+    if body.store:
+        item = IncomingItem(str(body.external_id), body.text, dict(body.metadata))
+        out["stored"] = _outcome(_ingest(ctx, who, [item]))
+    return out
+
+
+@router.post("/jobs/code", status_code=status.HTTP_202_ACCEPTED)
+def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
+    """Ingest a large batch in the background; poll ``GET /v1/jobs/{id}`` for progress.
+
+    Items are stored in chunks, each in its own transaction, so progress is durable and
+    re-sending the batch after a failure resumes (ingest is idempotent).
+    """
+    items = _incoming(body.items)
+    intake.check_batch(items)
+
+    def run(progress: Any) -> dict[str, Any]:
+        totals = {"created": 0, "existing": 0, "units": 0, "suggestions": 0, "auto_accepted": 0}
+        for start in range(0, len(items), _JOB_CHUNK):
+            o = _ingest(ctx, who, items[start : start + _JOB_CHUNK])
+            for key, value in (
+                ("created", o.created),
+                ("existing", o.existing),
+                ("units", o.n_units),
+                ("suggestions", o.n_suggestions),
+                ("auto_accepted", o.n_auto_accepted),
+            ):
+                totals[key] += value
+            progress(min(start + _JOB_CHUNK, len(items)), len(items))
+        return totals
+
+    return ctx.jobs.submit(who.project_id, "code", len(items), who.key_id, run)
+
+
+@router.get("/jobs/{job_id}")
+def get_job(job_id: int, db: Db, who: Anyone) -> dict[str, Any]:
+    """A background job of the project: state, progress and, when done, its result."""
+    return jobs.get_job(db, who.project_id, job_id)

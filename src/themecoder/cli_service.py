@@ -1,0 +1,141 @@
+"""``themecoder serve | projects | keys | models``: run the API and manage its projects.
+
+Parse, call one service, print. Keys are printed once, when created; only hashes are stored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from themecoder.cli_support import console, out
+from themecoder.cli_support import errors as _errors
+from themecoder.cli_support import settings as _settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+Db = Annotated[str | None, typer.Option(help="Database URL (default THEMECODER_DB_URL).")]
+Project = Annotated[str, typer.Option("--project", "-p", help="Project slug.")]
+
+projects_app = typer.Typer(no_args_is_help=True, help="Create projects (workspaces).")
+keys_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke API keys.")
+models_app = typer.Typer(no_args_is_help=True, help="Retrain a project's model from reviews.")
+
+
+def _factory(db: str | None) -> sessionmaker[Session]:
+    from themecoder.storage import init_db, make_engine, session_factory
+
+    engine = make_engine(_settings(db).db_url)
+    init_db(engine)
+    return session_factory(engine)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    db: Db = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs) with the same settings as the CLI."""
+    import uvicorn
+
+    from themecoder_api import create_app
+
+    s = _settings(db)
+    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+
+
+@projects_app.command("create")
+def create_project(
+    slug: Annotated[str, typer.Argument(help="Lower-case letters, digits, dashes.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    db: Db = None,
+) -> None:
+    """Create a project and print its first admin key (shown once)."""
+    from themecoder.services import projects
+
+    with _errors(), _factory(db).begin() as session:
+        project = projects.create_project(session, slug, name)
+        _, key = projects.create_key(session, project.id, "admin", "initial admin")
+    console.print(f"created project {slug!r}; its admin key (store it now, it is not kept):")
+    out.print(key, markup=False)
+
+
+@keys_app.command("create")
+def create_key(
+    project: Project,
+    role: Annotated[str, typer.Option(help="admin, reviewer, analyst or ingest.")],
+    name: Annotated[str, typer.Option(help="Who or what uses the key.")],
+    db: Db = None,
+) -> None:
+    """Issue a key; prints it once."""
+    from themecoder.services import projects
+
+    with _errors(), _factory(db).begin() as session:
+        p = projects.get_project(session, project)
+        _, key = projects.create_key(session, p.id, role, name)
+    out.print(key, markup=False)
+
+
+@keys_app.command("list")
+def list_keys(project: Project, db: Db = None) -> None:
+    """The project's keys (prefix, role, state), never the keys."""
+    from sqlalchemy import select
+
+    from themecoder.services import projects
+    from themecoder.storage.review import ApiKeyRecord
+
+    with _errors(), _factory(db)() as session:
+        p = projects.get_project(session, project)
+        rows = session.scalars(
+            select(ApiKeyRecord).where(ApiKeyRecord.project_id == p.id).order_by(ApiKeyRecord.id)
+        ).all()
+    table = Table(title=f"keys of {project}")
+    for col in ("id", "prefix", "role", "name", "state"):
+        table.add_column(col)
+    for k in rows:
+        state = "revoked" if k.revoked_at else "live"
+        table.add_row(str(k.id), k.prefix + "...", k.role, k.name, state)
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(
+    project: Project, key_id: Annotated[int, typer.Argument(help="Key id.")], db: Db = None
+) -> None:
+    """Revoke a key; it stops working at once."""
+    from themecoder.services import projects
+
+    with _errors(), _factory(db).begin() as session:
+        projects.revoke_key(session, projects.get_project(session, project).id, key_id)
+    console.print(f"revoked key {key_id}")
+
+
+@models_app.command("retrain")
+def retrain(
+    project: Project,
+    tolerance: Annotated[float, typer.Option(help="Largest allowed per-bucket F1 drop.")] = 0.0,
+    db: Db = None,
+) -> None:
+    """Retrain on the project's reviewed decisions; promote only if not worse."""
+    from themecoder.services import models, projects
+    from themecoder.services.coders import CoderRegistry
+
+    s = _settings(db)
+    factory = _factory(db)
+    with _errors():
+        with factory() as session:
+            project_id = projects.get_project(session, project).id
+        report = models.retrain_project(
+            s, factory, CoderRegistry(s), project_id, tolerance=tolerance
+        )
+    table = Table(title=f"retrain of {project}: {'promoted' if report['promote'] else 'kept'}")
+    for col in ("bucket", "F1 before", "F1 after", "delta"):
+        table.add_column(col, justify="left" if col == "bucket" else "right")
+    for bucket, before in report["before"].items():
+        after = report["after"][bucket]
+        table.add_row(bucket, f"{before:.3f}", f"{after:.3f}", f"{after - before:+.3f}")
+    out.print(table)
+    console.print(f"model in use: {report['model_version']}")

@@ -1,0 +1,60 @@
+"""The coders a service process holds: one per model version in use, loaded lazily, once.
+
+Projects start on the shipped model and move to their own version when a retrain is
+promoted. All coders share one embedding model (same weights, loaded once). Calls into a
+coder are serialised by a lock: Hugging Face tokenizers and spaCy pipelines are not safe to
+share across threads, and on a small CPU box parallel calls would only compete for cores.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from themecoder.coder import Coder
+from themecoder.config import Settings
+from themecoder.domain import Item, ItemResult
+
+
+class LockedCoder:
+    """A coder behind a lock; exposes what the services use (``version``, ``code``)."""
+
+    def __init__(self, coder: Coder) -> None:
+        self.coder = coder
+        self.version = coder.version
+        self._lock = threading.Lock()
+
+    def code(self, items: Sequence[str | Item], progress: Any = None) -> list[ItemResult]:
+        with self._lock:
+            return self.coder.code(items, progress=progress)
+
+
+class CoderRegistry:
+    """Coders by artifact folder; ``None`` names the shipped model (``settings.model_dir``)."""
+
+    def __init__(self, settings: Settings, default: Coder | None = None) -> None:
+        self.settings = settings
+        self._coders: dict[str, LockedCoder] = {}
+        self._lock = threading.Lock()
+        if default is not None:
+            self._coders[self._key(None)] = LockedCoder(default)
+
+    def _key(self, path: str | Path | None) -> str:
+        return str(Path(path or self.settings.model_dir).resolve())
+
+    @property
+    def embedder(self) -> Any:
+        """The shared embedding model (loads the default coder if none is loaded yet)."""
+        return self.get(None).coder.embedder
+
+    def get(self, path: str | Path | None) -> LockedCoder:
+        """The coder of the artifact at ``path``, loading it on first use."""
+        key = self._key(path)
+        with self._lock:
+            if key not in self._coders:
+                shared = next(iter(self._coders.values())).coder.embedder if self._coders else None
+                s = self.settings.model_copy(update={"model_dir": Path(key)})
+                self._coders[key] = LockedCoder(Coder.load(s, embedder=shared))
+            return self._coders[key]

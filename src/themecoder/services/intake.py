@@ -1,0 +1,237 @@
+"""Ingest items into a project: code them, store them, and open their review suggestions.
+
+Ingest is idempotent on the caller's external id: an item whose id the project already holds
+is reported as existing and neither coded nor stored again. Each model code becomes a
+suggestion, auto-accepted when its bucket's gate is open (see :mod:`themecoder.services.agreement`)
+and pending otherwise; units picked for blind double coding keep every suggestion pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from themecoder.coder import Coder
+from themecoder.domain import Item
+from themecoder.errors import InvalidInput
+from themecoder.review.queue import (
+    SuggestionState,
+    band,
+    expected_value_of_review,
+    is_double_coded,
+)
+from themecoder.storage.repository import insert_ids, save_results
+from themecoder.storage.review import (
+    AuditEventRecord,
+    DoubleCodedUnitRecord,
+    ProjectRecord,
+    SuggestionRecord,
+)
+from themecoder.storage.tables import CodeRecord, ItemRecord, UnitRecord, utc_now
+
+_IN_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class IncomingItem:
+    """One item as a caller sends it."""
+
+    external_id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    speaker: str | None = None
+
+
+@dataclass
+class IngestOutcome:
+    """What an ingest call did: ``items`` lists ``(external_id, item id, created)`` in order."""
+
+    items: list[tuple[str, int, bool]]
+    n_units: int = 0
+    n_suggestions: int = 0
+    n_auto_accepted: int = 0
+    n_double_coded: int = 0
+    model_version: str = ""
+    unit_ids: list[int] = field(default_factory=list)
+
+    @property
+    def created(self) -> int:
+        return sum(1 for *_, c in self.items if c)
+
+    @property
+    def existing(self) -> int:
+        return len(self.items) - self.created
+
+
+def existing_ids(session: Session, project_id: int, external_ids: Sequence[str]) -> dict[str, int]:
+    """``{external_id: item id}`` of the given ids the project already holds."""
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), _IN_CHUNK):
+        chunk = list(external_ids[start : start + _IN_CHUNK])
+        rows = session.execute(
+            select(ItemRecord.external_id, ItemRecord.id).where(
+                ItemRecord.project_id == project_id, ItemRecord.external_id.in_(chunk)
+            )
+        )
+        found.update({ext: int(i) for ext, i in rows})
+    return found
+
+
+def check_batch(items: Sequence[IncomingItem]) -> None:
+    seen: dict[str, int] = {}
+    for i, it in enumerate(items):
+        if it.external_id in seen:
+            raise InvalidInput(
+                f"items[{i}].external_id {it.external_id!r} repeats items[{seen[it.external_id]}]",
+                field=f"items.{i}.external_id",
+            )
+        seen[it.external_id] = i
+
+
+def ingest(
+    session: Session,
+    project: ProjectRecord,
+    coder: Coder,
+    items: Sequence[IncomingItem],
+    *,
+    gates: Mapping[str, bool],
+    codebook_version: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestOutcome:
+    """Code and store the items the project does not hold yet; open their suggestions.
+
+    Nothing is committed: the caller owns the transaction, so a failure stores nothing.
+
+    Args:
+        session: Open session.
+        project: The project the items go to.
+        coder: The coder (the project's current model).
+        items: Items with unique external ids.
+        gates: ``{bucket: auto-accept allowed}``; a missing bucket is closed.
+        codebook_version: Stored with every code and suggestion.
+        progress: Called with ``(units done, units total)`` while coding.
+
+    Raises:
+        InvalidInput: Two items share an external id.
+    """
+    check_batch(items)
+    known = existing_ids(session, project.id, [it.external_id for it in items])
+    new = [it for it in items if it.external_id not in known]
+    outcome = IngestOutcome(items=[], model_version=coder.version)
+    created: dict[str, int] = {}
+    if new:
+        results = coder.code(
+            [
+                Item(
+                    id=it.external_id, text=it.text, metadata=dict(it.metadata), speaker=it.speaker
+                )
+                for it in new
+            ],
+            progress=progress,
+        )
+        run_id = save_results(
+            session,
+            results,
+            source=f"api:{project.slug}",
+            model_version=coder.version,
+            level="unit",
+            settings={"project": project.slug},
+            codebook_version=codebook_version,
+            project_id=project.id,
+        )
+        created = dict(
+            session.execute(
+                select(ItemRecord.external_id, ItemRecord.id).where(ItemRecord.run_id == run_id)
+            ).all()
+        )
+        _open_suggestions(session, project, run_id, gates, codebook_version, outcome)
+    for it in items:
+        if it.external_id in known:
+            outcome.items.append((it.external_id, known[it.external_id], False))
+        else:
+            outcome.items.append((it.external_id, int(created[it.external_id]), True))
+    return outcome
+
+
+def _open_suggestions(
+    session: Session,
+    project: ProjectRecord,
+    run_id: int,
+    gates: Mapping[str, bool],
+    codebook_version: int | None,
+    outcome: IngestOutcome,
+) -> None:
+    share = float((project.settings or {}).get("double_coding_share", 0.0))
+    unit_ids = list(
+        session.scalars(
+            select(UnitRecord.id)
+            .join(ItemRecord, ItemRecord.id == UnitRecord.item_id)
+            .where(ItemRecord.run_id == run_id)
+            .order_by(UnitRecord.id)
+        )
+    )
+    double = {u for u in unit_ids if is_double_coded(str(u), share, seed=project.id)}
+    if double:
+        session.execute(
+            insert(DoubleCodedUnitRecord),
+            [{"unit_id": u, "project_id": project.id} for u in sorted(double)],
+        )
+    codes = session.execute(
+        select(CodeRecord)
+        .join(ItemRecord, ItemRecord.id == CodeRecord.item_id)
+        .where(ItemRecord.run_id == run_id)
+        .order_by(CodeRecord.id)
+    ).scalars()
+    now = utc_now()
+    rows = []
+    for code in codes:
+        auto = bool(gates.get(code.bucket)) and code.unit_id not in double
+        rows.append(
+            {
+                "project_id": project.id,
+                "unit_id": code.unit_id,
+                "item_id": code.item_id,
+                "origin": "model",
+                "bucket": code.bucket,
+                "polarity": code.polarity,
+                "confidence": code.confidence,
+                "priority": expected_value_of_review(code.confidence, code.polarity),
+                "band": band(code.confidence),
+                "state": (SuggestionState.AUTO_ACCEPTED if auto else SuggestionState.PENDING).value,
+                "version": 1,
+                "double_coded": code.unit_id in double,
+                "model_version": code.model_version,
+                "codebook_version": codebook_version,
+                "created_at": now,
+            }
+        )
+    ids = insert_ids(session, SuggestionRecord, rows)
+    audit = [
+        {
+            "project_id": project.id,
+            "at": now,
+            "actor_id": None,
+            "actor": "system",
+            "role": "gate",
+            "action": "auto_accept",
+            "subject": f"suggestion:{sid}",
+            "before": None,
+            "after": {"state": row["state"], "bucket": row["bucket"], "polarity": row["polarity"]},
+            "model_version": row["model_version"],
+            "codebook_version": codebook_version,
+            "comment": "bucket gate open: model-human alpha lower bound at or above threshold",
+        }
+        for sid, row in zip(ids, rows, strict=True)
+        if row["state"] == SuggestionState.AUTO_ACCEPTED.value
+    ]
+    if audit:
+        session.execute(insert(AuditEventRecord), audit)
+    outcome.n_units = len(unit_ids)
+    outcome.n_suggestions = len(rows)
+    outcome.n_auto_accepted = len(audit)
+    outcome.n_double_coded = len(double)
+    outcome.unit_ids = unit_ids

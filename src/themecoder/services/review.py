@@ -1,0 +1,393 @@
+"""Review queues and reviewer actions, with an append-only audit trail.
+
+Every action names the suggestion ``version`` the reviewer saw. The change is one
+``UPDATE ... WHERE id = :id AND version = :seen AND state = :state``: of two reviewers acting
+on the same version, exactly one matches a row and the other gets :class:`Conflict` (HTTP 409),
+so no decision is ever silently overwritten. The audit event is written in the same
+transaction as the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from themecoder.domain import BUCKETS, POLARITIES
+from themecoder.errors import Conflict, InvalidInput, NotFound
+from themecoder.review.queue import SuggestionState, band, transition
+from themecoder.services.agreement import CODERS_PER_UNIT
+from themecoder.services.projects import Principal
+from themecoder.storage.review import (
+    AuditEventRecord,
+    BlindCodeRecord,
+    SuggestionRecord,
+)
+from themecoder.storage.tables import ItemRecord, UnitRecord, utc_now
+from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
+
+ACTIONS = {
+    "approve": SuggestionState.APPROVED,
+    "override": SuggestionState.OVERRIDDEN,
+    "reject": SuggestionState.REJECTED,
+}
+BANDS = ("low", "medium", "high")
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which suggestions a queue shows; ``None`` means any."""
+
+    state: str = SuggestionState.PENDING.value
+    bucket: str | None = None
+    theme_id: int | None = None
+    account_id: str | None = None
+    band: str | None = None
+
+    def check(self) -> None:
+        """Raise :class:`InvalidInput` naming the first bad field."""
+        if self.state not in {s.value for s in SuggestionState}:
+            raise InvalidInput(f"unknown state {self.state!r}", field="state")
+        if self.bucket is not None and self.bucket not in BUCKETS:
+            raise InvalidInput(f"unknown bucket {self.bucket!r}", field="bucket")
+        if self.band is not None and self.band not in BANDS:
+            raise InvalidInput(f"band must be one of {BANDS}, got {self.band!r}", field="band")
+
+
+def _blind_done(project_id: int) -> Any:
+    return (
+        select(BlindCodeRecord.unit_id)
+        .where(BlindCodeRecord.project_id == project_id)
+        .group_by(BlindCodeRecord.unit_id)
+        .having(func.count() >= CODERS_PER_UNIT)
+    )
+
+
+def view(s: SuggestionRecord, item: ItemRecord, unit: UnitRecord) -> dict[str, Any]:
+    """A suggestion as the API shows it to a reviewer."""
+    return {
+        "id": s.id,
+        "version": s.version,
+        "state": s.state,
+        "origin": s.origin,
+        "bucket": s.bucket,
+        "polarity": s.polarity,
+        "confidence": s.confidence,
+        "band": s.band,
+        "priority": s.priority,
+        "final": {
+            "bucket": s.final_bucket,
+            "polarity": s.final_polarity,
+            "theme_id": s.final_theme_id,
+        },
+        "comment": s.comment,
+        "unit": {"id": unit.id, "text": unit.text, "start": unit.start_char, "end": unit.end_char},
+        "item": {"id": item.id, "external_id": item.external_id, "account_id": item.account_id},
+        "model_version": s.model_version,
+        "codebook_version": s.codebook_version,
+        "double_coded": s.double_coded,
+    }
+
+
+def queue(
+    session: Session, project_id: int, flt: QueueFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of a queue, highest expected value of review first (ties: lower id first).
+
+    Suggestions of a unit in blind double coding stay out until both coders are done, so a
+    reviewer never sees the model's answer before coding such a unit blind.
+
+    Returns:
+        ``(total matching, page)``.
+    """
+    flt.check()
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be in 1..{MAX_PAGE}, got {limit}", field="limit")
+    if offset < 0:
+        raise InvalidInput(f"offset must be >= 0, got {offset}", field="offset")
+    stmt = (
+        select(SuggestionRecord, ItemRecord, UnitRecord)
+        .join(ItemRecord, ItemRecord.id == SuggestionRecord.item_id)
+        .join(UnitRecord, UnitRecord.id == SuggestionRecord.unit_id)
+        .where(
+            SuggestionRecord.project_id == project_id,
+            SuggestionRecord.state == flt.state,
+            or_(
+                SuggestionRecord.double_coded.is_(False),
+                SuggestionRecord.unit_id.in_(_blind_done(project_id)),
+            ),
+        )
+    )
+    if flt.bucket:
+        stmt = stmt.where(SuggestionRecord.bucket == flt.bucket)
+    if flt.band:
+        stmt = stmt.where(SuggestionRecord.band == flt.band)
+    if flt.account_id:
+        stmt = stmt.where(ItemRecord.account_id == flt.account_id)
+    if flt.theme_id is not None:
+        stmt = stmt.where(
+            SuggestionRecord.unit_id.in_(
+                select(UnitThemeRecord.unit_id).where(UnitThemeRecord.theme_id == flt.theme_id)
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.execute(
+        stmt.order_by(SuggestionRecord.priority.desc(), SuggestionRecord.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return int(total or 0), [view(s, item, unit) for s, item, unit in rows]
+
+
+def get(session: Session, project_id: int, suggestion_id: int) -> dict[str, Any]:
+    """One suggestion of the project.
+
+    Raises:
+        NotFound: No such suggestion in this project.
+    """
+    row = session.execute(
+        select(SuggestionRecord, ItemRecord, UnitRecord)
+        .join(ItemRecord, ItemRecord.id == SuggestionRecord.item_id)
+        .join(UnitRecord, UnitRecord.id == SuggestionRecord.unit_id)
+        .where(SuggestionRecord.id == suggestion_id, SuggestionRecord.project_id == project_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"suggestion {suggestion_id} not found")
+    return view(*row)
+
+
+def _snapshot(s: SuggestionRecord) -> dict[str, Any]:
+    return {
+        "state": s.state,
+        "version": s.version,
+        "bucket": s.final_bucket or s.bucket,
+        "polarity": s.final_polarity or s.polarity,
+        "theme_id": s.final_theme_id,
+    }
+
+
+def _check_override(
+    bucket: str | None,
+    polarity: str | None,
+    theme_id: int | None,
+    add: Sequence[tuple[str, str]],
+    session: Session,
+) -> None:
+    if bucket is None and polarity is None and theme_id is None and not add:
+        raise InvalidInput(
+            "an override must change bucket, polarity or theme_id, or add a code", field="bucket"
+        )
+    if bucket is not None and bucket not in BUCKETS:
+        raise InvalidInput(f"unknown bucket {bucket!r}", field="bucket")
+    if polarity is not None and polarity not in POLARITIES:
+        raise InvalidInput(
+            f"polarity must be one of {POLARITIES}, got {polarity!r}", field="polarity"
+        )
+    for i, (b, p) in enumerate(add):
+        if b not in BUCKETS:
+            raise InvalidInput(f"unknown bucket {b!r}", field=f"add.{i}.bucket")
+        if p not in POLARITIES:
+            raise InvalidInput(f"polarity must be one of {POLARITIES}", field=f"add.{i}.polarity")
+    if theme_id is not None:
+        theme = session.get(ThemeRecord, theme_id)
+        if theme is None or theme.status != "active":
+            raise NotFound(f"theme {theme_id} not found or not active")
+
+
+def act(
+    session: Session,
+    principal: Principal,
+    suggestion_id: int,
+    action: str,
+    version: int,
+    *,
+    bucket: str | None = None,
+    polarity: str | None = None,
+    theme_id: int | None = None,
+    add: Sequence[tuple[str, str]] = (),
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """Approve, override or reject a suggestion seen at ``version``.
+
+    An override may move the code to another bucket or polarity, re-theme the unit, and add
+    codes the model missed (stored as approved suggestions of origin "reviewer").
+
+    Raises:
+        NotFound: No such suggestion in the caller's project (or an unknown theme).
+        Conflict: ``version`` is stale, the suggestion is already decided, or its unit still
+            waits for blind double coding.
+        InvalidInput: An unknown action, bucket or polarity, or an override that changes nothing.
+    """
+    if action not in ACTIONS:
+        raise InvalidInput(f"action must be one of {sorted(ACTIONS)}", field="action")
+    s = session.get(SuggestionRecord, suggestion_id)
+    if s is None or s.project_id != principal.project_id:
+        raise NotFound(f"suggestion {suggestion_id} not found")
+    if action == "override":
+        _check_override(bucket, polarity, theme_id, add, session)
+    elif bucket or polarity or theme_id is not None or add:
+        raise InvalidInput(f"{action} takes no bucket, polarity, theme_id or add", field="bucket")
+    if s.double_coded:
+        done = session.scalar(select(func.count()).where(BlindCodeRecord.unit_id == s.unit_id))
+        if int(done or 0) < CODERS_PER_UNIT:
+            raise Conflict(f"suggestion {suggestion_id} waits for blind double coding")
+    target = transition(s.state, ACTIONS[action])
+    if s.version != version:
+        raise Conflict(
+            f"suggestion {suggestion_id} is at version {s.version}, not {version}: "
+            "someone else acted on it; reload and decide again",
+            current_version=s.version,
+        )
+    before = _snapshot(s)
+    now = utc_now()
+    changes: dict[str, Any] = {
+        "state": target.value,
+        "version": s.version + 1,
+        "comment": comment,
+        "decided_by": principal.key_id,
+        "decided_at": now,
+        "final_bucket": None if action == "reject" else (bucket or s.bucket),
+        "final_polarity": None if action == "reject" else (polarity or s.polarity),
+        "final_theme_id": theme_id,
+    }
+    result = session.execute(
+        update(SuggestionRecord)
+        .where(
+            SuggestionRecord.id == suggestion_id,
+            SuggestionRecord.version == version,
+            SuggestionRecord.state == s.state,
+        )
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            f"suggestion {suggestion_id} changed while you decided; reload and decide again"
+        )
+    session.refresh(s)
+    _audit(session, principal, f"suggestion:{s.id}", action, before, _snapshot(s), s, comment)
+    if theme_id is not None:
+        _retheme(session, s.unit_id, theme_id)
+    added = [_add_code(session, principal, s, b, p, comment, now) for b, p in add]
+    return {"suggestion": get(session, principal.project_id, s.id), "added": added}
+
+
+def _retheme(session: Session, unit_id: int, theme_id: int) -> None:
+    session.execute(delete(UnitThemeRecord).where(UnitThemeRecord.unit_id == unit_id))
+    session.execute(
+        insert(UnitThemeRecord),
+        [{"unit_id": unit_id, "theme_id": theme_id, "score": 1.0, "rank": 0}],
+    )
+
+
+def _add_code(
+    session: Session,
+    principal: Principal,
+    base: SuggestionRecord,
+    bucket: str,
+    polarity: str,
+    comment: str | None,
+    now: Any,
+) -> int:
+    record = SuggestionRecord(
+        project_id=base.project_id,
+        unit_id=base.unit_id,
+        item_id=base.item_id,
+        origin="reviewer",
+        bucket=bucket,
+        polarity=polarity,
+        confidence=1.0,
+        priority=0.0,
+        band=band(1.0),
+        state=SuggestionState.APPROVED.value,
+        version=1,
+        double_coded=base.double_coded,
+        model_version=base.model_version,
+        codebook_version=base.codebook_version,
+        final_bucket=bucket,
+        final_polarity=polarity,
+        comment=comment,
+        decided_by=principal.key_id,
+        decided_at=now,
+        created_at=now,
+    )
+    session.add(record)
+    session.flush()
+    _audit(
+        session,
+        principal,
+        f"suggestion:{record.id}",
+        "add",
+        None,
+        _snapshot(record),
+        record,
+        comment,
+    )
+    return record.id
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    subject: str,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    s: SuggestionRecord,
+    comment: str | None,
+) -> None:
+    session.add(
+        AuditEventRecord(
+            project_id=principal.project_id,
+            at=utc_now(),
+            actor_id=principal.key_id,
+            actor=principal.name,
+            role=principal.role,
+            action=action,
+            subject=subject,
+            before=before,
+            after=after,
+            model_version=s.model_version,
+            codebook_version=s.codebook_version,
+            comment=comment,
+        )
+    )
+    session.flush()
+
+
+def audit_trail(
+    session: Session,
+    project_id: int,
+    *,
+    subject: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Audit events of the project, oldest first."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be in 1..{MAX_PAGE}, got {limit}", field="limit")
+    stmt = select(AuditEventRecord).where(AuditEventRecord.project_id == project_id)
+    if subject:
+        stmt = stmt.where(AuditEventRecord.subject == subject)
+    rows = session.scalars(stmt.order_by(AuditEventRecord.id).limit(limit).offset(max(0, offset)))
+    return [
+        {
+            "id": e.id,
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "actor_id": e.actor_id,
+            "role": e.role,
+            "action": e.action,
+            "subject": e.subject,
+            "before": e.before,
+            "after": e.after,
+            "model_version": e.model_version,
+            "codebook_version": e.codebook_version,
+            "comment": e.comment,
+        }
+        for e in rows
+    ]
