@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint eval bench train
+.PHONY: install demo test lint eval bench train serve
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,7 +21,10 @@ test: install  ## the full suite, SQLite and PostgreSQL (started on loopback by 
 	THEMECODER_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh)" $(PY) -m pytest
 
 lint: install
-	$(VENV)/bin/ruff check src tests eval api 2>/dev/null || $(VENV)/bin/ruff check src tests eval
+	$(VENV)/bin/ruff check src api tests eval
+
+serve: install  ## the HTTP API on 127.0.0.1:8000 (docs at /docs); first: themecoder projects create SLUG
+	$(VENV)/bin/themecoder serve
 
 train: install
 	$(VENV)/bin/themecoder train
@@ -31,3 +34,4 @@ eval: install
 
 bench: install
 	$(PY) eval/bench_throughput.py
+	$(PY) eval/bench_api_latency.py

@@ -65,22 +65,44 @@ def clear_database(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path):
-    """A fresh, empty database URL: SQLite in tmp_path, or the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'api.db'}"
-        return
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A database of this test process on the test server, dropped at the end.
+
+    One database per process keeps concurrent test runs on one server out of each other's way.
+    """
     if not POSTGRES_URL:
         pytest.fail(
             "THEMECODER_TEST_POSTGRES_URL is unset: run `make test`, which starts "
             "PostgreSQL, or deselect with -m 'not postgres'"
         )
-    clear_database(POSTGRES_URL)
-    yield POSTGRES_URL
-    clear_database(POSTGRES_URL)
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(POSTGRES_URL)
+    name = f"{base.database}_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    """A fresh, empty database URL: SQLite in tmp_path, or this process's PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    clear_database(url)
+    yield url
+    clear_database(url)
 
 
 class ApiHarness:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from themecoder.domain import BUCKETS
 from themecoder.errors import Conflict
 from themecoder.review.queue import expected_value_of_review
-from themecoder.services import review
+from themecoder.services import audit, review
 from themecoder.services.projects import authenticate
 from themecoder.storage import ItemRecord, make_engine, session_factory
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
@@ -146,7 +146,7 @@ def test_simultaneous_decisions_exactly_one_wins(api) -> None:
     assert outcomes.count("conflict") == 1
     with factory() as s:
         final = review.get(s, who[0].project_id, sid)
-        trail = review.audit_trail(s, who[0].project_id, subject=f"suggestion:{sid}")
+        trail = audit.trail(s, who[0].project_id, subject=f"suggestion:{sid}")
     engine.dispose()
     winner = next(o for o in outcomes if o != "conflict")
     assert final["state"] == {"approve": "approved", "reject": "rejected"}[winner]
@@ -229,8 +229,20 @@ def test_blind_double_coding_and_agreement_against_hand_computed_values(api) -> 
     assert r.status_code == 200
     out = api.ingest(_items())
     assert out["double_coded_units"] == len(TICKETS)
-    # Suggestions of units in blind double coding stay out of the queue.
+    # Suggestions of units in blind double coding stay out of the queue, and a reviewer
+    # cannot read them through the item or suggestion either; an analyst can.
     assert _queue(api)["total"] == 0
+    hidden = api.client.get("/v1/items/T-0", headers=api.h("reviewer")).json()
+    assert hidden["suggestions"] == []
+    shown = api.client.get("/v1/items/T-0", headers=api.h("analyst")).json()["suggestions"]
+    if shown:
+        sid = shown[0]["id"]
+        peek = api.client.get(f"/v1/suggestions/{sid}", headers=api.h("reviewer"))
+        assert peek.status_code == 409
+        early = api.client.post(
+            f"/v1/suggestions/{sid}/approve", headers=api.h("reviewer"), json={"version": 1}
+        )
+        assert early.status_code == 409
     # Bucket "support_friction": reviewer 1 says R R R R A A A A A A,
     # reviewer 2 says R R R A A A A A A R.
     # Cohen's kappa: p_o = 8/10; both raters 40% R, 60% A, p_e = .4*.4 + .6*.6 = .52;

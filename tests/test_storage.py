@@ -6,7 +6,6 @@ server with scripts/postgres.sh. Without it they fail (deselect them with -m "no
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,7 +45,6 @@ from themecoder.storage import (
 )
 
 DIM = 384
-POSTGRES_URL = os.environ.get("THEMECODER_TEST_POSTGRES_URL")
 
 
 def _clear(engine: Engine) -> None:
@@ -68,12 +66,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         eng = make_engine(f"sqlite:///{tmp_path / 'store' / 'themecoder.db'}")
     else:
-        if not POSTGRES_URL:
-            pytest.fail(
-                "THEMECODER_TEST_POSTGRES_URL is unset: run `make test`, which starts "
-                "PostgreSQL, or deselect with -m 'not postgres'"
-            )
-        eng = make_engine(str(POSTGRES_URL))
+        eng = make_engine(request.getfixturevalue("postgres_url"))
         _clear(eng)
     init_db(eng)
     yield eng

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from themecoder.services import models, projects
+from themecoder.services import audit, models, projects
 from themecoder.storage.review import ApiKeyRecord, ProjectRecord
 from themecoder_api.deps import Admin, Anyone, Ctx, Db
 from themecoder_api.schemas import KeyRequest, ProjectPatch, RetrainRequest
@@ -42,7 +42,10 @@ def get_project(db: Db, who: Anyone) -> dict[str, Any]:
 @router.patch("/project")
 def patch_project(body: ProjectPatch, db: Db, who: Admin) -> dict[str, Any]:
     """Change the double-coding share, gate threshold or gate minimum units."""
+    p = db.get(ProjectRecord, who.project_id)
+    before = dict(p.settings) if p else None
     settings = projects.update_settings(db, who.project_id, body.model_dump(exclude_none=True))
+    audit.record(db, who, who.project_id, "project_settings", "project", before, settings)
     db.commit()
     return {"settings": settings}
 
@@ -58,6 +61,7 @@ def list_keys(db: Db, who: Admin) -> dict[str, Any]:
 def create_key(body: KeyRequest, db: Db, who: Admin) -> dict[str, Any]:
     """Issue a key in the caller's project; the plain key is in this response only."""
     record, plain = projects.create_key(db, who.project_id, body.role, body.name)
+    audit.record(db, who, who.project_id, "key_create", f"key:{record.id}", None, _key_view(record))
     db.commit()
     return {**_key_view(record), "key": plain}
 
@@ -66,6 +70,7 @@ def create_key(body: KeyRequest, db: Db, who: Admin) -> dict[str, Any]:
 def revoke_key(key_id: int, db: Db, who: Admin) -> dict[str, Any]:
     """Revoke a key of the project; it stops working at once."""
     record = projects.revoke_key(db, who.project_id, key_id)
+    audit.record(db, who, who.project_id, "key_revoke", f"key:{key_id}", None, _key_view(record))
     db.commit()
     return _key_view(record)
 

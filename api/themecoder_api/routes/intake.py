@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from themecoder.errors import InvalidInput, NotFound, PayloadTooLarge
 from themecoder.records import bucket_record
-from themecoder.services import agreement, intake, jobs
+from themecoder.services import agreement, intake, jobs, review
 from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.services.projects import Principal
 from themecoder.storage.review import ProjectRecord, SuggestionRecord
@@ -90,11 +90,16 @@ def get_item(external_id: str, db: Db, who: Reader) -> dict[str, Any]:
     )
     if item is None:
         raise NotFound(f"item {external_id!r} not found")
-    suggestions = db.scalars(
-        select(SuggestionRecord)
-        .where(SuggestionRecord.item_id == item.id)
-        .order_by(SuggestionRecord.id)
+    suggestions = list(
+        db.scalars(
+            select(SuggestionRecord)
+            .where(SuggestionRecord.item_id == item.id)
+            .order_by(SuggestionRecord.id)
+        )
     )
+    if who.role == "reviewer":  # blind coders must not see the model's answer first
+        hidden = review.blind_pending(db, sorted({s.unit_id for s in suggestions}))
+        suggestions = [s for s in suggestions if s.unit_id not in hidden]
     return {
         "id": item.id,
         "external_id": item.external_id,

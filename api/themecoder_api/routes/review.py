@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from themecoder.services import agreement, review
+from themecoder.services import agreement, audit, review
 from themecoder.services.review import QueueFilter
 from themecoder_api.deps import Analyst, Db, Reader, Reviewer
 from themecoder_api.schemas import BlindCode, Decision, Override
@@ -36,7 +36,7 @@ def get_queue(
 @router.get("/suggestions/{suggestion_id}")
 def get_suggestion(suggestion_id: int, db: Db, who: Reader) -> dict[str, Any]:
     """One suggestion with its unit, item and current version."""
-    return review.get(db, who.project_id, suggestion_id)
+    return review.get(db, who.project_id, suggestion_id, blind=who.role == "reviewer")
 
 
 def _act(db: Db, who: Reviewer, suggestion_id: int, action: str, **kw: Any) -> dict[str, Any]:
@@ -103,12 +103,8 @@ def get_audit(
     db: Db,
     who: Analyst,
     subject: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=review.MAX_PAGE)] = 100,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """The project's append-only audit trail, oldest first (e.g. ``subject=suggestion:12``)."""
-    return {
-        "events": review.audit_trail(
-            db, who.project_id, subject=subject, limit=limit, offset=offset
-        )
-    }
+    return {"events": audit.trail(db, who.project_id, subject=subject, limit=limit, offset=offset)}

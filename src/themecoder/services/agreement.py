@@ -24,9 +24,9 @@ from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import Conflict, InvalidInput, NotFound
 from themecoder.review.agreement import BUCKET_LABELS, agreement_report
 from themecoder.review.gating import gate_buckets
+from themecoder.services import audit
 from themecoder.services.projects import DEFAULT_PROJECT_SETTINGS, Principal
 from themecoder.storage.review import (
-    AuditEventRecord,
     BlindCodeRecord,
     DoubleCodedUnitRecord,
     ProjectRecord,
@@ -39,6 +39,16 @@ _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
 
+def complete_units(project_id: int | None = None, unit_ids: list[int] | None = None) -> Any:
+    """A SELECT of the unit ids (of a project, or among ``unit_ids``) with both blind coders."""
+    stmt = select(BlindCodeRecord.unit_id)
+    if project_id is not None:
+        stmt = stmt.where(BlindCodeRecord.project_id == project_id)
+    if unit_ids is not None:
+        stmt = stmt.where(BlindCodeRecord.unit_id.in_(unit_ids))
+    return stmt.group_by(BlindCodeRecord.unit_id).having(func.count() >= CODERS_PER_UNIT)
+
+
 def next_blind_unit(session: Session, principal: Principal) -> dict[str, Any] | None:
     """The next double-coded unit this reviewer has not coded and that lacks two coders.
 
@@ -47,12 +57,7 @@ def next_blind_unit(session: Session, principal: Principal) -> dict[str, Any] | 
     coded_by_me = select(BlindCodeRecord.unit_id).where(
         BlindCodeRecord.reviewer_id == principal.key_id
     )
-    full = (
-        select(BlindCodeRecord.unit_id)
-        .where(BlindCodeRecord.project_id == principal.project_id)
-        .group_by(BlindCodeRecord.unit_id)
-        .having(func.count() >= CODERS_PER_UNIT)
-    )
+    full = complete_units(principal.project_id)
     row = session.execute(
         select(UnitRecord.id, UnitRecord.text)
         .join(DoubleCodedUnitRecord, DoubleCodedUnitRecord.unit_id == UnitRecord.id)
@@ -119,18 +124,14 @@ def submit_blind_code(
         created_at=utc_now(),
     )
     session.add(record)
-    session.add(
-        AuditEventRecord(
-            project_id=principal.project_id,
-            at=utc_now(),
-            actor_id=principal.key_id,
-            actor=principal.name,
-            role=principal.role,
-            action="blind_code",
-            subject=f"unit:{unit_id}",
-            before=None,
-            after={"labels": clean},
-        )
+    audit.record(
+        session,
+        principal,
+        principal.project_id,
+        "blind_code",
+        f"unit:{unit_id}",
+        None,
+        {"labels": clean},
     )
     session.flush()
     return record
@@ -226,15 +227,7 @@ def double_coding_status(session: Session, project_id: int) -> dict[str, int]:
     picked = session.scalar(
         select(func.count()).where(DoubleCodedUnitRecord.project_id == project_id)
     )
-    done = session.scalar(
-        select(func.count()).select_from(
-            select(BlindCodeRecord.unit_id)
-            .where(BlindCodeRecord.project_id == project_id)
-            .group_by(BlindCodeRecord.unit_id)
-            .having(func.count() >= CODERS_PER_UNIT)
-            .subquery()
-        )
-    )
+    done = session.scalar(select(func.count()).select_from(complete_units(project_id).subquery()))
     return {"picked": int(picked or 0), "complete": int(done or 0)}
 
 
@@ -242,6 +235,7 @@ __all__ = [
     "CODERS_PER_UNIT",
     "agreement",
     "agreement_pairs",
+    "complete_units",
     "double_coding_status",
     "gates",
     "next_blind_unit",

@@ -19,13 +19,10 @@ from sqlalchemy.orm import Session
 from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import Conflict, InvalidInput, NotFound
 from themecoder.review.queue import SuggestionState, band, transition
-from themecoder.services.agreement import CODERS_PER_UNIT
+from themecoder.services import audit
+from themecoder.services.agreement import complete_units
 from themecoder.services.projects import Principal
-from themecoder.storage.review import (
-    AuditEventRecord,
-    BlindCodeRecord,
-    SuggestionRecord,
-)
+from themecoder.storage.review import DoubleCodedUnitRecord, SuggestionRecord
 from themecoder.storage.tables import ItemRecord, UnitRecord, utc_now
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
@@ -56,15 +53,6 @@ class QueueFilter:
             raise InvalidInput(f"unknown bucket {self.bucket!r}", field="bucket")
         if self.band is not None and self.band not in BANDS:
             raise InvalidInput(f"band must be one of {BANDS}, got {self.band!r}", field="band")
-
-
-def _blind_done(project_id: int) -> Any:
-    return (
-        select(BlindCodeRecord.unit_id)
-        .where(BlindCodeRecord.project_id == project_id)
-        .group_by(BlindCodeRecord.unit_id)
-        .having(func.count() >= CODERS_PER_UNIT)
-    )
 
 
 def view(s: SuggestionRecord, item: ItemRecord, unit: UnitRecord) -> dict[str, Any]:
@@ -118,7 +106,7 @@ def queue(
             SuggestionRecord.state == flt.state,
             or_(
                 SuggestionRecord.double_coded.is_(False),
-                SuggestionRecord.unit_id.in_(_blind_done(project_id)),
+                SuggestionRecord.unit_id.in_(complete_units(project_id)),
             ),
         )
     )
@@ -143,11 +131,31 @@ def queue(
     return int(total or 0), [view(s, item, unit) for s, item, unit in rows]
 
 
-def get(session: Session, project_id: int, suggestion_id: int) -> dict[str, Any]:
+def blind_pending(session: Session, unit_ids: list[int]) -> set[int]:
+    """Those of ``unit_ids`` picked for double coding that still lack a blind coder."""
+    if not unit_ids:
+        return set()
+    picked = set(
+        session.scalars(
+            select(DoubleCodedUnitRecord.unit_id).where(DoubleCodedUnitRecord.unit_id.in_(unit_ids))
+        )
+    )
+    done = set(session.scalars(complete_units(unit_ids=unit_ids)))
+    return picked - done
+
+
+def get(
+    session: Session, project_id: int, suggestion_id: int, *, blind: bool = False
+) -> dict[str, Any]:
     """One suggestion of the project.
+
+    Args:
+        blind: The caller is a reviewer, who must not see the model's answer on a unit still
+            in blind double coding.
 
     Raises:
         NotFound: No such suggestion in this project.
+        Conflict: ``blind`` and the suggestion's unit still waits for blind coders.
     """
     row = session.execute(
         select(SuggestionRecord, ItemRecord, UnitRecord)
@@ -157,6 +165,8 @@ def get(session: Session, project_id: int, suggestion_id: int) -> dict[str, Any]
     ).first()
     if row is None:
         raise NotFound(f"suggestion {suggestion_id} not found")
+    if blind and row[0].double_coded and blind_pending(session, [row[0].unit_id]):
+        raise Conflict(f"suggestion {suggestion_id} waits for blind double coding")
     return view(*row)
 
 
@@ -231,10 +241,8 @@ def act(
         _check_override(bucket, polarity, theme_id, add, session)
     elif bucket or polarity or theme_id is not None or add:
         raise InvalidInput(f"{action} takes no bucket, polarity, theme_id or add", field="bucket")
-    if s.double_coded:
-        done = session.scalar(select(func.count()).where(BlindCodeRecord.unit_id == s.unit_id))
-        if int(done or 0) < CODERS_PER_UNIT:
-            raise Conflict(f"suggestion {suggestion_id} waits for blind double coding")
+    if s.double_coded and blind_pending(session, [s.unit_id]):
+        raise Conflict(f"suggestion {suggestion_id} waits for blind double coding")
     target = transition(s.state, ACTIONS[action])
     if s.version != version:
         raise Conflict(
@@ -340,54 +348,15 @@ def _audit(
     s: SuggestionRecord,
     comment: str | None,
 ) -> None:
-    session.add(
-        AuditEventRecord(
-            project_id=principal.project_id,
-            at=utc_now(),
-            actor_id=principal.key_id,
-            actor=principal.name,
-            role=principal.role,
-            action=action,
-            subject=subject,
-            before=before,
-            after=after,
-            model_version=s.model_version,
-            codebook_version=s.codebook_version,
-            comment=comment,
-        )
+    audit.record(
+        session,
+        principal,
+        principal.project_id,
+        action,
+        subject,
+        before,
+        after,
+        model_version=s.model_version,
+        codebook_version=s.codebook_version,
+        comment=comment,
     )
-    session.flush()
-
-
-def audit_trail(
-    session: Session,
-    project_id: int,
-    *,
-    subject: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Audit events of the project, oldest first."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be in 1..{MAX_PAGE}, got {limit}", field="limit")
-    stmt = select(AuditEventRecord).where(AuditEventRecord.project_id == project_id)
-    if subject:
-        stmt = stmt.where(AuditEventRecord.subject == subject)
-    rows = session.scalars(stmt.order_by(AuditEventRecord.id).limit(limit).offset(max(0, offset)))
-    return [
-        {
-            "id": e.id,
-            "at": e.at.isoformat(),
-            "actor": e.actor,
-            "actor_id": e.actor_id,
-            "role": e.role,
-            "action": e.action,
-            "subject": e.subject,
-            "before": e.before,
-            "after": e.after,
-            "model_version": e.model_version,
-            "codebook_version": e.codebook_version,
-            "comment": e.comment,
-        }
-        for e in rows
-    ]
