@@ -45,30 +45,47 @@ _key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An A
 _bearer = HTTPBearer(auto_error=False, description="The API key as a bearer token.")
 
 
+def resolve_key(db: Session, key: str | None) -> Principal:
+    """The principal of a live key; :class:`Unauthorized` without one or for a bad one."""
+    if not key:
+        raise Unauthorized("an API key is required (X-API-Key header or Bearer token)")
+    found = authenticate(db, key)
+    if found is None:
+        raise Unauthorized("unknown or revoked API key")
+    return found
+
+
+def check_role(who: Principal, roles: tuple[str, ...]) -> Principal:
+    """``who`` if it may act in one of ``roles`` (admin always; none named: anyone)."""
+    if roles and not who.has(*roles):
+        allowed = ", ".join(("admin", *roles))
+        raise Forbidden(f"role {who.role!r} may not do this; needs one of: {allowed}")
+    return who
+
+
 def principal(
     db: Annotated[Session, Depends(session)],
     key: Annotated[str | None, Security(_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Principal:
     """The caller: 401 without a key or with an unknown or revoked one."""
-    given = key or (bearer.credentials if bearer else None)
-    if not given:
-        raise Unauthorized("an API key is required (X-API-Key header or Bearer token)")
-    found = authenticate(db, given)
-    if found is None:
-        raise Unauthorized("unknown or revoked API key")
-    return found
+    return resolve_key(db, key or (bearer.credentials if bearer else None))
+
+
+principal.roles = ()  # type: ignore[attr-defined]
 
 
 def require(*roles: str) -> Callable[[Principal], Principal]:
-    """A dependency that lets through keys with one of ``roles`` (admin always) or 403s."""
+    """A dependency that lets through keys with one of ``roles`` (admin always) or 403s.
+
+    The roles are kept on the dependency (``.roles``) so the error handler can check the key
+    of a request whose body did not even parse (see ``errors.auth_first``).
+    """
 
     def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if not who.has(*roles):
-            allowed = ", ".join(("admin", *roles))
-            raise Forbidden(f"role {who.role!r} may not do this; needs one of: {allowed}")
-        return who
+        return check_role(who, roles)
 
+    check.roles = roles  # type: ignore[attr-defined]
     return check
 
 

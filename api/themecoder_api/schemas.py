@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from themecoder.domain import BUCKETS, POLARITIES
 
 MAX_TEXT_CHARS = 20_000
+#: Ids are 32-bit integer columns; larger numbers cannot name a row.
+MAX_ID = 2**31 - 1
+MAX_METADATA_DEPTH = 16
 BucketName = Literal[BUCKETS]  # type: ignore[valid-type]
 PolarityName = Literal[POLARITIES]  # type: ignore[valid-type]
+
+
+def storable(text: str) -> str:
+    """Refuse what no database column can hold: NUL characters and lone surrogates."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+    return text
+
+
+def storable_json(value: Any, depth: int = 0) -> Any:
+    """Check every key and string of a JSON value, and bound its nesting."""
+    if depth > MAX_METADATA_DEPTH:
+        raise ValueError(f"must not be nested deeper than {MAX_METADATA_DEPTH} levels")
+    if isinstance(value, str):
+        storable(value)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            storable(str(key))
+            storable_json(inner, depth + 1)
+    elif isinstance(value, list):
+        for inner in value:
+            storable_json(inner, depth + 1)
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable)]
+Metadata = Annotated[dict[str, Any], AfterValidator(storable_json)]
+#: A row id in a path, and an optional one in a query.
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+QueryText = Annotated[Text | None, Query(max_length=200)]
+ExternalId = Annotated[Text, Path(min_length=1, max_length=200)]
 
 
 class Strict(BaseModel):
@@ -18,13 +58,13 @@ class Strict(BaseModel):
 
 
 class ItemIn(Strict):
-    external_id: str = Field(min_length=1, max_length=200, description="The caller's id.")
-    text: str = Field(max_length=MAX_TEXT_CHARS)
-    metadata: dict[str, Any] = Field(
+    external_id: Text = Field(min_length=1, max_length=200, description="The caller's id.")
+    text: Text = Field(max_length=MAX_TEXT_CHARS)
+    metadata: Metadata = Field(
         default_factory=dict,
         description="Any fields; account_id and created_at (ISO 8601) are indexed.",
     )
-    speaker: str | None = Field(None, max_length=200)
+    speaker: Text | None = Field(None, max_length=200)
 
 
 class IngestRequest(Strict):
@@ -32,17 +72,17 @@ class IngestRequest(Strict):
 
 
 class CodeRequest(Strict):
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
-    external_id: str | None = Field(
+    text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    external_id: Text | None = Field(
         None, min_length=1, max_length=200, description="Needed when store is true."
     )
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     store: bool = Field(False, description="Also store the ticket and open its suggestions.")
 
 
 class Decision(Strict):
     version: int = Field(ge=1, description="The suggestion version you saw.")
-    comment: str | None = Field(None, max_length=2000)
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class AddedCode(Strict):
@@ -53,7 +93,7 @@ class AddedCode(Strict):
 class Override(Decision):
     bucket: BucketName | None = None
     polarity: PolarityName | None = None
-    theme_id: int | None = Field(None, ge=1)
+    theme_id: int | None = Field(None, ge=1, le=MAX_ID)
     add: list[AddedCode] = Field(default_factory=list, max_length=len(BUCKETS))
 
 
@@ -65,13 +105,13 @@ class BlindCode(Strict):
 
 class KeyRequest(Strict):
     role: Literal["admin", "reviewer", "analyst", "ingest"]
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
 
 
 class ProjectPatch(Strict):
     double_coding_share: float | None = Field(None, ge=0.0, le=1.0)
     gate_threshold: float | None = Field(None, gt=-1.0, le=1.0)
-    gate_min_units: int | None = Field(None, ge=1)
+    gate_min_units: int | None = Field(None, ge=1, le=1_000_000)
 
 
 class RetrainRequest(Strict):

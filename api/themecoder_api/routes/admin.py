@@ -9,7 +9,7 @@ from fastapi import APIRouter, status
 from themecoder.services import audit, models, projects
 from themecoder.storage.review import ApiKeyRecord, ProjectRecord
 from themecoder_api.deps import Admin, Anyone, Ctx, Db
-from themecoder_api.schemas import KeyRequest, ProjectPatch, RetrainRequest
+from themecoder_api.schemas import KeyRequest, ProjectPatch, RetrainRequest, RowId
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -67,7 +67,7 @@ def create_key(body: KeyRequest, db: Db, who: Admin) -> dict[str, Any]:
 
 
 @router.delete("/keys/{key_id}")
-def revoke_key(key_id: int, db: Db, who: Admin) -> dict[str, Any]:
+def revoke_key(key_id: RowId, db: Db, who: Admin) -> dict[str, Any]:
     """Revoke a key of the project; it stops working at once."""
     record = projects.revoke_key(db, who.project_id, key_id)
     audit.record(db, who, who.project_id, "key_revoke", f"key:{key_id}", None, _key_view(record))

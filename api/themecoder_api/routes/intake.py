@@ -16,7 +16,7 @@ from themecoder.services.projects import Principal
 from themecoder.storage.review import ProjectRecord, SuggestionRecord
 from themecoder.storage.tables import ItemRecord
 from themecoder_api.deps import Anyone, Context, Ctx, Db, Ingest, Reader
-from themecoder_api.schemas import CodeRequest, IngestRequest, ItemIn
+from themecoder_api.schemas import CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
 
 router = APIRouter(prefix="/v1", tags=["ingest and coding"])
 _JOB_CHUNK = 256
@@ -81,7 +81,7 @@ def ingest_items(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
 
 
 @router.get("/items/{external_id}")
-def get_item(external_id: str, db: Db, who: Reader) -> dict[str, Any]:
+def get_item(external_id: ExternalId, db: Db, who: Reader) -> dict[str, Any]:
     """A stored item of the project with its suggestions."""
     item = db.scalar(
         select(ItemRecord).where(
@@ -197,6 +197,6 @@ def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}")
-def get_job(job_id: int, db: Db, who: Anyone) -> dict[str, Any]:
+def get_job(job_id: RowId, db: Db, who: Anyone) -> dict[str, Any]:
     """A background job of the project: state, progress and, when done, its result."""
     return jobs.get_job(db, who.project_id, job_id)

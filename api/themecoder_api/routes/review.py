@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from themecoder.services import agreement, audit, review
 from themecoder.services.review import QueueFilter
 from themecoder_api.deps import Analyst, Db, Reader, Reviewer
-from themecoder_api.schemas import BlindCode, Decision, Override
+from themecoder_api.schemas import MAX_ID, BlindCode, Decision, Override, QueryId, QueryText, RowId
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
@@ -18,13 +18,13 @@ router = APIRouter(prefix="/v1", tags=["review"])
 def get_queue(
     db: Db,
     who: Reviewer,
-    state: str = "pending",
-    bucket: str | None = None,
-    theme_id: Annotated[int | None, Query(ge=1)] = None,
-    account_id: str | None = None,
-    band: str | None = None,
+    state: Annotated[str, Query(max_length=20)] = "pending",
+    bucket: Annotated[str | None, Query(max_length=40)] = None,
+    theme_id: QueryId = None,
+    account_id: QueryText = None,
+    band: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=review.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     """Suggestions to review, by bucket, theme, account or confidence band (low, medium,
     high), highest expected value of review (uncertainty x risk) first."""
@@ -34,7 +34,7 @@ def get_queue(
 
 
 @router.get("/suggestions/{suggestion_id}")
-def get_suggestion(suggestion_id: int, db: Db, who: Reader) -> dict[str, Any]:
+def get_suggestion(suggestion_id: RowId, db: Db, who: Reader) -> dict[str, Any]:
     """One suggestion with its unit, item and current version."""
     return review.get(db, who.project_id, suggestion_id, blind=who.role == "reviewer")
 
@@ -46,19 +46,19 @@ def _act(db: Db, who: Reviewer, suggestion_id: int, action: str, **kw: Any) -> d
 
 
 @router.post("/suggestions/{suggestion_id}/approve")
-def approve(suggestion_id: int, body: Decision, db: Db, who: Reviewer) -> dict[str, Any]:
+def approve(suggestion_id: RowId, body: Decision, db: Db, who: Reviewer) -> dict[str, Any]:
     """Approve the suggestion at ``version``; 409 if someone acted on it first."""
     return _act(db, who, suggestion_id, "approve", version=body.version, comment=body.comment)
 
 
 @router.post("/suggestions/{suggestion_id}/reject")
-def reject(suggestion_id: int, body: Decision, db: Db, who: Reviewer) -> dict[str, Any]:
+def reject(suggestion_id: RowId, body: Decision, db: Db, who: Reviewer) -> dict[str, Any]:
     """Reject the suggestion (the unit does not carry this code); 409 on a stale version."""
     return _act(db, who, suggestion_id, "reject", version=body.version, comment=body.comment)
 
 
 @router.post("/suggestions/{suggestion_id}/override")
-def override(suggestion_id: int, body: Override, db: Db, who: Reviewer) -> dict[str, Any]:
+def override(suggestion_id: RowId, body: Override, db: Db, who: Reviewer) -> dict[str, Any]:
     """Correct the suggestion: another bucket, polarity or theme, and/or add missed codes."""
     return _act(
         db,
@@ -82,7 +82,7 @@ def next_blind(db: Db, who: Reviewer) -> Any:
 
 
 @router.post("/blind/{unit_id}", status_code=201)
-def submit_blind(unit_id: int, body: BlindCode, db: Db, who: Reviewer) -> dict[str, Any]:
+def submit_blind(unit_id: RowId, body: BlindCode, db: Db, who: Reviewer) -> dict[str, Any]:
     """Your labels for a double-coded unit; 409 if you coded it already or two others did."""
     record = agreement.submit_blind_code(db, who, unit_id, dict(body.labels))
     db.commit()
@@ -102,9 +102,9 @@ def get_agreement(db: Db, who: Reader) -> dict[str, Any]:
 def get_audit(
     db: Db,
     who: Analyst,
-    subject: str | None = None,
+    subject: QueryText = None,
     limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> dict[str, Any]:
     """The project's append-only audit trail, oldest first (e.g. ``subject=suggestion:12``)."""
     return {"events": audit.trail(db, who.project_id, subject=subject, limit=limit, offset=offset)}

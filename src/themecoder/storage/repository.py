@@ -316,7 +316,10 @@ def _parse_datetime(value: Any) -> datetime | None:
             return None
     else:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:  # an offset can push year 1 or 9999 out of range in UTC
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def _jsonable(value: Any) -> Any:
