@@ -140,7 +140,8 @@ def api(db_url: str, coder, tmp_path: Path):
         results_dir=tmp_path / "results",
         max_body_bytes=256 * 1024,
         max_batch_items=100,
-        retrain_own_limit=600,
+        retrain_own_limit=200,
+        cache_dir=tmp_path / "cache",
     )
     engine = make_engine(db_url)
     init_db(engine)

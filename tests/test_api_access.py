@@ -47,6 +47,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/suggestions/{suggestion_id}/override"): REVIEWER,
     ("GET", "/v1/blind/next"): REVIEWER,
     ("POST", "/v1/blind/{unit_id}"): REVIEWER,
+    ("POST", "/v1/units/{unit_id}/codes"): REVIEWER,
     ("GET", "/v1/agreement"): READER,
     ("GET", "/v1/audit"): ANALYST,
     ("GET", "/v1/project"): EVERYONE,
@@ -1005,6 +1006,7 @@ def _templates() -> dict[tuple[str, str], Any]:
             "comment": "x",
         },
         ("POST", "/v1/blind/{unit_id}"): {"labels": {BUCKETS[5]: "risk", BUCKETS[4]: "absent"}},
+        ("POST", "/v1/units/{unit_id}/codes"): {"bucket": BUCKETS[0], "polarity": "risk"},
         ("POST", "/v1/keys"): {"role": "analyst", "name": "fuzz"},
         ("PATCH", "/v1/project"): {
             "double_coding_share": 0.2,

@@ -88,6 +88,7 @@ class Decision(Strict):
 class AddedCode(Strict):
     bucket: BucketName
     polarity: PolarityName
+    comment: Text | None = Field(None, max_length=2000)
 
 
 class Override(Decision):

@@ -14,7 +14,7 @@ from themecoder.services import agreement, intake, jobs, review
 from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.services.projects import Principal
 from themecoder.storage.review import ProjectRecord, SuggestionRecord
-from themecoder.storage.tables import ItemRecord
+from themecoder.storage.tables import ItemRecord, UnitRecord
 from themecoder_api.deps import Anyone, Context, Ctx, Db, Ingest, Reader
 from themecoder_api.schemas import CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
 
@@ -107,6 +107,12 @@ def get_item(external_id: ExternalId, db: Db, who: Reader) -> dict[str, Any]:
         "metadata": item.meta,
         "sentiment": {"label": item.sentiment, "score": item.sentiment_score},
         "expression": item.expression,
+        "units": [
+            {"id": u.id, "index": u.idx, "start": u.start_char, "end": u.end_char, "text": u.text}
+            for u in db.scalars(
+                select(UnitRecord).where(UnitRecord.item_id == item.id).order_by(UnitRecord.idx)
+            )
+        ],
         "suggestions": [
             {
                 "id": s.id,

@@ -8,8 +8,17 @@ from fastapi import APIRouter, Query, Response
 
 from themecoder.services import agreement, audit, review
 from themecoder.services.review import QueueFilter
-from themecoder_api.deps import Analyst, Db, Reader, Reviewer
-from themecoder_api.schemas import MAX_ID, BlindCode, Decision, Override, QueryId, QueryText, RowId
+from themecoder_api.deps import Analyst, Ctx, Db, Reader, Reviewer
+from themecoder_api.schemas import (
+    MAX_ID,
+    AddedCode,
+    BlindCode,
+    Decision,
+    Override,
+    QueryId,
+    QueryText,
+    RowId,
+)
 
 router = APIRouter(prefix="/v1", tags=["review"])
 
@@ -72,6 +81,22 @@ def override(suggestion_id: RowId, body: Override, db: Db, who: Reviewer) -> dic
         theme_id=body.theme_id,
         add=[(a.bucket, a.polarity) for a in body.add],
     )
+
+
+@router.post("/units/{unit_id}/codes", status_code=201)
+def add_code(unit_id: RowId, body: AddedCode, ctx: Ctx, db: Db, who: Reviewer) -> dict[str, Any]:
+    """Add a code the model missed to a unit (an approved suggestion of origin "reviewer")."""
+    out = review.add_code(
+        db,
+        who,
+        unit_id,
+        body.bucket,
+        body.polarity,
+        body.comment,
+        codebook_version=ctx.codebook.version,
+    )
+    db.commit()
+    return out
 
 
 @router.get("/blind/next", responses={204: {"description": "Nothing left to code blind."}})

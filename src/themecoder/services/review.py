@@ -23,7 +23,7 @@ from themecoder.services import audit
 from themecoder.services.agreement import complete_units
 from themecoder.services.projects import Principal
 from themecoder.storage.review import DoubleCodedUnitRecord, SuggestionRecord
-from themecoder.storage.tables import ItemRecord, UnitRecord, utc_now
+from themecoder.storage.tables import ItemRecord, RunRecord, UnitRecord, utc_now
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 ACTIONS = {
@@ -280,7 +280,8 @@ def act(
     _audit(session, principal, f"suggestion:{s.id}", action, before, _snapshot(s), s, comment)
     if theme_id is not None:
         _retheme(session, s.unit_id, theme_id)
-    added = [_add_code(session, principal, s, b, p, comment, now) for b, p in add]
+    where = (s.unit_id, s.item_id, s.double_coded, s.model_version, s.codebook_version)
+    added = [_new_code(session, principal, where, b, p, comment, now) for b, p in add]
     return {"suggestion": get(session, principal.project_id, s.id), "added": added}
 
 
@@ -292,19 +293,61 @@ def _retheme(session: Session, unit_id: int, theme_id: int) -> None:
     )
 
 
-def _add_code(
+def add_code(
     session: Session,
     principal: Principal,
-    base: SuggestionRecord,
+    unit_id: int,
+    bucket: str,
+    polarity: str,
+    comment: str | None = None,
+    *,
+    codebook_version: int | None = None,
+) -> dict[str, Any]:
+    """Add a code the model missed to a unit: an approved suggestion of origin "reviewer".
+
+    Raises:
+        NotFound: No such unit in the caller's project.
+        InvalidInput: Unknown bucket or polarity.
+        Conflict: The unit still waits for blind double coding.
+    """
+    _check_override(bucket, polarity, None, [(bucket, polarity)], session)
+    row = session.execute(
+        select(UnitRecord.id, ItemRecord.id, RunRecord.model_version)
+        .join(ItemRecord, ItemRecord.id == UnitRecord.item_id)
+        .join(RunRecord, RunRecord.id == ItemRecord.run_id)
+        .where(UnitRecord.id == unit_id, ItemRecord.project_id == principal.project_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"unit {unit_id} not found")
+    if blind_pending(session, [unit_id]):
+        raise Conflict(f"unit {unit_id} waits for blind double coding")
+    double = session.get(DoubleCodedUnitRecord, unit_id) is not None
+    sid = _new_code(
+        session,
+        principal,
+        (unit_id, row[1], double, row[2], codebook_version),
+        bucket,
+        polarity,
+        comment,
+        utc_now(),
+    )
+    return get(session, principal.project_id, sid)
+
+
+def _new_code(
+    session: Session,
+    principal: Principal,
+    where: tuple[int, int, bool, str, int | None],
     bucket: str,
     polarity: str,
     comment: str | None,
     now: Any,
 ) -> int:
+    unit_id, item_id, double_coded, model_version, codebook_version = where
     record = SuggestionRecord(
-        project_id=base.project_id,
-        unit_id=base.unit_id,
-        item_id=base.item_id,
+        project_id=principal.project_id,
+        unit_id=unit_id,
+        item_id=item_id,
         origin="reviewer",
         bucket=bucket,
         polarity=polarity,
@@ -313,9 +356,9 @@ def _add_code(
         band=band(1.0),
         state=SuggestionState.APPROVED.value,
         version=1,
-        double_coded=base.double_coded,
-        model_version=base.model_version,
-        codebook_version=base.codebook_version,
+        double_coded=double_coded,
+        model_version=model_version,
+        codebook_version=codebook_version,
         final_bucket=bucket,
         final_polarity=polarity,
         comment=comment,
