@@ -38,7 +38,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     db: Db = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs) with the same settings as the CLI."""
+    """Run the HTTP API (OpenAPI docs at /docs) with the same settings as the CLI.
+
+    Example: themecoder serve --host 0.0.0.0 --port 8000
+    """
     import uvicorn
 
     from themecoder_api import create_app
@@ -53,7 +56,10 @@ def create_project(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     db: Db = None,
 ) -> None:
-    """Create a project and print its first admin key (shown once)."""
+    """Create a project and print its first admin key (shown once).
+
+    Example: themecoder projects create acme --name "Acme support"
+    """
     from themecoder.services import projects
 
     with _errors(), _factory(db).begin() as session:
@@ -70,7 +76,10 @@ def create_key(
     name: Annotated[str, typer.Option(help="Who or what uses the key.")],
     db: Db = None,
 ) -> None:
-    """Issue a key; prints it once."""
+    """Issue a key; prints it once.
+
+    Example: themecoder keys create -p acme --role reviewer --name dana
+    """
     from themecoder.services import projects
 
     with _errors(), _factory(db).begin() as session:
@@ -81,7 +90,10 @@ def create_key(
 
 @keys_app.command("list")
 def list_keys(project: Project, db: Db = None) -> None:
-    """The project's keys (prefix, role, state), never the keys."""
+    """The project's keys (prefix, role, state), never the keys.
+
+    Example: themecoder keys list -p acme
+    """
     from sqlalchemy import select
 
     from themecoder.services import projects
@@ -105,7 +117,10 @@ def list_keys(project: Project, db: Db = None) -> None:
 def revoke_key(
     project: Project, key_id: Annotated[int, typer.Argument(help="Key id.")], db: Db = None
 ) -> None:
-    """Revoke a key; it stops working at once."""
+    """Revoke a key; it stops working at once.
+
+    Example: themecoder keys revoke -p acme 3
+    """
     from themecoder.services import projects
 
     with _errors(), _factory(db).begin() as session:
@@ -119,7 +134,10 @@ def retrain(
     tolerance: Annotated[float, typer.Option(help="Largest allowed per-bucket F1 drop.")] = 0.0,
     db: Db = None,
 ) -> None:
-    """Retrain on the project's reviewed decisions; promote only if not worse."""
+    """Retrain on the project's reviewed decisions; promote only if not worse.
+
+    Example: themecoder models retrain -p acme --tolerance 0.02
+    """
     from themecoder.services import models, projects
     from themecoder.services.coders import CoderRegistry
 

@@ -128,7 +128,7 @@ def get_item(external_id: ExternalId, db: Db, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/code")
-def code_one(body: CodeRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
+def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]:
     """Code one ticket synchronously: buckets with polarity and metrics, sentiment, expression.
 
     With ``store: true`` the ticket is also stored (idempotent on ``external_id``) and its
@@ -137,10 +137,10 @@ def code_one(body: CodeRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
     if body.store and not body.external_id:
         raise InvalidInput("external_id is required when store is true", field="external_id")
     metrics = {c.id: list(c.metrics) for c in ctx.codebook.codes}
-    with ctx.factory() as db:
-        project = db.get(ProjectRecord, who.project_id)
-        assert project is not None
-        model_path = project.model_path
+    model_path = db.scalar(
+        select(ProjectRecord.model_path).where(ProjectRecord.id == who.project_id)
+    )
+    db.rollback()  # end the read transaction before the model runs
     coder = ctx.coders.get(model_path)
     result = coder.code([body.text])[0]
     out: dict[str, Any] = {

@@ -2,14 +2,15 @@
 
 Projects start on the shipped model and move to their own version when a retrain is
 promoted. All coders share one embedding model (same weights, loaded once). Calls into a
-coder are serialised by a lock: Hugging Face tokenizers and spaCy pipelines are not safe to
-share across threads, and on a small CPU box parallel calls would only compete for cores.
+coder are serialised: Hugging Face tokenizers and spaCy pipelines are not safe to share across
+threads, and on a small CPU box parallel calls would only compete for cores.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,20 @@ from themecoder.domain import Item, ItemResult
 
 
 class LockedCoder:
-    """A coder behind a lock; exposes what the services use (``version``, ``code``)."""
+    """A coder whose calls all run, one at a time, on one dedicated thread.
+
+    Exposes what the services use (``version``, ``code``). One thread rather than a lock: torch's
+    OpenMP team belongs to the calling thread, so calls arriving on changing request threads
+    would each wake (or build) a different team; on one thread the team stays warm.
+    """
 
     def __init__(self, coder: Coder) -> None:
         self.coder = coder
         self.version = coder.version
-        self._lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coder")
 
     def code(self, items: Sequence[str | Item], progress: Any = None) -> list[ItemResult]:
-        with self._lock:
-            return self.coder.code(items, progress=progress)
+        return self._thread.submit(self.coder.code, items, progress=progress).result()
 
 
 class CoderRegistry:
