@@ -434,3 +434,32 @@ def test_bulk_job_reports_progress_and_result(api) -> None:
         time.sleep(0.2)
         again = api.client.get(f"/v1/jobs/{again['id']}", headers=api.h("ingest")).json()
     assert again["result"]["created"] == 0 and again["result"]["existing"] == len(items)
+
+
+def test_code_one_ticket_and_optionally_store_it(api) -> None:
+    text = "The new per-seat pricing doubles our bill and support never answered my ticket."
+    h = api.h("ingest")
+    plain = api.client.post("/v1/code", headers=h, json={"text": text}).json()
+    assert plain["buckets"] and "stored" not in plain
+    for code in plain["buckets"].values():
+        assert code["polarity"] in ("positive", "neutral", "risk") and 0 <= code["confidence"] <= 1
+        assert isinstance(code["metrics"], list)
+    stored = api.client.post(
+        "/v1/code", headers=h, json={"text": text, "external_id": "TK-1", "store": True}
+    ).json()
+    assert stored["stored"]["created"] == 1
+    assert stored["buckets"].keys() == plain["buckets"].keys()  # same coder, same answer
+    item = api.client.get("/v1/items/TK-1", headers=api.h("analyst")).json()
+    unit_codes = {(s["bucket"], s["polarity"]) for s in item["suggestions"]}
+    response_codes = {(b, c["polarity"]) for u in stored["units"] for b, c in u["buckets"].items()}
+    assert unit_codes == response_codes
+    again = api.client.post(
+        "/v1/code", headers=h, json={"text": text, "external_id": "TK-1", "store": True}
+    ).json()
+    assert again["stored"]["created"] == 0 and again["stored"]["existing"] == 1
+    assert again["buckets"].keys() == plain["buckets"].keys()
+    missing = api.client.post("/v1/code", headers=h, json={"text": text, "store": True})
+    assert (
+        missing.status_code == 422
+        and missing.json()["error"]["fields"][0]["field"] == "external_id"
+    )

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from threadpoolctl import threadpool_limits
 
 from themecoder import __version__
 from themecoder.coder import Coder
@@ -41,6 +42,10 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if s.blas_threads is not None:
+            # The kNN products are tiny; idle OpenBLAS threads spinning after them took the
+            # core torch needed and doubled the embedding time per request (bench_api_latency).
+            threadpool_limits(s.blas_threads, user_api="blas")
         engine = make_engine(s.db_url)
         init_db(engine)
         factory = session_factory(engine)

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         5 * 1024 * 1024, ge=1024, description="Largest API request body; larger ones get 413."
     )
     max_batch_items: int = Field(1000, ge=1, description="Most items in one ingest call.")
+    blas_threads: int | None = Field(
+        1,
+        ge=1,
+        description="BLAS threads in the service (None: the library default). One keeps "
+        "OpenBLAS's spinning idle threads off the cores the embedding model needs.",
+    )
     host: str = Field("127.0.0.1", description="Address `themecoder serve` binds.")
     port: int = Field(8000, ge=1, le=65535)
 

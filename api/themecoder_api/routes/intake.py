@@ -142,7 +142,13 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]
     )
     db.rollback()  # end the read transaction before the model runs
     coder = ctx.coders.get(model_path)
-    result = coder.code([body.text])[0]
+    stored = None
+    if body.store:  # ingest codes the ticket once; its result is the response
+        item = IncomingItem(str(body.external_id), body.text, dict(body.metadata))
+        stored = _ingest(ctx, who, [item])
+    result = (stored.results if stored else {}).get(str(body.external_id))
+    if result is None:  # not stored, or stored earlier (an idempotent re-send)
+        result = coder.code([body.text])[0]
     out: dict[str, Any] = {
         "external_id": body.external_id,
         "model_version": coder.version,
@@ -168,9 +174,8 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]
             for u in result.units
         ],
     }
-    if body.store:
-        item = IncomingItem(str(body.external_id), body.text, dict(body.metadata))
-        out["stored"] = _outcome(_ingest(ctx, who, [item]))
+    if stored is not None:
+        out["stored"] = _outcome(stored)
     return out
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from themecoder.coder import Coder
-from themecoder.domain import Item
+from themecoder.domain import Item, ItemResult
 from themecoder.errors import InvalidInput
 from themecoder.review.queue import (
     SuggestionState,
@@ -57,6 +57,8 @@ class IngestOutcome:
     n_double_coded: int = 0
     model_version: str = ""
     unit_ids: list[int] = field(default_factory=list)
+    #: The coder's output for the items this call created, by external id.
+    results: dict[str, ItemResult] = field(default_factory=dict)
 
     @property
     def created(self) -> int:
@@ -133,6 +135,7 @@ def ingest(
             ],
             progress=progress,
         )
+        outcome.results = {it.external_id: r for it, r in zip(new, results, strict=True)}
         run_id = save_results(
             session,
             results,
