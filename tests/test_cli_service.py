@@ -94,3 +94,21 @@ def test_serve_runs_the_api_with_docs(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_the_service_pins_blas_threads_only_while_it_runs(tmp_path: Path) -> None:
+    """One BLAS thread while serving (latency), the library default again after: the limit is
+    process-wide, and training's floating-point results depend on it."""
+    from fastapi.testclient import TestClient
+    from threadpoolctl import threadpool_info
+
+    from themecoder.config import Settings
+    from themecoder_api import create_app
+
+    def blas() -> list[int]:
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas()
+    with TestClient(create_app(Settings(db_url=f"sqlite:///{tmp_path / 'b.db'}"))):
+        assert blas() == [1] * len(before)
+    assert blas() == before

@@ -42,10 +42,10 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if s.blas_threads is not None:
-            # The kNN products are tiny; idle OpenBLAS threads spinning after them took the
-            # core torch needed and doubled the embedding time per request (bench_api_latency).
-            threadpool_limits(s.blas_threads, user_api="blas")
+        # The kNN products are tiny; idle OpenBLAS threads spinning after them took the core
+        # torch needed and doubled the embedding time per request (bench_api_latency). The
+        # limit is process-wide, so it is lifted again when the app stops.
+        blas = None if s.blas_threads is None else threadpool_limits(s.blas_threads, "blas")
         engine = make_engine(s.db_url)
         init_db(engine)
         factory = session_factory(engine)
@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         finally:
             runner.shutdown()
             engine.dispose()
+            if blas is not None:
+                blas.restore_original_limits()
 
     app = FastAPI(
         title="themecoder",
