@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session
 
 from themecoder.domain import (
@@ -47,31 +47,12 @@ from themecoder.storage import (
 DIM = 384
 
 
-def _clear(engine: Engine) -> None:
-    Base.metadata.drop_all(engine)
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.postgres,
-        ),
-    ]
-)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'store' / 'themecoder.db'}")
-    else:
-        eng = make_engine(request.getfixturevalue("postgres_url"))
-        _clear(eng)
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """A migrated store on SQLite or PostgreSQL (``db_url`` in conftest.py clears it)."""
+    eng = make_engine(db_url)
     init_db(eng)
     yield eng
-    if request.param == "postgresql":
-        _clear(eng)
     eng.dispose()
 
 

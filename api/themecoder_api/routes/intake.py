@@ -26,29 +26,29 @@ def _incoming(items: list[ItemIn]) -> list[IncomingItem]:
     return [IncomingItem(i.external_id, i.text, dict(i.metadata), i.speaker) for i in items]
 
 
+def _ingest_once(ctx: Context, who: Principal, items: list[IncomingItem]) -> IngestOutcome:
+    with ctx.factory() as db:
+        project = db.get(ProjectRecord, who.project_id)
+        assert project is not None
+        outcome = intake.ingest(
+            db,
+            project,
+            ctx.coders.get(project.model_path),
+            items,
+            gates=agreement.gates(db, project.id),
+            codebook_version=ctx.codebook.version,
+        )
+        db.commit()
+        return outcome
+
+
 def _ingest(ctx: Context, who: Principal, items: list[IncomingItem]) -> IngestOutcome:
-    """Ingest in one transaction; a concurrent twin batch makes the retry find them stored."""
-    for attempt in (1, 2):
-        with ctx.factory() as db:
-            project = db.get(ProjectRecord, who.project_id)
-            assert project is not None
-            coder = ctx.coders.get(project.model_path)
-            try:
-                outcome = intake.ingest(
-                    db,
-                    project,
-                    coder,
-                    items,
-                    gates=agreement.gates(db, project.id),
-                    codebook_version=ctx.codebook.version,
-                )
-                db.commit()
-                return outcome
-            except IntegrityError:
-                db.rollback()
-                if attempt == 2:
-                    raise
-    raise AssertionError("unreachable")
+    """Ingest in one transaction. A twin batch committed first breaks the unique key; the
+    one retry then finds those items stored and reports them as existing."""
+    try:
+        return _ingest_once(ctx, who, items)
+    except IntegrityError:
+        return _ingest_once(ctx, who, items)
 
 
 def _outcome(o: IngestOutcome) -> dict[str, Any]:

@@ -56,7 +56,6 @@ class IngestOutcome:
     n_auto_accepted: int = 0
     n_double_coded: int = 0
     model_version: str = ""
-    unit_ids: list[int] = field(default_factory=list)
     #: The coder's output for the items this call created, by external id.
     results: dict[str, ItemResult] = field(default_factory=dict)
 
@@ -237,4 +236,3 @@ def _open_suggestions(
     outcome.n_suggestions = len(rows)
     outcome.n_auto_accepted = len(audit)
     outcome.n_double_coded = len(double)
-    outcome.unit_ids = unit_ids

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from themecoder.errors import NotFound, ThemecoderError
@@ -72,7 +72,6 @@ class JobRunner:
     def __init__(self, factory: sessionmaker[Session], max_workers: int = 1) -> None:
         self.factory = factory
         self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="job")
-        self.futures: dict[int, Future[None]] = {}
 
     def submit(
         self, project_id: int, kind: str, total: int, created_by: int | None, fn: JobFn
@@ -91,7 +90,7 @@ class JobRunner:
             session.add(job)
             session.flush()
             out = view(job)
-        self.futures[out["id"]] = self.pool.submit(self._run, out["id"], fn)
+        self.pool.submit(self._run, out["id"], fn)
         return out
 
     def _set(self, job_id: int, **values: Any) -> None:
@@ -121,17 +120,13 @@ class JobRunner:
                 finished_at=utc_now(),
             )
         else:
-            with self.factory.begin() as session:
-                job = session.scalar(select(JobRecord).where(JobRecord.id == job_id))
-                assert job is not None
-                job.state, job.result, job.finished_at = "succeeded", result, utc_now()
-                job.done = job.total
-
-    def wait(self, job_id: int, timeout: float | None = None) -> None:
-        """Block until a job submitted here has finished (tests and the CLI use this)."""
-        future = self.futures.get(job_id)
-        if future is not None:
-            future.result(timeout=timeout)
+            self._set(
+                job_id,
+                state="succeeded",
+                result=result,
+                done=JobRecord.total,
+                finished_at=utc_now(),
+            )
 
     def shutdown(self) -> None:
         """Stop taking jobs and wait for the running ones."""

@@ -180,6 +180,16 @@ def _snapshot(s: SuggestionRecord) -> dict[str, Any]:
     }
 
 
+def _check_code(bucket: str | None, polarity: str | None, prefix: str = "") -> None:
+    """Raise :class:`InvalidInput` naming ``{prefix}bucket`` or ``{prefix}polarity``."""
+    if bucket is not None and bucket not in BUCKETS:
+        raise InvalidInput(f"unknown bucket {bucket!r}", field=f"{prefix}bucket")
+    if polarity is not None and polarity not in POLARITIES:
+        raise InvalidInput(
+            f"polarity must be one of {POLARITIES}, got {polarity!r}", field=f"{prefix}polarity"
+        )
+
+
 def _check_override(
     bucket: str | None,
     polarity: str | None,
@@ -191,17 +201,9 @@ def _check_override(
         raise InvalidInput(
             "an override must change bucket, polarity or theme_id, or add a code", field="bucket"
         )
-    if bucket is not None and bucket not in BUCKETS:
-        raise InvalidInput(f"unknown bucket {bucket!r}", field="bucket")
-    if polarity is not None and polarity not in POLARITIES:
-        raise InvalidInput(
-            f"polarity must be one of {POLARITIES}, got {polarity!r}", field="polarity"
-        )
+    _check_code(bucket, polarity)
     for i, (b, p) in enumerate(add):
-        if b not in BUCKETS:
-            raise InvalidInput(f"unknown bucket {b!r}", field=f"add.{i}.bucket")
-        if p not in POLARITIES:
-            raise InvalidInput(f"polarity must be one of {POLARITIES}", field=f"add.{i}.polarity")
+        _check_code(b, p, f"add.{i}.")
     if theme_id is not None:
         theme = session.get(ThemeRecord, theme_id)
         if theme is None or theme.status != "active":
@@ -310,7 +312,7 @@ def add_code(
         InvalidInput: Unknown bucket or polarity.
         Conflict: The unit still waits for blind double coding.
     """
-    _check_override(bucket, polarity, None, [(bucket, polarity)], session)
+    _check_code(bucket, polarity)
     row = session.execute(
         select(UnitRecord.id, ItemRecord.id, RunRecord.model_version)
         .join(ItemRecord, ItemRecord.id == UnitRecord.item_id)
