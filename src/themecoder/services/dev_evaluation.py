@@ -1,0 +1,171 @@
+"""Scores on the real-text dev set, with bootstrap 95% confidence intervals.
+
+Every figure is computed on the same units for each model, and its interval comes from
+resampling those units (seeded, so a report is reproducible).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from themecoder.domain import BUCKETS, POLARITIES, SENTIMENTS, ItemResult
+from themecoder.labelled import Example
+
+BOOTSTRAP = 1000
+SEED = 7
+
+
+def _matrices(
+    examples: Sequence[Example], results: Sequence[ItemResult]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gold presence, predicted presence and right-polarity, each ``(n, 6)`` booleans."""
+    n, k = len(examples), len(BUCKETS)
+    gold, pred, right = (np.zeros((n, k), bool) for _ in range(3))
+    for i, (ex, res) in enumerate(zip(examples, results, strict=True)):
+        codes = {c.bucket: c.polarity for c in res.buckets}
+        for b, bucket in enumerate(BUCKETS):
+            g, p = ex.truth.get(bucket), codes.get(bucket)
+            gold[i, b], pred[i, b] = g is not None, p is not None
+            right[i, b] = g is not None and g == p
+    return gold, pred, right
+
+
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    denom = 2 * tp + fp + fn
+    return np.divide(2 * tp, denom, out=np.zeros_like(denom, dtype=float), where=denom > 0)
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.divide(a, b, out=np.zeros_like(b, dtype=float), where=b > 0)
+
+
+def _ci(samples: np.ndarray) -> list[float]:
+    lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
+    return [round(float(lo), 4), round(float(hi), 4)]
+
+
+def dev_scores(
+    examples: Sequence[Example], results: Sequence[ItemResult], n_boot: int = BOOTSTRAP
+) -> dict[str, Any]:
+    """Per-bucket precision, recall, F1 and polarity accuracy, macro-F1, sentiment
+    macro-F1, each with a bootstrap 95% CI over units."""
+    gold, pred, right = _matrices(examples, results)
+    n = len(examples)
+    weights = np.random.default_rng(SEED).multinomial(n, np.full(n, 1 / n), size=n_boot)
+    weights = np.vstack([np.ones(n, dtype=np.int64), weights]).astype(float)  # row 0: the data
+    tp = weights @ (gold & pred)
+    fp = weights @ (~gold & pred)
+    fn = weights @ (gold & ~pred)
+    found_right = weights @ (right & pred)
+    f1, prec, rec = _f1(tp, fp, fn), _ratio(tp, tp + fp), _ratio(tp, tp + fn)
+    pol = _ratio(found_right, tp)
+    macro = f1.mean(axis=1)
+    pol_all = _ratio(found_right.sum(axis=1), tp.sum(axis=1))
+    out: dict[str, Any] = {"n": n, "buckets": {}}
+    for b, bucket in enumerate(BUCKETS):
+        out["buckets"][bucket] = {
+            "support": int(gold[:, b].sum()),
+            "predicted": int(pred[:, b].sum()),
+            "precision": round(float(prec[0, b]), 4),
+            "recall": round(float(rec[0, b]), 4),
+            "recall_ci": _ci(rec[1:, b]),
+            "f1": round(float(f1[0, b]), 4),
+            "f1_ci": _ci(f1[1:, b]),
+            "polarity_accuracy": round(float(pol[0, b]), 4),
+            "polarity_n": int(tp[0, b]),
+        }
+    out["macro_f1"] = round(float(macro[0]), 4)
+    out["macro_f1_ci"] = _ci(macro[1:])
+    out["min_recall"] = round(float(rec[0].min()), 4)
+    out["polarity_accuracy"] = round(float(pol_all[0]), 4)
+    out["polarity_accuracy_ci"] = _ci(pol_all[1:])
+    out["sentiment"] = _sentiment(examples, results, weights)
+    return out
+
+
+def _sentiment(
+    examples: Sequence[Example], results: Sequence[ItemResult], weights: np.ndarray
+) -> dict[str, Any]:
+    rows = [
+        (SENTIMENTS.index(e.sentiment), SENTIMENTS.index(r.sentiment))
+        for e, r in zip(examples, results, strict=True)
+        if e.sentiment
+    ]
+    if not rows:
+        return {}
+    keep = np.array([bool(e.sentiment) for e in examples])
+    g, p = (np.array(x) for x in zip(*rows, strict=True))
+    w = weights[:, keep]
+    per = []
+    for c in range(len(SENTIMENTS)):
+        tp = w @ ((g == c) & (p == c))
+        fp = w @ ((g != c) & (p == c))
+        fn = w @ ((g == c) & (p != c))
+        per.append(_f1(tp, fp, fn))
+    macro = np.mean(per, axis=0)
+    return {"macro_f1": round(float(macro[0]), 4), "macro_f1_ci": _ci(macro[1:]), "n": len(g)}
+
+
+def by_source(
+    examples: Sequence[Example], results: Sequence[ItemResult]
+) -> dict[str, dict[str, Any]]:
+    """Macro-F1 (over buckets with at least 5 positives there) per dev-set source."""
+    out = {}
+    for source in sorted({e.source for e in examples}):
+        idx = [i for i, e in enumerate(examples) if e.source == source]
+        gold, pred, _ = _matrices([examples[i] for i in idx], [results[i] for i in idx])
+        tp, fp, fn = ((a & b).sum(0) for a, b in ((gold, pred), (~gold, pred), (gold, ~pred)))
+        judged = gold.sum(0) >= 5
+        f1 = _f1(tp, fp, fn)
+        out[source.removeprefix("dev:")] = {
+            "n": len(idx),
+            "macro_f1": round(float(f1[judged].mean()), 4) if judged.any() else None,
+            "over": [b for b, j in zip(BUCKETS, judged, strict=True) if j],
+        }
+    return out
+
+
+def polarity_confusion(
+    examples: Sequence[Example], results: Sequence[ItemResult]
+) -> dict[str, int]:
+    """Counts of gold -> predicted polarity on correctly found buckets."""
+    counts: dict[str, int] = {}
+    for ex, res in zip(examples, results, strict=True):
+        for c in res.buckets:
+            g = ex.truth.get(c.bucket)
+            if g is not None and g in POLARITIES:
+                key = f"{g}->{c.polarity}"
+                counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def evaluate_devset(coders: dict[str, Any], s: Any, progress: Any = None) -> dict[str, Any]:
+    """Score each named coder on the dev set: the ``report`` part is the headline, the
+    ``tune`` part (used for thresholds and model choice) is shown apart. Also units/s."""
+    import time
+
+    from themecoder.devset import load_devset
+
+    labels = s.devset_dir / "labels.jsonl"
+    out: dict[str, Any] = {"labels": str(labels), "parts": {}}
+    for part in ("report", "tune"):
+        examples = load_devset(labels, s.datasets_dir, part=part)
+        entry: dict[str, Any] = {"n": len(examples), "models": {}}
+        for name, coder in coders.items():
+            if progress:
+                progress(f"dev set ({part}): {name}", 0, 1)
+            start = time.perf_counter()
+            results = coder.code([e.text for e in examples])
+            seconds = time.perf_counter() - start
+            entry["models"][name] = {
+                "version": coder.version,
+                **dev_scores(examples, results),
+                "by_source": by_source(examples, results),
+                "polarity_confusion": polarity_confusion(examples, results),
+                "texts_per_second": round(len(examples) / seconds, 1),
+            }
+        out["parts"][part] = entry
+    return out
