@@ -1,7 +1,7 @@
 """Merge the two blind coders' labels of the dev set, report agreement, adjudicate.
 
     python eval/devset/merge.py disagreements --coded DIR        # -> DIR/disagreements.jsonl
-    python eval/devset/merge.py merge --coded DIR [--adjudicated FILE]   # -> labels.jsonl
+    python eval/devset/merge.py merge --coded DIR [--adjudicated FILE] [--out FILE]
     python eval/devset/merge.py agreement                        # -> agreement.md
 
 ``DIR`` holds ``units.jsonl`` (key, text: what the coders saw) and the coders' files
@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
-from themecoder.devset import SOURCES, sha1_text  # noqa: E402
+from themecoder.devset import SOURCES, dev_part, load_rows, sha1_text  # noqa: E402
 from themecoder.domain import BUCKETS  # noqa: E402
 from themecoder.review.agreement import bootstrap_ci, krippendorff_alpha  # noqa: E402
 
@@ -45,12 +45,20 @@ def _coded(directory: Path) -> tuple[dict[str, str], dict[str, dict], dict[str, 
     return texts, coders[0], coders[1]
 
 
-def _rows_by_text(datasets: Path) -> dict[tuple[str, str], dict]:
-    """(source, sha1 of text) -> the dev-set row it is (units.csv names the rows)."""
+def _rows_by_text(datasets: Path, manifest: Path | None) -> dict[tuple[str, str], dict]:
+    """(source, sha1 of text) -> the row it is: from a manifest (the dev set's units.csv
+    names its rows), else every row of the datasets (first row with that text)."""
     import csv
 
-    units = list(csv.DictReader((HERE / "units.csv").open(encoding="utf-8")))
-    return {(u["dataset"], u["text_sha1"]): u for u in units}
+    if manifest is not None:
+        units = list(csv.DictReader(manifest.open(encoding="utf-8")))
+        return {(u["dataset"], u["text_sha1"]): u for u in units}
+    out: dict[tuple[str, str], dict] = {}
+    for source in SOURCES:
+        for r in load_rows(datasets, source):
+            key = (source, sha1_text(r["text"]))
+            out.setdefault(key, {"row_id": r["row_id"], "text_sha1": key[1]})
+    return out
 
 
 def disagreements(directory: Path) -> None:
@@ -74,10 +82,11 @@ def disagreements(directory: Path) -> None:
     print(f"{n} of {len(texts)} units disagree on buckets -> {out}")
 
 
-def merge(directory: Path, adjudicated: Path | None, datasets: Path) -> None:
+def merge(directory: Path, adjudicated: Path | None, datasets: Path, out_path: Path) -> None:
     texts, c1, c2 = _coded(directory)
     decided = {r["key"]: r["buckets"] for r in _jsonl(adjudicated)} if adjudicated else {}
-    rows = _rows_by_text(datasets)
+    dev = out_path == HERE / "labels.jsonl"
+    rows = _rows_by_text(datasets, HERE / "units.csv" if dev else None)
     out, seen, missing = [], set(), []
     for key, text in texts.items():
         source = key.split(":", 1)[0]
@@ -110,15 +119,13 @@ def merge(directory: Path, adjudicated: Path | None, datasets: Path) -> None:
         )
     if missing:
         raise SystemExit(f"{len(missing)} disagreements have no adjudication, e.g. {missing[:3]}")
-    with (HERE / "labels.jsonl").open("w", encoding="utf-8") as fh:
+    with out_path.open("w", encoding="utf-8") as fh:
         for r in out:
             fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-    print(f"{len(out)} rows -> {HERE / 'labels.jsonl'}")
+    print(f"{len(out)} rows -> {out_path}")
 
 
 def agreement() -> None:
-    from themecoder.devset import dev_part
-    from themecoder.devset import load_rows as rows_of
 
     labels = _jsonl(HERE / "labels.jsonl")
     lines = [
@@ -152,7 +159,7 @@ def agreement() -> None:
         f"\n{adj} units ({adj / len(labels):.0%}) disagreed on buckets and were "
         "adjudicated by a third coder who saw both codings and SIGNALS.md."
     )
-    groups = {(s, r["row_id"]): r["group"] for s in SOURCES for r in rows_of(DATASETS, s)}
+    groups = {(s, r["row_id"]): r["group"] for s in SOURCES for r in load_rows(DATASETS, s)}
     parts: dict[tuple[str, str], int] = {}
     for r in labels:
         key = (r["dataset"], dev_part(r["dataset"], groups[(r["dataset"], r["row_id"])]))
@@ -171,10 +178,11 @@ if __name__ == "__main__":
     ap.add_argument("step", choices=["disagreements", "merge", "agreement"])
     ap.add_argument("--coded", type=Path)
     ap.add_argument("--adjudicated", type=Path)
+    ap.add_argument("--out", type=Path, default=HERE / "labels.jsonl")
     args = ap.parse_args()
     if args.step == "disagreements":
         disagreements(args.coded)
     elif args.step == "merge":
-        merge(args.coded, args.adjudicated, DATASETS)
+        merge(args.coded, args.adjudicated, DATASETS, args.out)
     else:
         agreement()
