@@ -83,11 +83,11 @@ def discover_once(db: Path) -> dict[str, Any]:
     from umap import UMAP
 
     from themecoder.config import Settings
-    from themecoder.pipeline.embed import SentenceTransformerEmbedder
+    from themecoder.pipeline.embed import make_embedder
     from themecoder.services.themes import discover
 
     s = Settings(db_url=f"sqlite:///{db}")
-    embedder = SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
+    embedder = make_embedder(s)
     embedder.encode(["warm up"])
     # numba compiles UMAP (and, from 4,096 points, NN-descent) on the first call in a
     # process, tens of seconds; keep that apart.

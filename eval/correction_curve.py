@@ -82,7 +82,7 @@ from themecoder.config import Settings
 from themecoder.domain import BUCKETS, Unit
 from themecoder.ingest import read_items
 from themecoder.labelled import Example, split_of
-from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.embed import make_embedder
 from themecoder.review import order_queue, should_promote
 from themecoder.services.embedding_cache import CachedEmbedder
 from themecoder.services.evaluation import bucket_scores, held_out
@@ -426,9 +426,7 @@ def _mean(values: list[float | None]) -> float | None:
 # ---------------------------------------------------------------- the run
 def run(s: Settings, out_dir: Path, steps: tuple[int, ...] = STEPS, log: Any = print) -> dict:
     start = time.perf_counter()
-    embedder = CachedEmbedder(
-        SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device), s.cache_dir
-    )
+    embedder = CachedEmbedder(make_embedder(s, load_artifact(s.model_dir)), s.cache_dir)
     shipped = Coder.load(s, embedder=embedder)
     units = sample_units(s, shipped)
     by_text = {u["text"]: u for u in units}

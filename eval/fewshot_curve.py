@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, precision_score, recall_score
 
+from themecoder.artifact import load_artifact
 from themecoder.codebook.fewshot import METHODS, FewShotHead
-from themecoder.coder import Coder
 from themecoder.config import Settings
+from themecoder.pipeline.embed import make_embedder
 from themecoder.services.embedding_cache import cached_encode
 
 CODES = {
@@ -137,10 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         "--background", type=int, default=BACKGROUND, help="Unlabelled background rows."
     )
     parser.add_argument("--no-cache", action="store_true", help="Embed without the disk cache.")
+    parser.add_argument(
+        "--encoder",
+        choices=["shipped", "base"],
+        default="shipped",
+        help="The shipped coder's encoder (with its fine-tuned adapter) or the base model.",
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     data = pd.read_csv(settings.datasets_dir / "banking77" / "banking77.csv")
-    embedder = Coder.load(settings).embedder  # the coder's own embedding model, loaded once
+    art = load_artifact(settings.model_dir)
+    embedder = make_embedder(settings, art, base=args.encoder == "base")
     texts = list(dict.fromkeys([*data.text, *CODES.values()]))
     start = time.perf_counter()
     matrix = cached_encode(embedder, texts, None if args.no_cache else settings.cache_dir)

@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from themecoder.coder import Coder  # noqa: E402
 from themecoder.config import Settings  # noqa: E402
 from themecoder.labelled import EXTERNAL  # noqa: E402
-from themecoder.pipeline.embed import SentenceTransformerEmbedder  # noqa: E402
+from themecoder.pipeline.embed import make_embedder  # noqa: E402
 from themecoder.pipeline.sentiment import VaderFeatures  # noqa: E402
 from themecoder.services.embedding_cache import CachedEmbedder  # noqa: E402
 
@@ -39,7 +39,7 @@ def main() -> None:
     train = [e for e in rows if e.split == "train"]
     test = [e for e in rows if e.split == "test"]
     gold = [e.sentiment for e in test]
-    embedder = CachedEmbedder(SentenceTransformerEmbedder(s.embedding_model), s.cache_dir)
+    embedder = CachedEmbedder(make_embedder(s), s.cache_dir)
 
     compound = VaderFeatures().transform([e.text for e in test])[:, 0]
     vader = np.where(

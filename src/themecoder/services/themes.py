@@ -302,9 +302,12 @@ def _scope_name(bucket: str | None) -> str:
 
 
 def _embedder(s: Settings) -> Any:
-    from themecoder.pipeline.embed import SentenceTransformerEmbedder
+    """The coder's own embedding model (its fine-tuned adapter included): keywords and
+    new units must land in the space the stored unit embeddings live in."""
+    from themecoder.artifact import load_artifact
+    from themecoder.pipeline.embed import make_embedder
 
-    return SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
+    return make_embedder(s, load_artifact(s.model_dir))
 
 
 def _checked(embedder: Any, X: np.ndarray) -> Any:

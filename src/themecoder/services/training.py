@@ -13,16 +13,22 @@ import numpy as np
 
 from themecoder.artifact import Artifact, save_artifact
 from themecoder.config import Settings
+from themecoder.devset import devset_hashes, load_devset
 from themecoder.domain import BUCKETS, EXPRESSIONS, POLARITIES, SENTIMENTS
 from themecoder.errors import InvalidInput
 from themecoder.labelled import EXTERNAL, Example, load_own
 from themecoder.pipeline.classify import BucketClassifier
-from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.embed import SentenceTransformerEmbedder, make_embedder
+from themecoder.pipeline.finetune import EncoderFineTuner, targets
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
 from themecoder.services.embedding_cache import cached_encode
 
 SHIPPED_SOURCES = ("banking77",)
+# Rows of ../shared datasets that the project labelled itself by SIGNALS.md (two blind
+# coders, adjudicated), stored by row id in training/labels/<name>.jsonl. Only datasets
+# whose license allows training a shipped model are listed.
+CODED_SOURCES = {"banking77_coded": ("banking77", "CC BY 4.0")}
 EXTERNAL_WEIGHT = 0.5
 # BANKING77 has 10k near-duplicate short queries; a fixed hash-based quarter keeps it
 # from drowning the project's own varied units.
@@ -69,7 +75,9 @@ def _embed(
     return np.vstack(chunks)
 
 
-def _keep(ex: Example) -> bool:
+def _keep(ex: Example, dev: set[str]) -> bool:
+    if hashlib.sha1(ex.text.strip().encode()).hexdigest() in dev:
+        return False  # a dev-set row is never trained on
     if ex.source != "banking77":
         return True
     return int(hashlib.sha1(ex.text.encode()).hexdigest(), 16) % BANKING_KEEP == 1
@@ -87,9 +95,33 @@ def training_examples(
         own = own[:: max(1, len(own) // own_limit)][:own_limit]
     examples = list(own)
     sources = [{"name": "own", "license": OWN_LICENSE, "train_rows": len(own), "opt_in": False}]
+    dev = devset_hashes(s.devset_dir)
+    for name, (dataset, license_) in CODED_SOURCES.items():
+        path = s.training_dir.parent / "labels" / f"{name}.jsonl"
+        if not path.is_file():
+            continue
+        coded = [
+            Example(e.text, name, "train", e.truth, e.sentiment, e.expression)
+            for e in load_devset(path, s.datasets_dir, sources=(dataset,))
+            if _keep(e, dev)
+        ]
+        if own_limit is not None:
+            coded = coded[: own_limit // 4]
+        examples += coded
+        # A coded row is not trained on again under the dataset's own label map.
+        dev |= {hashlib.sha1(e.text.strip().encode()).hexdigest() for e in coded}
+        sources.append(
+            {
+                "name": name,
+                "license": license_,
+                "train_rows": len(coded),
+                "opt_in": False,
+                "labels": f"training/labels/{name}.jsonl (project's SIGNALS.md coding)",
+            }
+        )
     for name in dict.fromkeys([*SHIPPED_SOURCES, *extra_data]):
         src = EXTERNAL[name]
-        rows = [e for e in src.loader(s.datasets_dir) if e.split == "train" and _keep(e)]
+        rows = [e for e in src.loader(s.datasets_dir) if e.split == "train" and _keep(e, dev)]
         if own_limit is not None:
             rows = rows[: own_limit // 2]
         examples += rows
@@ -119,7 +151,14 @@ def train_coder(
     cache_dir: Path | None = None,
     version_suffix: str = "",
 ) -> TrainResult:
-    """Fit buckets, sentiment and expression heads and write the artifact folder.
+    """Fine-tune the encoder, fit buckets, sentiment and expression heads, calibrate, and
+    write the artifact folder.
+
+    The encoder gets a new LoRA adapter when ``s.finetune_encoder`` is set and the embedder
+    is a sentence-transformers model without one; an embedder that already carries an
+    adapter (retraining on review decisions) keeps it, and the new artifact records it.
+    Bucket calibration and thresholds come from the dev set's tune part when
+    ``s.calibrate_on_devset`` is set and its labels exist (never from its report part).
 
     The keyword-only arguments serve retraining on review decisions and leave the default
     (shipped, reproducible) build untouched: ``extra_examples`` are appended to the training
@@ -130,9 +169,11 @@ def train_coder(
     if extra_weight <= 0:
         raise InvalidInput(f"extra_weight must be > 0, got {extra_weight!r}")
     out = Path(out_dir or s.model_dir)
-    emb = embedder or SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device)
+    emb = embedder or make_embedder(s)
     examples, sources = training_examples(s, extra_data, own_limit)
-    weight_list = [1.0 if e.source == "own" else EXTERNAL_WEIGHT for e in examples]
+    weight_list = [
+        1.0 if e.source == "own" or e.source in CODED_SOURCES else EXTERNAL_WEIGHT for e in examples
+    ]
     if extra_examples:
         examples = [*examples, *extra_examples]
         weight_list += [float(extra_weight)] * len(extra_examples)
@@ -148,10 +189,28 @@ def train_coder(
         ]
     redactor = RegexRedactor() if s.redact else NullRedactor()
     texts = redactor.redact([e.text for e in examples])
+    weights = np.array(weight_list)
+    tuner = None
+    if s.finetune_encoder and isinstance(emb, SentenceTransformerEmbedder) and not emb.adapter:
+        tuner = EncoderFineTuner(seed=s.seed)
+
+        def tick(done: int, total: int) -> None:
+            if progress:
+                progress("fine-tune", done, total)
+
+        labels = targets(
+            [e.truth for e in examples],
+            [e.sentiment for e in examples],
+            [e.expression for e in examples],
+        )
+        tuner.fit(emb.st, texts, labels, weights.astype(np.float32), tick)
+        emb = SentenceTransformerEmbedder(
+            emb.model, emb.batch_size, emb.device, (tuner.to_arrays(), tuner.config())
+        )
+    adapter = getattr(emb, "adapter", None)
     X = _embed(emb, texts, progress, cache_dir)
     # Rounding makes the fit insensitive to last-bit noise between embedding runs.
     X = np.round(X, 4).astype(np.float64)
-    weights = np.array(weight_list)
     lexicon = VaderFeatures().transform(texts).astype(np.float64)
 
     def step(name: str) -> None:
@@ -172,6 +231,8 @@ def train_coder(
     )
     arrays = {**buckets.to_arrays(), **sent.to_arrays(), **expr.to_arrays()}
     arrays = {k: np.round(v, 5).astype(np.float32) for k, v in arrays.items()}
+    if adapter is not None:
+        arrays.update(adapter[0])
     shown = [i for i, e in enumerate(examples) if e.source == "own"]
     arrays["examples.vectors"] = X[shown].astype(np.float16)
     arrays["examples.polarity"] = np.array(
@@ -187,10 +248,11 @@ def train_coder(
     data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
     opt_in = [x["name"] for x in sources if x["opt_in"]]
     config = {
-        "version": f"coder-1.{len(examples)}-{data_hash[:8]}"
+        "version": f"coder-2.{len(examples)}-{data_hash[:8]}"
         + ("-optin" if opt_in else "")
         + version_suffix,
-        "embedding_model": s.embedding_model,
+        "embedding_model": getattr(emb, "model", s.embedding_model),
+        "encoder_adapter": None if adapter is None else adapter[1],
         "spacy_model": s.spacy_model,
         "redact": s.redact,
         "seed": s.seed,
@@ -202,13 +264,22 @@ def train_coder(
             "sentiment_C": sent.C,
             "expression_C": expr.C,
             "external_weight": EXTERNAL_WEIGHT,
+            **({"finetune": tuner.hyperparameters()} if tuner is not None else {}),
         },
+        "calibration": {"source": "cross-validation on the training data"},
         "training_data_sha256": data_hash,
         "sources": sources,
         "restricted_terms": opt_in,
         "libraries": {
             p: pkg_version(p)
-            for p in ("numpy", "scikit-learn", "sentence-transformers", "torch", "vaderSentiment")
+            for p in (
+                "numpy",
+                "scikit-learn",
+                "sentence-transformers",
+                "torch",
+                "peft",
+                "vaderSentiment",
+            )
         },
     }
     examples_out = [
@@ -216,6 +287,35 @@ def train_coder(
         for i in shown
     ]
     art = Artifact(config=config, arrays=arrays, examples=examples_out)
+    if s.calibrate_on_devset and (s.devset_dir / "labels.jsonl").is_file():
+        step("calibrate")
+        calibrate_on_devset(art, s, emb)
     sha = save_artifact(art, out)
     counts = {"examples": len(examples), "sentiment": int(sm.sum()), "expression": int(em.sum())}
     return TrainResult(out, sha, config["version"], counts, sources)
+
+
+def calibrate_on_devset(art: Artifact, s: Settings, embedder: Any) -> None:
+    """Refit each bucket's Platt scaling and F1-optimal threshold on the dev set's tune
+    part, coded exactly as the coder codes (whole unit and its sentences), in place."""
+    from themecoder.coder import Coder
+
+    tune = load_devset(s.devset_dir / "labels.jsonl", s.datasets_dir, part="tune")
+    coder = Coder.from_artifact(art, s, embedder)
+    results = coder.code([e.text for e in tune])
+    presence = np.array(
+        [
+            np.max([u.bucket_proba for u in r.units], axis=0) if r.units else np.zeros(len(BUCKETS))
+            for r in results
+        ]
+    )
+    truth = np.array([[e.truth.get(b) is not None for b in BUCKETS] for e in tune])
+    platt, thresholds = coder.classifier.recalibrate(presence, truth)
+    art.arrays["bucket.platt_"] = np.round(platt, 5).astype(np.float32)
+    art.arrays["bucket.thresholds_"] = thresholds.astype(np.float32)
+    art.config["calibration"] = {
+        "source": "dev set, tune part (eval/devset; never the report part)",
+        "n": len(tune),
+        "positives": {b: int(truth[:, i].sum()) for i, b in enumerate(BUCKETS)},
+        "thresholds": {b: float(t) for b, t in zip(BUCKETS, thresholds, strict=True)},
+    }
