@@ -133,3 +133,20 @@ def test_code_frame_missing_column_lists_columns(coder):
 
     with pytest.raises(MissingColumn, match="columns: id, body"):
         coder.code_frame(pd.DataFrame({"id": [1], "body": ["x"]}), text_column="text")
+
+
+def test_a_unit_that_says_two_things_gets_both_codes_each_with_its_sentence(coder):
+    text = (
+        "The new per-seat pricing doubles our bill. "
+        "Honestly we are looking at other vendors before the contract ends."
+    )
+    (res,) = coder.code([text])
+    (unit,) = res.units
+    assert len(unit.unit.parts) == 2
+    codes = {c.bucket: c for c in res.buckets}
+    assert codes["pricing_perception"].polarity == "risk"
+    assert codes["renewal_likelihood"].polarity == "risk"
+    price, renew = codes["pricing_perception"].evidence, codes["renewal_likelihood"].evidence
+    assert price["text"] == text[price["start"] : price["end"]]
+    assert price["text"] == "The new per-seat pricing doubles our bill."
+    assert renew["text"].startswith("Honestly we are looking at other vendors")

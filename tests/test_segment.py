@@ -63,3 +63,21 @@ def test_every_segmenter_meets_the_protocol(seg):
         units = impl.segment("  A short note.  ", "n")
         assert units and units[0].text == "A short note."
         assert all("  A short note.  "[u.start : u.end] == u.text for u in units)
+
+
+def test_a_short_message_is_one_unit_with_its_sentences_as_parts():
+    seg = SpacySegmenter(whole_chars=280)
+    text = "The new per-seat pricing doubles our bill. If nobody answers by Friday we cancel."
+    (unit,) = seg.segment(text, "t1")
+    assert (unit.start, unit.end) == (0, len(text))
+    assert [text[s:e] for s, e in unit.parts] == [
+        "The new per-seat pricing doubles our bill.",
+        "If nobody answers by Friday we cancel.",
+    ]
+
+
+def test_a_one_sentence_message_has_no_parts():
+    seg = SpacySegmenter(whole_chars=280)
+    (unit,) = seg.segment("  Where do I find the SSO settings?  ", "t1")
+    assert unit.parts == () and unit.text == "Where do I find the SSO settings?"
+    assert seg.segment("ok :)", "t2")[0].parts == ()

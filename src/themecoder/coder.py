@@ -25,7 +25,7 @@ from themecoder.domain import (
     UnitResult,
 )
 from themecoder.pipeline.classify import BucketClassifier
-from themecoder.pipeline.embed import SentenceTransformerEmbedder
+from themecoder.pipeline.embed import make_embedder
 from themecoder.pipeline.neighbors import NeighborIndex, blend
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.segment import SpacySegmenter
@@ -77,9 +77,7 @@ class Coder:
 
     @classmethod
     def from_artifact(cls, art: Artifact, s: Settings, embedder: Any = None) -> Coder:
-        emb = embedder or SentenceTransformerEmbedder(
-            art.config.get("embedding_model", s.embedding_model), s.batch_size, s.device
-        )
+        emb = embedder or make_embedder(s, art)
         neighbors = None
         if "examples.vectors" in art.arrays:
             neighbors = NeighborIndex(
@@ -124,38 +122,46 @@ class Coder:
     def code_units(
         self, units: Sequence[Unit], progress: Progress | None = None
     ) -> list[UnitResult]:
-        """Code ready-made units: one embedding each, batched."""
-        texts = self.redactor.redact([u.text for u in units])
+        """Code ready-made units: one embedding each (and one per sentence of a unit that
+        holds several), batched. A bucket's confidence, polarity and evidence come from the
+        span that scores it highest, the whole unit or one of its sentences (a sentence's
+        score is the mean of its own and the whole unit's, never below the unit's)."""
+        spans = [(i, u.start, u.end, u.text) for i, u in enumerate(units)]
+        for i, u in enumerate(units):
+            spans += [(i, s, e, u.text[s - u.start : e - u.start]) for s, e in u.parts]
+        texts = self.redactor.redact([t for *_, t in spans])
         if not texts:
             return []
-        # Chunks in length order pad like one big encode call would; then restore order.
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        X = np.empty((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(texts), _CHUNK):
-            rows = order[start : start + _CHUNK]
-            vectors = self.embedder.encode([texts[i] for i in rows])
-            if X.shape[1] == 0:
-                X = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
-            X[rows] = vectors
-            if progress:
-                progress(min(start + _CHUNK, len(texts)), len(texts))
+        X = self._encode(texts, progress)
         presence, polarity, reasons = self._buckets(X)
-        sent_p, expr_p = self._affect(X, texts)
+        n = len(units)
+        sent_p, expr_p = self._affect(X[:n], texts[:n])
         scores = sentiment_score(sent_p)
+        rows_of: list[list[int]] = [[i] for i in range(n)]
+        for row in range(n, len(spans)):
+            rows_of[spans[row][0]].append(row)
+            # A sentence lifts a bucket halfway from the whole unit's score towards its own:
+            # a plain union of sentence scores measured more false codes than it found.
+            presence[row] = np.maximum(presence[row], presence[spans[row][0]])
+            presence[row] = 0.5 * (presence[row] + presence[spans[row][0]])
         results = []
         for i, unit in enumerate(units):
-            evidence = {"unit": unit.index, "start": unit.start, "end": unit.end, "text": unit.text}
+            rows = np.array(rows_of[i])
+            best = rows[np.argmax(presence[rows], axis=0)]  # per bucket, the span that carries it
+            unit_presence = presence[best, np.arange(len(BUCKETS))]
             codes = []
-            for b in np.flatnonzero(presence[i] >= self.thresholds):
-                pol = int(np.argmax(polarity[i, b]))
+            for b in np.flatnonzero(unit_presence >= self.thresholds):
+                row = int(best[b])
+                _, start, end, text = spans[row]
+                pol = int(np.argmax(polarity[row, b]))
                 codes.append(
                     BucketCode(
                         bucket=BUCKETS[b],
                         polarity=POLARITIES[pol],
-                        confidence=round(float(presence[i, b]), 4),
-                        evidence=evidence,
-                        neighbors=[Neighbor(t, round(s, 4)) for t, s in reasons.get((i, b), [])],
-                        polarity_confidence=round(float(polarity[i, b, pol]), 4),
+                        confidence=round(float(unit_presence[b]), 4),
+                        evidence={"unit": unit.index, "start": start, "end": end, "text": text},
+                        neighbors=[Neighbor(t, round(s, 4)) for t, s in reasons.get((row, b), [])],
+                        polarity_confidence=round(float(polarity[row, b, pol]), 4),
                     )
                 )
             results.append(
@@ -168,10 +174,24 @@ class Coder:
                     embedding=X[i],
                     sentiment_proba=sent_p[i],
                     expression_proba=expr_p[i],
-                    bucket_proba=presence[i],
+                    bucket_proba=unit_presence,
                 )
             )
         return results
+
+    def _encode(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+        """Embed in length-ordered chunks (padding like one big encode call), in input order."""
+        order = np.argsort([len(t) for t in texts], kind="stable")
+        X = np.empty((len(texts), 0), dtype=np.float32)
+        for start in range(0, len(texts), _CHUNK):
+            rows = order[start : start + _CHUNK]
+            vectors = self.embedder.encode([texts[i] for i in rows])
+            if X.shape[1] == 0:
+                X = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            X[rows] = vectors
+            if progress:
+                progress(min(start + _CHUNK, len(texts)), len(texts))
+        return X
 
     @property
     def thresholds(self) -> np.ndarray:

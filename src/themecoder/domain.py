@@ -43,13 +43,19 @@ class Item:
 
 @dataclass
 class Unit:
-    """A coding unit: a span ``text[start:end]`` of its item's text."""
+    """A coding unit: a span ``text[start:end]`` of its item's text.
+
+    ``parts`` are the unit's sentences (offsets into the item's text) when it holds two
+    or more: each is scored as well as the whole, so a unit that says two things gets
+    both codes, each with the sentence that carries it as evidence.
+    """
 
     item_id: str
     index: int
     start: int
     end: int
     text: str
+    parts: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass

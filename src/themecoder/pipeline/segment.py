@@ -11,6 +11,8 @@ from themecoder.errors import ModelUnavailable
 # spaCy refuses texts over nlp.max_length (1,000,000 chars); blocks keep memory flat too.
 _BLOCK_CHARS = 20_000
 _WS = re.compile(r"\s+")
+# A whole-unit text may hold several sentences only if it has an inner boundary.
+_INNER_BOUNDARY = re.compile(r"[.!?\u2026;:)]\s+\S|\n\s*\S")
 
 
 def _split_blocks(text: str, size: int) -> list[tuple[int, int]]:
@@ -48,6 +50,18 @@ def spans_to_units(
             if ue > us:
                 units.append(Unit(item_id, len(units), us, ue, text[us:ue]))
     return units
+
+
+def _with_parts(unit: Unit, sentences: list[tuple[int, int]], text: str) -> Unit:
+    """``unit`` with its sentences as parts, if it holds two or more non-empty ones."""
+    parts = []
+    for s, e in sentences:
+        s, e = _strip_span(text, max(s, unit.start), min(e, unit.end))
+        if e > s and any(ch.isalnum() for ch in text[s:e]):
+            parts.append((s, e))
+    if len(parts) < 2:
+        return unit
+    return Unit(unit.item_id, unit.index, unit.start, unit.end, unit.text, tuple(parts))
 
 
 class SpacySegmenter:
@@ -92,19 +106,26 @@ class SpacySegmenter:
     def segment_many(self, texts: list[tuple[str, str]]) -> list[list[Unit]]:
         """Segment many texts in one ``nlp.pipe`` pass (the fast path)."""
         blocks: list[tuple[int, int, int]] = []  # (text index, block start, block end)
-        spans: list[list[tuple[int, int]]] = [[] for _ in texts]
+        whole: set[int] = set()  # one unit; its sentences become the unit's parts
         for i, (text, _) in enumerate(texts):
             if len(text.strip()) <= self.whole_chars:
-                spans[i].append((0, len(text)))
+                whole.add(i)
+                if _INNER_BOUNDARY.search(text.strip()):
+                    blocks.append((i, 0, len(text)))
             elif text.strip():
                 blocks.extend((i, s, e) for s, e in _split_blocks(text, _BLOCK_CHARS))
+        sentences: list[list[tuple[int, int]]] = [[] for _ in texts]
         docs = self.nlp.pipe((texts[i][0][s:e] for i, s, e in blocks), batch_size=256)
         for (i, s, _), doc in zip(blocks, docs, strict=True):
-            spans[i].extend((s + sent.start_char, s + sent.end_char) for sent in doc.sents)
-        return [
-            spans_to_units(text, item_id, sp, self.max_chars)
-            for (text, item_id), sp in zip(texts, spans, strict=True)
-        ]
+            sentences[i].extend((s + sent.start_char, s + sent.end_char) for sent in doc.sents)
+        out = []
+        for i, (text, item_id) in enumerate(texts):
+            if i not in whole:
+                out.append(spans_to_units(text, item_id, sentences[i], self.max_chars))
+                continue
+            units = spans_to_units(text, item_id, [(0, len(text))], self.max_chars)
+            out.append([_with_parts(u, sentences[i], text) for u in units])
+        return out
 
 
 class WholeTextSegmenter:
