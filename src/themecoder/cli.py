@@ -178,23 +178,11 @@ def train(
 def _evaluate(
     s: Settings, model_dir: Path, sources: list[str] | None = None, limit: int | None = None
 ) -> None:
-    from themecoder.coder import Coder
-    from themecoder.pipeline.embed import SentenceTransformerEmbedder
-    from themecoder.services.embedding_cache import CachedEmbedder
-    from themecoder.services.evaluation import EVAL_SOURCES, evaluate
-    from themecoder.services.reports import report_markdown, write_card, write_report
+    from themecoder.services.evaluation import run_evaluation
+    from themecoder.services.reports import report_markdown
 
     with _errors(), _progress("evaluating") as tick:
-        embedder = CachedEmbedder(
-            SentenceTransformerEmbedder(s.embedding_model, s.batch_size, s.device), s.cache_dir
-        )
-        coder = Coder.load(s, embedder=embedder)
-        report = evaluate(coder, s, sources or EVAL_SOURCES, limit, progress=tick)
-        full = not sources and limit is None
-        # Only a full evaluation replaces the published results and the model card.
-        path = write_report(report, s.results_dir, "eval" if full else "eval-partial")
-        if full:
-            write_card(model_dir, report)
+        report, path = run_evaluation(s, model_dir, sources, limit, progress=tick)
     out.print(report_markdown(report))
     console.print(f"saved {path} and {path.with_suffix('.json')}", markup=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -155,3 +156,56 @@ def evaluate(
     if own:
         report["own_macro_f1"] = round(float(np.mean([v["f1"] for v in own.values()])), 4)
     return report
+
+
+def frozen_baseline(s: Settings, progress: Callable[[str, int, int], None] | None = None) -> Path:
+    """The reference model: the same training data and calibration, encoder not fine-tuned.
+    Built once per training data and dev labels, under ``s.cache_dir``."""
+    import hashlib
+
+    from themecoder.services.training import train_coder
+
+    digest = hashlib.sha256()
+    for path in sorted(s.training_dir.glob("*.jsonl")) + [s.devset_dir / "labels.jsonl"]:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    out = Path(s.cache_dir) / f"baseline-frozen-{digest.hexdigest()[:12]}"
+    if not (out / "config.json").is_file():
+        train_coder(s.model_copy(update={"finetune_encoder": False}), out, progress=progress)
+    return out
+
+
+def run_evaluation(
+    s: Settings,
+    model_dir: Path,
+    sources: Sequence[str] | None = None,
+    limit: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[dict[str, Any], Path]:
+    """`themecoder eval`: the held-out sets and, for a full run, the real-text dev set with
+    the frozen-encoder baseline beside the model. Writes the report (a full run also the
+    model card) and returns it with its path."""
+    from themecoder.artifact import load_artifact
+    from themecoder.coder import Coder
+    from themecoder.pipeline.embed import make_embedder
+    from themecoder.services.dev_evaluation import evaluate_devset
+    from themecoder.services.embedding_cache import CachedEmbedder
+    from themecoder.services.reports import write_card, write_report
+
+    s = s.model_copy(update={"model_dir": Path(model_dir)})
+    full = not sources and limit is None
+    embedder = CachedEmbedder(make_embedder(s, load_artifact(s.model_dir)), s.cache_dir)
+    coder = Coder.load(s, embedder=embedder)
+    report = evaluate(coder, s, sources or EVAL_SOURCES, limit, progress=progress)
+    if full and (s.devset_dir / "labels.jsonl").is_file():
+        coders = {"shipped": Coder.load(s)}  # no cache: texts/s is measured
+        if load_artifact(s.model_dir).config.get("encoder_adapter"):
+            base = frozen_baseline(s, progress)
+            coders["frozen"] = Coder.load(s.model_copy(update={"model_dir": base}))
+        report["devset"] = evaluate_devset(coders, s, progress)
+    # Only a full evaluation replaces the published results and the model card.
+    path = write_report(report, s.results_dir, "eval" if full else "eval-partial")
+    if full:
+        write_card(s.model_dir, report)
+    return report, path

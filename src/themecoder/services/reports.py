@@ -13,9 +13,67 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+def _ci(v: list[float] | None) -> str:
+    return "" if not v else f" [{v[0]:.2f}, {v[1]:.2f}]"
+
+
+def devset_markdown(dev: dict[str, Any]) -> list[str]:
+    """The dev-set tables: each model per bucket with bootstrap 95% CIs."""
+    lines: list[str] = []
+    for part, entry in dev.get("parts", {}).items():
+        role = (
+            "the headline: never used for any choice"
+            if part == "report"
+            else "used for thresholds, calibration and model choice: not a test figure"
+        )
+        models = entry["models"]
+        names = list(models)
+        lines += [
+            f"### Real-text dev set, {part} part ({entry['n']} units; {role})",
+            "",
+            "| model | macro-F1 [95% CI] | min recall | polarity acc. on found [95% CI] "
+            "| sentiment macro-F1 [95% CI] | texts/s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name in names:
+            m = models[name]
+            sent = m.get("sentiment", {})
+            lines.append(
+                f"| {name} (`{m['version']}`) | **{m['macro_f1']:.3f}**{_ci(m['macro_f1_ci'])} | "
+                f"{m['min_recall']:.3f} | {m['polarity_accuracy']:.3f}"
+                f"{_ci(m['polarity_accuracy_ci'])} | {_fmt(sent.get('macro_f1'))}"
+                f"{_ci(sent.get('macro_f1_ci'))} | {m['texts_per_second']} |"
+            )
+        head = " | ".join(f"{n} F1 [95% CI] | {n} P / R" for n in names)
+        lines += ["", f"| bucket | support | {head} |", "|---|---|" + "---|---|" * len(names)]
+        for bucket in models[names[0]]["buckets"]:
+            cells = []
+            for name in names:
+                b = models[name]["buckets"][bucket]
+                cells += [
+                    f"{b['f1']:.3f}{_ci(b['f1_ci'])}",
+                    f"{b['precision']:.2f} / {b['recall']:.2f}",
+                ]
+            support = models[names[0]]["buckets"][bucket]["support"]
+            lines.append(f"| {bucket} | {support} | {' | '.join(cells)} |")
+        lines += [
+            "",
+            "| source | n | " + " | ".join(f"{n} macro-F1" for n in names) + " |",
+            "|---|---|" + "---|" * len(names),
+        ]
+        for source, first in models[names[0]]["by_source"].items():
+            vals = [_fmt(models[n]["by_source"][source]["macro_f1"]) for n in names]
+            lines.append(f"| {source} | {first['n']} | {' | '.join(vals)} |")
+        lines.append("")
+    return lines
+
+
 def report_markdown(report: dict[str, Any]) -> str:
     """The evaluation report as Markdown tables."""
     lines = [f"# Evaluation of {report['model_version']}", ""]
+    if report.get("devset"):
+        lines += devset_markdown(report["devset"])
+        lines += ["### Other held-out sets", ""]
     real = report.get("real_text", {})
     unseen = report.get("real_text_unseen", {})
     lines += [
@@ -68,9 +126,10 @@ def model_card(model_dir: Path, report: dict[str, Any] | None = None) -> str:
         f"# Model card: {cfg['version']}",
         "",
         "Six-bucket coder (presence + polarity per bucket), sentiment and expression-type heads:",
-        f"logistic heads on frozen `{cfg['embedding_model']}` sentence embeddings (sentiment and",
+        f"logistic heads on `{cfg['embedding_model']}` sentence embeddings (sentiment and",
         "expression blended with VADER lexicon scores). Rebuild with `themecoder train`.",
         "",
+        *_encoder_lines(cfg),
         f"- artifact sha256: `{artifact_hash(model_dir)}`",
         f"- training data sha256: `{cfg['training_data_sha256']}`; seed {cfg['seed']}",
         f"- libraries: {', '.join(f'{k} {v}' for k, v in cfg['libraries'].items())}",
@@ -107,6 +166,31 @@ def model_card(model_dir: Path, report: dict[str, Any] | None = None) -> str:
             report_markdown(report).split("\n", 2)[2],
         ]
     return "\n".join(lines) + "\n"
+
+
+def _encoder_lines(cfg: dict[str, Any]) -> list[str]:
+    lora = cfg.get("encoder_adapter")
+    tune = cfg.get("hyperparameters", {}).get("finetune", {})
+    lines = []
+    if lora:
+        lines += [
+            f"Encoder: the packaged model with a LoRA adapter (rank {lora['rank']}, alpha "
+            f"{lora['alpha']}, on {', '.join(lora['targets'])} layers; fp16, in the arrays as "
+            "`encoder.lora.*`), fine-tuned jointly on bucket presence, polarity, sentiment and "
+            f"expression ({tune.get('epochs', '?')} epochs, batch {tune.get('batch_size', '?')}, "
+            f"lr {tune.get('lr', '?')}, seed {tune.get('seed', '?')}, "
+            f"{tune.get('threads', '?')} torch threads); merged into the weights at load, so "
+            "coding costs what the base model costs.",
+        ]
+    else:
+        lines.append("Encoder: the packaged model, frozen.")
+    cal = cfg.get("calibration", {})
+    lines.append(f"Bucket calibration and thresholds: {cal.get('source', 'cross-validation')}.")
+    if cal.get("thresholds"):
+        lines.append(
+            "Thresholds: " + ", ".join(f"{b} {t:.2f}" for b, t in cal["thresholds"].items()) + "."
+        )
+    return [*lines, ""]
 
 
 def write_card(model_dir: Path, report: dict[str, Any] | None = None) -> Path:
