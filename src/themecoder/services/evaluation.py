@@ -172,7 +172,8 @@ def frozen_baseline(s: Settings, progress: Callable[[str, int, int], None] | Non
             digest.update(path.read_bytes())
     out = Path(s.cache_dir) / f"baseline-frozen-{digest.hexdigest()[:12]}"
     if not (out / "config.json").is_file():
-        train_coder(s.model_copy(update={"finetune_encoder": False}), out, progress=progress)
+        frozen = s.model_copy(update={"finetune_encoder": False})
+        train_coder(frozen, out, progress=progress, version_suffix="-frozen")
     return out
 
 
