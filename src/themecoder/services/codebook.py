@@ -249,6 +249,8 @@ def fit_custom_codes(
     """Fit a few-shot head on codes' definitions and example quotes (default: every code).
 
     ``background`` texts (uncoded units) sharpen the thresholds; nothing else is retrained.
+    Pass the base encoder (``make_embedder(settings, base=True)``): the coder's fine-tuned
+    adapter serves the six buckets and measured worse for new codes (``eval/fewshot_curve.py``).
     """
     texts, labels, pols = code_examples(book, code_ids or book.ids())
     X = embedder.encode([*texts, *background])
