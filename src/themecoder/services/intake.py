@@ -1,7 +1,10 @@
 """Ingest items into a project: code them, store them, and open their review suggestions.
 
 Ingest is idempotent on the caller's external id: an item whose id the project already holds
-is reported as existing and neither coded nor stored again. Each model code becomes a
+is reported as existing and neither coded nor stored again. Items are inserted with ``ON
+CONFLICT DO NOTHING`` (see :func:`~themecoder.storage.repository.save_results`), so when two
+overlapping batches race, the one that stores an item first creates it and the other reports
+it as existing; neither fails. Each model code becomes a
 suggestion, auto-accepted when its bucket's gate is open (see :mod:`themecoder.services.agreement`)
 and pending otherwise; units picked for blind double coding keep every suggestion pending.
 """
@@ -17,13 +20,14 @@ from sqlalchemy.orm import Session
 
 from themecoder.coder import Coder
 from themecoder.domain import Item, ItemResult
-from themecoder.errors import InvalidInput
+from themecoder.errors import InvalidInput, NotFound
 from themecoder.review.queue import (
     SuggestionState,
     band,
     expected_value_of_review,
     is_double_coded,
 )
+from themecoder.services.agreement import gates as project_gates
 from themecoder.storage.repository import insert_ids, save_results
 from themecoder.storage.review import (
     AuditEventRecord,
@@ -150,6 +154,9 @@ def ingest(
                 select(ItemRecord.external_id, ItemRecord.id).where(ItemRecord.run_id == run_id)
             ).all()
         )
+        raced = [it.external_id for it in new if it.external_id not in created]
+        known.update(existing_ids(session, project.id, raced))  # stored by a concurrent batch
+        outcome.results = {e: r for e, r in outcome.results.items() if e in created}
         _open_suggestions(session, project, run_id, gates, codebook_version, outcome)
     for it in items:
         if it.external_id in known:
@@ -157,6 +164,38 @@ def ingest(
         else:
             outcome.items.append((it.external_id, int(created[it.external_id]), True))
     return outcome
+
+
+def ingest_into(
+    session: Session,
+    project_id: int,
+    coder_for: Callable[[str | None], Any],
+    items: Sequence[IncomingItem],
+    *,
+    codebook_version: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestOutcome:
+    """:func:`ingest` into the project with id ``project_id``, with its model and gates.
+
+    Args:
+        coder_for: The coder of a project's model path (``None``: the shipped model), e.g.
+            ``CoderRegistry.get``.
+
+    Raises:
+        NotFound: No such project.
+    """
+    project = session.get(ProjectRecord, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return ingest(
+        session,
+        project,
+        coder_for(project.model_path),
+        items,
+        gates=project_gates(session, project.id),
+        codebook_version=codebook_version,
+        progress=progress,
+    )
 
 
 def _open_suggestions(

@@ -86,6 +86,11 @@ def get_project(session: Session, slug: str) -> ProjectRecord:
     return project
 
 
+def model_path(session: Session, project_id: int) -> str | None:
+    """The artifact path of the project's model (``None``: the shipped model)."""
+    return session.scalar(select(ProjectRecord.model_path).where(ProjectRecord.id == project_id))
+
+
 def create_key(session: Session, project_id: int, role: str, name: str) -> tuple[ApiKeyRecord, str]:
     """Issue a key; returns the record and the plain key, which is never stored.
 

@@ -22,7 +22,11 @@ from themecoder.review.queue import SuggestionState, band, transition
 from themecoder.services import audit
 from themecoder.services.agreement import complete_units
 from themecoder.services.projects import Principal
-from themecoder.storage.review import DoubleCodedUnitRecord, SuggestionRecord
+from themecoder.storage.review import (
+    DoubleCodedUnitRecord,
+    SuggestionRecord,
+    insert_reviewer_code,
+)
 from themecoder.storage.tables import ItemRecord, RunRecord, UnitRecord, utc_now
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
@@ -283,7 +287,7 @@ def act(
     if theme_id is not None:
         _retheme(session, s.unit_id, theme_id)
     where = (s.unit_id, s.item_id, s.double_coded, s.model_version, s.codebook_version)
-    added = [_new_code(session, principal, where, b, p, comment, now) for b, p in add]
+    added = [_new_code(session, principal, where, b, p, comment, now)[0] for b, p in add]
     return {"suggestion": get(session, principal.project_id, s.id), "added": added}
 
 
@@ -304,8 +308,14 @@ def add_code(
     comment: str | None = None,
     *,
     codebook_version: int | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     """Add a code the model missed to a unit: an approved suggestion of origin "reviewer".
+
+    Idempotent: a unit carries an added code at most once per bucket and polarity; adding
+    it again returns the stored code and ``created`` false (the API answers 200, not 201).
+
+    Returns:
+        ``(suggestion view, created)``.
 
     Raises:
         NotFound: No such unit in the caller's project.
@@ -324,7 +334,7 @@ def add_code(
     if blind_pending(session, [unit_id]):
         raise Conflict(f"unit {unit_id} waits for blind double coding")
     double = session.get(DoubleCodedUnitRecord, unit_id) is not None
-    sid = _new_code(
+    sid, created = _new_code(
         session,
         principal,
         (unit_id, row[1], double, row[2], codebook_version),
@@ -333,7 +343,7 @@ def add_code(
         comment,
         utc_now(),
     )
-    return get(session, principal.project_id, sid)
+    return get(session, principal.project_id, sid), created
 
 
 def _new_code(
@@ -344,43 +354,45 @@ def _new_code(
     polarity: str,
     comment: str | None,
     now: Any,
-) -> int:
+) -> tuple[int, bool]:
+    """Store an added code once per unit, bucket and polarity: ``(suggestion id, created)``.
+
+    A code the unit already carries (a twin request, or a race of identical requests) is not
+    stored or audited again; its id comes back with ``created`` false.
+    """
     unit_id, item_id, double_coded, model_version, codebook_version = where
-    record = SuggestionRecord(
-        project_id=principal.project_id,
-        unit_id=unit_id,
-        item_id=item_id,
-        origin="reviewer",
-        bucket=bucket,
-        polarity=polarity,
-        confidence=1.0,
-        priority=0.0,
-        band=band(1.0),
-        state=SuggestionState.APPROVED.value,
-        version=1,
-        double_coded=double_coded,
-        model_version=model_version,
-        codebook_version=codebook_version,
-        final_bucket=bucket,
-        final_polarity=polarity,
-        comment=comment,
-        decided_by=principal.key_id,
-        decided_at=now,
-        created_at=now,
-    )
-    session.add(record)
-    session.flush()
-    _audit(
+    sid, created = insert_reviewer_code(
         session,
-        principal,
-        f"suggestion:{record.id}",
-        "add",
-        None,
-        _snapshot(record),
-        record,
-        comment,
+        {
+            "project_id": principal.project_id,
+            "unit_id": unit_id,
+            "item_id": item_id,
+            "origin": "reviewer",
+            "bucket": bucket,
+            "polarity": polarity,
+            "confidence": 1.0,
+            "priority": 0.0,
+            "band": band(1.0),
+            "state": SuggestionState.APPROVED.value,
+            "version": 1,
+            "double_coded": double_coded,
+            "model_version": model_version,
+            "codebook_version": codebook_version,
+            "final_bucket": bucket,
+            "final_polarity": polarity,
+            "comment": comment,
+            "decided_by": principal.key_id,
+            "decided_at": now,
+            "created_at": now,
+        },
     )
-    return record.id
+    if created:
+        record = session.get(SuggestionRecord, sid)
+        assert record is not None
+        _audit(
+            session, principal, f"suggestion:{sid}", "add", None, _snapshot(record), record, comment
+        )
+    return sid, created
 
 
 def _audit(

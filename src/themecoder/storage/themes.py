@@ -41,12 +41,17 @@ class ThemeRecord(Base):
 
     ``centroid`` holds little-endian float32 bytes of the L2-normalised mean embedding of
     the theme's units. ``bucket`` is the bucket the theme was discovered in (``None``:
-    global). ``version`` is the lineage version of the theme's last change.
+    global). ``version`` is the lineage version of the theme's last change. ``project_id`` is
+    the project whose units the theme was discovered in (``None``: the CLI's store, no
+    project); the API only ever shows or accepts a theme of the caller's project.
     """
 
     __tablename__ = "themes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[str] = mapped_column(String)
     keywords: Mapped[list[str]] = mapped_column(JSONType)
     quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
