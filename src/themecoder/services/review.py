@@ -28,7 +28,7 @@ from themecoder.storage.review import (
     insert_reviewer_code,
 )
 from themecoder.storage.tables import ItemRecord, RunRecord, UnitRecord, utc_now
-from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
+from themecoder.storage.themes import ThemeRecord, UnitThemeRecord, project_theme
 
 ACTIONS = {
     "approve": SuggestionState.APPROVED,
@@ -120,12 +120,13 @@ def queue(
         stmt = stmt.where(SuggestionRecord.band == flt.band)
     if flt.account_id:
         stmt = stmt.where(ItemRecord.account_id == flt.account_id)
-    if flt.theme_id is not None:
-        stmt = stmt.where(
-            SuggestionRecord.unit_id.in_(
-                select(UnitThemeRecord.unit_id).where(UnitThemeRecord.theme_id == flt.theme_id)
-            )
+    if flt.theme_id is not None:  # only a theme of the project: another's matches nothing
+        of_theme = (
+            select(UnitThemeRecord.unit_id)
+            .join(ThemeRecord, ThemeRecord.id == UnitThemeRecord.theme_id)
+            .where(UnitThemeRecord.theme_id == flt.theme_id, ThemeRecord.project_id == project_id)
         )
+        stmt = stmt.where(SuggestionRecord.unit_id.in_(of_theme))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.execute(
         stmt.order_by(SuggestionRecord.priority.desc(), SuggestionRecord.id)
@@ -200,6 +201,7 @@ def _check_override(
     theme_id: int | None,
     add: Sequence[tuple[str, str]],
     session: Session,
+    project_id: int,
 ) -> None:
     if bucket is None and polarity is None and theme_id is None and not add:
         raise InvalidInput(
@@ -209,7 +211,7 @@ def _check_override(
     for i, (b, p) in enumerate(add):
         _check_code(b, p, f"add.{i}.")
     if theme_id is not None:
-        theme = session.get(ThemeRecord, theme_id)
+        theme = project_theme(session, project_id, theme_id)
         if theme is None or theme.status != "active":
             raise NotFound(f"theme {theme_id} not found or not active")
 
@@ -244,7 +246,7 @@ def act(
     if s is None or s.project_id != principal.project_id:
         raise NotFound(f"suggestion {suggestion_id} not found")
     if action == "override":
-        _check_override(bucket, polarity, theme_id, add, session)
+        _check_override(bucket, polarity, theme_id, add, session, principal.project_id)
     elif bucket or polarity or theme_id is not None or add:
         raise InvalidInput(f"{action} takes no bucket, polarity, theme_id or add", field="bucket")
     if s.double_coded and blind_pending(session, [s.unit_id]):
