@@ -116,4 +116,19 @@ class ProjectPatch(Strict):
 
 
 class RetrainRequest(Strict):
-    tolerance: float = Field(0.0, ge=0.0, le=1.0, description="Largest allowed per-bucket F1 drop.")
+    tolerance: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Non-inferiority margin: the lower bound of each scored bucket's 95% "
+        "bootstrap interval of its F1 change must be at least -tolerance.",
+    )
+
+
+class RollbackRequest(Strict):
+    to_version: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="An earlier promoted version, or 'shipped'; default: the one before.",
+    )

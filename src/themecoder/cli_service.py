@@ -136,7 +136,9 @@ def revoke_key(
 @models_app.command("retrain")
 def retrain(
     project: Project,
-    tolerance: Annotated[float, typer.Option(help="Largest allowed per-bucket F1 drop.")] = 0.0,
+    tolerance: Annotated[
+        float, typer.Option(help="Non-inferiority margin on each bucket's F1 change (95% CI).")
+    ] = 0.05,
     db: Db = None,
 ) -> None:
     """Retrain on the project's reviewed decisions; promote only if not worse.
@@ -162,3 +164,22 @@ def retrain(
         table.add_row(bucket, f"{before:.3f}", f"{after:.3f}", f"{after - before:+.3f}")
     out.print(table)
     console.print(f"model in use: {report['model_version']}")
+
+
+@models_app.command("rollback")
+def rollback(
+    project: Project,
+    to: Annotated[
+        str | None, typer.Option("--to", help="An earlier promoted version, or 'shipped'.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Take the project back to the model promoted before the current one (audited).
+
+    Example: themecoder models rollback -p acme
+    """
+    from themecoder.services import models, projects
+
+    with _errors(), _factory(db).begin() as session:
+        out = models.rollback(session, projects.get_project(session, project).id, to=to)
+    console.print(f"rolled back {out['rolled_back']}; model in use: {out['model_version']}")

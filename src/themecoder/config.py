@@ -51,8 +51,9 @@ class Settings(BaseSettings):
     )
     seed: int = 13
     project_models_dir: Path = Field(
-        Path("themecoder-models"),
-        description="Where retraining writes each project's model versions.",
+        REPO_ROOT / "themecoder-models",
+        description="The model store: retraining writes each project's model versions here "
+        "and the database stores their paths relative to it (never to the working directory).",
     )
     retrain_own_limit: int | None = Field(
         None, ge=50, description="Cap on the project's own training units per retrain (tests)."

@@ -8,7 +8,13 @@ from fastapi import APIRouter, status
 
 from themecoder.services import models, projects
 from themecoder_api.deps import Admin, Anyone, Ctx, Db
-from themecoder_api.schemas import KeyRequest, ProjectPatch, RetrainRequest, RowId
+from themecoder_api.schemas import (
+    KeyRequest,
+    ProjectPatch,
+    RetrainRequest,
+    RollbackRequest,
+    RowId,
+)
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -59,6 +65,21 @@ def revoke_key(key_id: RowId, db: Db, who: Admin) -> dict[str, Any]:
 def list_models(db: Db, who: Admin) -> dict[str, Any]:
     """Model versions trained for the project, with their retrain reports."""
     return {"versions": models.list_versions(db, who.project_id)}
+
+
+@router.post(
+    "/models/rollback",
+    responses={
+        404: {"description": "to_version is not an earlier promoted version."},
+        409: {"description": "The project uses the shipped model."},
+    },
+)
+def rollback(body: RollbackRequest, db: Db, who: Admin) -> dict[str, Any]:
+    """Take the project back to the model promoted before the current one (or to
+    ``to_version``, or ``"shipped"``); audited."""
+    out = models.rollback(db, who.project_id, who, to=body.to_version)
+    db.commit()
+    return out
 
 
 @router.post("/models/retrain", status_code=status.HTTP_202_ACCEPTED)

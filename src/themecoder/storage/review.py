@@ -190,7 +190,10 @@ class JobRecord(Base):
 
 
 class ModelVersionRecord(Base):
-    """A model version trained for a project, with its retrain report and whether it won."""
+    """A model version trained for a project, with its retrain report and whether it won.
+
+    ``path`` is relative to the model store (``settings.project_models_dir``): ``slug/stamp``.
+    """
 
     __tablename__ = "model_versions"
 
@@ -203,6 +206,8 @@ class ModelVersionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     promoted: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: Set when a rollback took the project off this version; it is never rolled back to.
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 def insert_reviewer_code(session: Session, row: dict[str, Any]) -> tuple[int, bool]:

@@ -1,4 +1,5 @@
-"""Trust: reviewer-added codes unique per unit, bucket and polarity; themes scoped to a project.
+"""Trust: reviewer-added codes unique per unit, bucket and polarity; themes scoped to a project;
+model paths relative to the model store; rollbacks of promoted models.
 
 Duplicate reviewer-added codes (the same unit, bucket and polarity, possible before this
 revision) are removed, the oldest kept, before the partial unique index is created.
@@ -11,6 +12,7 @@ Create Date: 2026-12-01
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
 
 import sqlalchemy as sa
 from alembic import op
@@ -48,10 +50,30 @@ def upgrade() -> None:
             ondelete="CASCADE",
         )
         batch.create_index(op.f("ix_themes_project_id"), ["project_id"])
+    with op.batch_alter_table("model_versions") as batch:
+        batch.add_column(sa.Column("rolled_back_at", sa.DateTime(timezone=True), nullable=True))
+    _store_relative("projects", "model_path")
+    _store_relative("model_versions", "path")
+
+
+def _store_relative(table: str, column: str) -> None:
+    """Rewrite stored model paths (``<store>/<slug>/<stamp>``, relative to the old working
+    directory or absolute) as ``<slug>/<stamp>``, relative to the model store."""
+    bind = op.get_bind()
+    rows = bind.execute(sa.text(f"SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"))
+    for row_id, path in rows.fetchall():
+        relative = "/".join(PurePath(path).parts[-2:])
+        if relative != path:
+            bind.execute(
+                sa.text(f"UPDATE {table} SET {column} = :p WHERE id = :i"),
+                {"p": relative, "i": row_id},
+            )
 
 
 def downgrade() -> None:
-    """Drop the theme project and the reviewer-code index."""
+    """Drop rollbacks, the theme project and the reviewer-code index (paths stay relative)."""
+    with op.batch_alter_table("model_versions") as batch:
+        batch.drop_column("rolled_back_at")
     with op.batch_alter_table("themes") as batch:
         batch.drop_index(op.f("ix_themes_project_id"))
         batch.drop_constraint(op.f("fk_themes_project_id_projects"), type_="foreignkey")
