@@ -57,6 +57,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/v1/keys/{key_id}"): ADMIN,
     ("GET", "/v1/models"): ADMIN,
     ("POST", "/v1/models/retrain"): ADMIN,
+    ("POST", "/v1/models/rollback"): ADMIN,
 }
 #: Routes that need no key (documentation and liveness).
 OPEN_PATHS = frozenset({"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc", "/v1/health"})
@@ -1017,6 +1018,7 @@ def _templates() -> dict[tuple[str, str], Any]:
             "gate_min_units": 10,
         },
         ("POST", "/v1/models/retrain"): {"tolerance": 2.0},
+        ("POST", "/v1/models/rollback"): {"to_version": "no-such-version"},
     }
 
 
