@@ -22,6 +22,7 @@ from typing import Any
 
 from themecoder.pipeline.pii_rules import (
     NON_NAMES,
+    DEFAULT_ALLOW,
     ROLE_WORDS,
     TITLES,
     address_spans,
@@ -30,6 +31,7 @@ from themecoder.pipeline.pii_rules import (
     email_spans,
     handle_spans,
     iban_spans,
+    joined_names,
     phone_spans,
     url_spans,
 )
@@ -40,6 +42,7 @@ PLACEHOLDERS: dict[str, str] = {
 }
 #: Earlier types win where spans overlap (an e-mail inside a URL stays part of the URL).
 PRIORITY: tuple[str, ...] = tuple(PLACEHOLDERS)
+_JOINERS = frozenset({"and", "or", "&"})
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
@@ -164,7 +167,8 @@ class PiiMasker:
     Args:
         spacy_model: Installed spaCy pipeline with an ``ner`` component; ``None`` masks names
             only from cues and passed-in names.
-        allow: Words never masked as names (product or company names a project uses).
+        allow: Words never masked as names (product or company names a project uses), on top
+            of :data:`~themecoder.pipeline.pii_rules.DEFAULT_ALLOW`.
     """
 
     def __init__(
@@ -172,7 +176,7 @@ class PiiMasker:
     ) -> None:
         self.spacy_model = spacy_model
         self.allow = tuple(allow)
-        self._allow = {a.lower() for a in allow}
+        self._allow = {a.lower() for a in allow} | DEFAULT_ALLOW
         self._nlp: Any = None
         self._lock = threading.Lock()
 
@@ -232,6 +236,10 @@ class PiiMasker:
             name = self._clean(cued)
             if name:
                 found.append(name)
+        for other in joined_names(text, found):
+            name = self._clean(other)
+            if name:
+                found.append(name)
         variants = [v for v in name_variants(found) if v.lower() not in self._allow]
         return occurrences(text, variants)
 
@@ -239,13 +247,14 @@ class PiiMasker:
         """The name in an entity or cue match, or ``None`` when it is not a plausible name."""
         name = re.sub(r"['’]s$", "", name.strip(" \t\n.,;:!?\"'()"))
         words = name.split()
-        while words and words[0].lower().rstrip(".") in TITLES:
-            words.pop(0)
-        while words and (words[-1].lower() in NON_NAMES or words[-1].lower() in self._allow):
+        titled = [i for i, w in enumerate(words) if w.lower().rstrip(".") in TITLES]
+        if titled:  # "Attention Herr Brandt" -> "Brandt"
+            words = words[titled[-1] + 1 :]
+        while words and words[-1].lower() in _JOINERS:
             words.pop()
-        while words and (words[0].lower() in NON_NAMES or words[0].lower() in self._allow):
-            words.pop(0)
         if not words or any(not _WORD.fullmatch(w.rstrip(".")) for w in words):
+            return None
+        if any(w.lower() in NON_NAMES or w.lower() in self._allow for w in words):
             return None
         return " ".join(words)
 

@@ -21,7 +21,7 @@ _IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 #: Words just before a number that make it an id, not a phone number.
 _ID_CUE = re.compile(
     r"(?:order|invoice|inv|ticket|case|ref|reference|customer|contract|account|acct|id|build|"
-    r"version|tracking|serial|po|sku|request|error|code|licen[cs]e|ending|no|nr|number)"
+    r"version|tracking|serial|po|sku|request|error|code|licen[cs]e|ending|nr)"
     r"[\s.:#-]*$",
     re.I,
 )
@@ -80,7 +80,21 @@ NON_NAMES = frozenset(
     anybody him them us mate world man buddy both sorry afraid sure confused happy glad new
     back done fine good great ready stuck lost unable out late aware frustrated disappointed
     annoyed upset tired writing trying going looking having getting calling reaching following
-    told asked said well too appreciated
+    told asked said well too appreciated tel fax
+    phone mobile email e-mail ext office pay sent screenshot workaround attention
+    """.split()
+)
+
+#: Product and company names customers often write about, which spaCy's small model tends to
+#: tag as people; a project adds its own (``PiiMasker(allow=...)``, project ``pii_allow``).
+DEFAULT_ALLOW = frozenset(
+    """
+    chrome firefox safari edge opera jira confluence slack zendesk salesforce hubspot tableau
+    looker snowflake bigquery okta outlook teams excel word powerpoint twitter linkedin
+    facebook instagram whatsapp telegram apple google microsoft amazon aws azure pixel iphone
+    ipad android ios windows macos linux workday intercom freshdesk gmail stripe paypal notion
+    asana trello zoom dropbox github gitlab sap oracle netsuite quickbooks xero shopify
+    mailchimp marketo gong figma miro airtable monday.com power bi sheets docs northwind
     """.split()
 )
 
@@ -89,23 +103,65 @@ _CAP = r"(?-i:[A-ZÀ-ÖØ-ÞĀ-ſ])[^\W\d_'’-]*(?:['’-][^\W\d_]+)*"
 _END = r"(?=[ \t]*(?:[,.!;:)]|$|\n|[ \t]+(?:here|from|again|and)\b|[ \t]*\())"
 #: Cues a name follows, and whether a lower-case name is taken after them ("my name is
 #: priya"); after the others only a capitalised one is ("ask for Priya", not "ask for help").
+_PARTICLE = r"(?:van|von|de|der|den|da|di|del|della|dos|du|le|la|bin|al|el|ten|ter)"
+#: One to three capitalised words, name particles allowed between ("Sanne de Vries").
+_NAMES = _CAP + r"(?:[ \t]+(?:" + _PARTICLE + r"[ \t]+){0,2}" + _CAP + r"){0,2}"
+_ROLE = (
+    r"(?:boss|manager|colleague|deputy|assistant|cfo|ceo|cto|coo|csm|dpo|admin|consultant|"
+    r"contact|champion|owner|rep|lead|director|engineer|analyst|vp|head of \w+)"
+)
+_VERB = (
+    r"(?:said|says|told|promised|left|reported|confirmed|asked|wants|agrees|approved|joined|"
+    r"knows|runs|owns|built|handles|configured|explained|fixed|helped|thinks|mentioned|walked|"
+    r"escalated|emailed|called|wrote|sent|will join|will handle)"
+)
+#: Cues a name follows (or precedes), and whether a lower-case name is taken after them
+#: ("my name is priya"); elsewhere only a capitalised one is ("ask for Priya", not "ask for
+#: help"). They are deliberately narrow: spaCy's NER finds most names, these the rest.
 _CUES: list[tuple[re.Pattern[str], bool]] = [
     (re.compile(r"(?i:\b(?:my name is|my name's|name:|call me)[ \t]+)"
                 r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _TOKEN + r")?)" + _END), True),
-    (re.compile(r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)"
-                r"(?P<name>" + _CAP + r"(?:[ \t]+" + _CAP + r"){0,2})" + _END), False),
+    (re.compile(r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)(?P<name>" + _NAMES + r")" + _END),
+     False),
     (re.compile(r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)"
                 r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _TOKEN + r")?)"
                 r"(?=[ \t]+(?:here|from|again)\b)"), True),
     (re.compile(r"(?i:\b(?:hi|hello|hey|dear|thanks|thank you|cheers|thx|bye|regards)[,!]?\s+)"
                 r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _CAP + r")?)" + _END), True),
     (re.compile(r"(?i:\b(?:spoke|speak|speaking|talked|talk|chatted|spoken)[ \t]+(?:to|with)"
-                r"[ \t]+|\bmy[ \t]+(?:boss|manager|colleague|deputy|assistant|cfo|ceo|cto|csm|"
-                r"dpo)[ \t]+|\bescalated?[ \t]+to[ \t]+)"
+                r"[ \t]+|\bescalated?[ \t]+to[ \t]+)"
                 r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _CAP + r"){0,2})"), True),
-    (re.compile(r"(?i:\b(?:ask(?:ed)?(?:[ \t]+for)?|contact|cc|attn\.?|attention)[ \t]+)"
-                r"(?P<name>" + _CAP + r"(?:[ \t]+" + _CAP + r"){0,2})"), False),
+    (re.compile(r"(?i:\bask[ \t]+)(?P<name>" + _TOKEN + r")(?=[ \t]+to\b)"), True),
+    (re.compile(r"(?i:\b(?:ask(?:ed)?(?:[ \t]+for)?|contact|cc|attn\.?|attention|call|ring|"
+                r"(?:approved|signed|sent|reported|raised|requested|created|configured|opened|"
+                r"handled|written)[ \t]+by|(?:ticket|message|e-?mail|mail|note|call|request)"
+                r"[ \t]+from)[ \t]+)(?P<name>" + _NAMES + r")"), False),
+    (re.compile(r"(?i:\b(?:our|my|your|new|sales|finance)[ \t]+" + _ROLE
+                + r"(?:[ \t]+is|,)?[ \t]+)(?P<name>" + _NAMES + r")"), False),
+    (re.compile(r"(?P<name>" + _NAMES + r")(?=[ \t]+(?i:from[ \t]+(?:your|our|it|support|"
+                r"sales|billing|finance|legal|accounts|procurement)\b|" + _VERB + r"\b))"), False),
+    (re.compile(r"(?P<name>" + _NAMES + r")(?=['’]s[ \t]+(?i:colleague|account|number|phone|"
+                r"mobile|e-?mail|mail|manager|team|assistant|boss|contract|access|address))"),
+     False),
+    (re.compile(r"(?:^|\s)[-–—]{1,2}[ \t]*\n?[ \t]*(?P<name>" + _NAMES + r")"
+                r"(?=[ \t]*(?:,|$|\n|\|))", re.M), False),
+    (re.compile(r"(?:[.!?]|,)[ \t]+(?P<name>" + _NAMES + r")[ \t]*[.!]?[ \t]*\Z"), False),
 ]
+#: "Aroha and Tama": a word joined to a found name by and / or / & is a name too.
+_JOINED = r"[ \t]+(?:and|or|&)[ \t]+"
+
+
+def joined_names(text: str, names: list[str]) -> list[str]:
+    """Words coordinated with an already found name ("aisha and omar", "Sipho or Lerato")."""
+    out = []
+    for name in names:
+        n = r"\s+".join(map(re.escape, name.split()))
+        after = re.compile(r"(?i:(?<!\w)" + n + r")" + _JOINED + r"(?P<other>" + _TOKEN + r"(?:[ \t]+"
+                           + _CAP + r")?)")
+        before = re.compile(r"(?P<other>" + _TOKEN + r")" + _JOINED + r"(?i:" + n + r")(?!\w)")
+        for pattern in (after, before):
+            out.extend(m["other"] for m in pattern.finditer(text))
+    return out
 
 
 def cue_names(text: str) -> list[str]:
@@ -191,7 +247,8 @@ def phone_spans(text: str) -> list[Span]:
             continue
         before = text[max(0, m.start() - 30) : m.start()]
         cue = _PHONE_CUE.search(before) is not None
-        if _ID_CUE.search(before) and not (cue and re.search(r"phone|tel|mobile", before, re.I)):
+        strong = re.search(r"phone|tel|mobile|call", before, re.I)
+        if _ID_CUE.search(before) and not s.startswith("+") and not strong:
             continue
         plain = not any(c in s for c in " .-/()+")
         if plain and not (cue or 10 <= digits <= 12):
