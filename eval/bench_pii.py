@@ -73,7 +73,9 @@ def main() -> None:
     table = score(records, masked)
     misses = table.pop("_misses")
     print(f"{len(records)} texts, {seconds:.2f} s (spaCy load included)")
-    print(f"{'type':8} {'labelled':>8} {'recall':>7} {'masked':>7} {'predicted':>9} {'precision':>9}")
+    print(
+        f"{'type':8} {'labelled':>8} {'recall':>7} {'masked':>7} {'predicted':>9} {'precision':>9}"
+    )
     for t, row in table.items():
         print(
             f"{t:8} {row['labelled']:>8} {row['recall']:>7} {row['masked']:>7} "

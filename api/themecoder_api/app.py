@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 from themecoder import __version__
 from themecoder.coder import Coder
 from themecoder.config import Settings, get_settings
-from themecoder.services import jobs
+from themecoder.services import jobs, privacy
 from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coders import CoderRegistry
 from themecoder.services.store import open_store
@@ -47,8 +47,13 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         # limit is process-wide, so it is lifted again when the app stops.
         blas = None if s.blas_threads is None else threadpool_limits(s.blas_threads, "blas")
         engine, factory = open_store(s.db_url)
-        with factory.begin() as session:
-            jobs.fail_interrupted(session)
+        try:
+            with factory.begin() as session:
+                privacy.check_keys(session, s)  # a project keeping originals needs the key
+                jobs.fail_interrupted(session)
+        except BaseException:
+            engine.dispose()
+            raise
         runner = jobs.JobRunner(factory)
         app.state.context = Context(
             settings=s,

@@ -113,6 +113,15 @@ class ProjectPatch(Strict):
     double_coding_share: float | None = Field(None, ge=0.0, le=1.0)
     gate_threshold: float | None = Field(None, gt=-1.0, le=1.0)
     gate_min_units: int | None = Field(None, ge=1, le=1_000_000)
+    personal_metadata: list[Text] | None = Field(
+        None, max_length=100, description="Metadata columns masked as personal data at ingest."
+    )
+    keep_original: bool | None = Field(
+        None, description="Keep each item's original, encrypted with the service's PII key."
+    )
+    pii_allow: list[Text] | None = Field(
+        None, max_length=1000, description="Words never masked as names (product names)."
+    )
 
 
 class RetrainRequest(Strict):

@@ -26,10 +26,15 @@ def get_project(db: Db, who: Anyone) -> dict[str, Any]:
 
 
 @router.patch("/project")
-def patch_project(body: ProjectPatch, db: Db, who: Admin) -> dict[str, Any]:
-    """Change the double-coding share, gate threshold or gate minimum units."""
+def patch_project(body: ProjectPatch, ctx: Ctx, db: Db, who: Admin) -> dict[str, Any]:
+    """Change the review rules (double-coding share, gate threshold and minimum units) or the
+    personal-data rules (personal metadata columns, keep_original, pii_allow)."""
     settings = projects.update_settings(
-        db, who.project_id, body.model_dump(exclude_none=True), actor=who
+        db,
+        who.project_id,
+        body.model_dump(exclude_none=True),
+        actor=who,
+        key_configured=ctx.settings.pii_key is not None,
     )
     db.commit()
     return {"settings": settings}

@@ -27,7 +27,12 @@ def _ingest(ctx: Context, db: Session, who: Principal, items: list[IncomingItem]
     """Ingest in one transaction; items a concurrent batch stored first are reported as
     existing (insert-or-ignore in the database), so overlapping batches never fail."""
     outcome = intake.ingest_into(
-        db, who.project_id, ctx.coders.get, items, codebook_version=ctx.codebook.version
+        db,
+        who.project_id,
+        ctx.coders.get,
+        items,
+        codebook_version=ctx.codebook.version,
+        settings=ctx.settings,
     )
     db.commit()
     return outcome
@@ -79,6 +84,7 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]
         raise InvalidInput("external_id is required when store is true", field="external_id")
     metrics = {c.id: list(c.metrics) for c in ctx.codebook.codes}
     model_path = projects.model_path(db, who.project_id)
+    project_settings = projects.project_settings(db, who.project_id)
     db.rollback()  # end the read transaction before the model runs
     coder = ctx.coders.get(model_path)
     stored = None
@@ -87,7 +93,7 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]
         stored = _ingest(ctx, db, who, [item])
     result = (stored.results if stored else {}).get(str(body.external_id))
     if result is None:  # not stored, or stored earlier (an idempotent re-send)
-        result = coder.code([body.text])[0]
+        result = coder.code([intake.mask_text(ctx.settings, project_settings, body.text)])[0]
     out: dict[str, Any] = {
         "external_id": body.external_id,
         "model_version": coder.version,

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from themecoder.pipeline.pii_rules import (
-    NON_NAMES,
     DEFAULT_ALLOW,
+    NON_NAMES,
     ROLE_WORDS,
     TITLES,
     address_spans,
@@ -104,15 +104,25 @@ class MaskedText:
 
 
 def apply_spans(text: str, found: Iterable[tuple[int, int, str]]) -> MaskedText:
-    """Replace non-overlapping ``(start, end, label)`` spans of ``text`` by placeholders.
+    """Replace ``(start, end, label)`` spans of ``text`` by placeholders.
 
-    Where candidates overlap, the type earlier in :data:`PRIORITY` wins, then the longer span.
+    Where candidates overlap, the type earlier in :data:`PRIORITY` (then the longer span)
+    names the placeholder, and it covers the union of the overlapping spans: masking never
+    leaves part of a detected span visible.
     """
     rank = {label: i for i, label in enumerate(PRIORITY)}
     chosen: list[tuple[int, int, str]] = []
     for start, end, label in sorted(found, key=lambda s: (rank[s[2]], s[0] - s[1], s[0])):
-        if start < end and all(end <= a or start >= b for a, b, _ in chosen):
-            chosen.append((start, end, label))
+        if start >= end:
+            continue
+        hit = [c for c in chosen if c[0] < end and start < c[1]]
+        if hit:
+            first = min(hit, key=lambda c: rank[c[2]])
+            start = min(start, *(c[0] for c in hit))
+            end = max(end, *(c[1] for c in hit))
+            label = first[2]
+            chosen = [c for c in chosen if c not in hit]
+        chosen.append((start, end, label))
     chosen.sort()
     out: list[str] = []
     spans: list[PiiSpan] = []

@@ -8,6 +8,11 @@ import re
 
 Span = tuple[int, int, str]
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+", re.I)
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]*\w@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _HANDLE = re.compile(r"(?<![\w@./])@[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,28}[A-Za-z0-9_])?")
@@ -56,17 +61,15 @@ _ADDRESSES = [
 ]
 
 #: Titles dropped from the front of a name ("Dr. Elena Rossi" masks "Elena Rossi").
-TITLES = frozenset(
-    "mr mrs ms miss mx dr prof sir madam herr frau sr sra srta mme mlle dott ing".split()
-)
+TITLES = _words("mr mrs ms miss mx dr prof sir madam herr frau sr sra srta mme mlle dott ing")
 #: Speaker labels that name a role, not a person.
-ROLE_WORDS = frozenset(
+ROLE_WORDS = _words(
     "interviewer interviewee moderator agent customer participant speaker host guest support "
-    "bot user respondent caller operator unknown".split()
+    "bot user respondent caller operator unknown"
 )
 #: Words spaCy's small model tends to tag as PERSON, and words cues would pick up, that are
 #: not names. A project adds its own product names through ``PiiMasker(allow=...)``.
-NON_NAMES = frozenset(
+NON_NAMES = _words(
     """
     hi hello hey dear thanks thank cheers regards best kind team all everyone there guys folks
     again here so very much lot sorry okay ok yes no please support sales billing admin
@@ -82,12 +85,12 @@ NON_NAMES = frozenset(
     annoyed upset tired writing trying going looking having getting calling reaching following
     told asked said well too appreciated tel fax
     phone mobile email e-mail ext office pay sent screenshot workaround attention
-    """.split()
+    """
 )
 
 #: Product and company names customers often write about, which spaCy's small model tends to
 #: tag as people; a project adds its own (``PiiMasker(allow=...)``, project ``pii_allow``).
-DEFAULT_ALLOW = frozenset(
+DEFAULT_ALLOW = _words(
     """
     chrome firefox safari edge opera jira confluence slack zendesk salesforce hubspot tableau
     looker snowflake bigquery okta outlook teams excel word powerpoint twitter linkedin
@@ -95,7 +98,7 @@ DEFAULT_ALLOW = frozenset(
     ipad android ios windows macos linux workday intercom freshdesk gmail stripe paypal notion
     asana trello zoom dropbox github gitlab sap oracle netsuite quickbooks xero shopify
     mailchimp marketo gong figma miro airtable monday.com power bi sheets docs northwind
-    """.split()
+    """
 )
 
 _TOKEN = r"[^\W\d_][^\W\d_'’-]*(?:['’-][^\W\d_]+)*"
@@ -119,32 +122,84 @@ _VERB = (
 #: ("my name is priya"); elsewhere only a capitalised one is ("ask for Priya", not "ask for
 #: help"). They are deliberately narrow: spaCy's NER finds most names, these the rest.
 _CUES: list[tuple[re.Pattern[str], bool]] = [
-    (re.compile(r"(?i:\b(?:my name is|my name's|name:|call me)[ \t]+)"
-                r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _TOKEN + r")?)" + _END), True),
-    (re.compile(r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)(?P<name>" + _NAMES + r")" + _END),
-     False),
-    (re.compile(r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)"
-                r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _TOKEN + r")?)"
-                r"(?=[ \t]+(?:here|from|again)\b)"), True),
-    (re.compile(r"(?i:\b(?:hi|hello|hey|dear|thanks|thank you|cheers|thx|bye|regards)[,!]?\s+)"
-                r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _CAP + r")?)" + _END), True),
-    (re.compile(r"(?i:\b(?:spoke|speak|speaking|talked|talk|chatted|spoken)[ \t]+(?:to|with)"
-                r"[ \t]+|\bescalated?[ \t]+to[ \t]+)"
-                r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _CAP + r"){0,2})"), True),
+    (
+        re.compile(
+            r"(?i:\b(?:my name is|my name's|name:|call me)[ \t]+)"
+            r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _TOKEN + r")?)" + _END
+        ),
+        True,
+    ),
+    (
+        re.compile(
+            r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)(?P<name>" + _NAMES + r")" + _END
+        ),
+        False,
+    ),
+    (
+        re.compile(
+            r"(?i:\b(?:this is|it's|its|i'm|i am|im)[ \t]+)"
+            r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _TOKEN + r")?)"
+            r"(?=[ \t]+(?:here|from)\b)"
+        ),
+        True,
+    ),
+    (
+        re.compile(
+            r"(?i:\b(?:hi|hello|hey|dear|thanks|thank you|cheers|thx|bye|regards)[,!]?\s+)"
+            r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _CAP + r")?)" + _END
+        ),
+        True,
+    ),
+    (
+        re.compile(
+            r"(?i:\b(?:spoke|speak|speaking|talked|talk|chatted|spoken)[ \t]+(?:to|with)"
+            r"[ \t]+|\bescalated?[ \t]+to[ \t]+)"
+            r"(?P<name>" + _TOKEN + r"(?:[ \t]+" + _CAP + r"){0,2})"
+        ),
+        True,
+    ),
     (re.compile(r"(?i:\bask[ \t]+)(?P<name>" + _TOKEN + r")(?=[ \t]+to\b)"), True),
-    (re.compile(r"(?i:\b(?:ask(?:ed)?(?:[ \t]+for)?|contact|cc|attn\.?|attention|call|ring|"
-                r"(?:approved|signed|sent|reported|raised|requested|created|configured|opened|"
-                r"handled|written)[ \t]+by|(?:ticket|message|e-?mail|mail|note|call|request)"
-                r"[ \t]+from)[ \t]+)(?P<name>" + _NAMES + r")"), False),
-    (re.compile(r"(?i:\b(?:our|my|your|new|sales|finance)[ \t]+" + _ROLE
-                + r"(?:[ \t]+is|,)?[ \t]+)(?P<name>" + _NAMES + r")"), False),
-    (re.compile(r"(?P<name>" + _NAMES + r")(?=[ \t]+(?i:from[ \t]+(?:your|our|it|support|"
-                r"sales|billing|finance|legal|accounts|procurement)\b|" + _VERB + r"\b))"), False),
-    (re.compile(r"(?P<name>" + _NAMES + r")(?=['’]s[ \t]+(?i:colleague|account|number|phone|"
-                r"mobile|e-?mail|mail|manager|team|assistant|boss|contract|access|address))"),
-     False),
-    (re.compile(r"(?:^|\s)[-–—]{1,2}[ \t]*\n?[ \t]*(?P<name>" + _NAMES + r")"
-                r"(?=[ \t]*(?:,|$|\n|\|))", re.M), False),
+    (
+        re.compile(
+            r"(?i:\b(?:ask(?:ed)?(?:[ \t]+for)?|contact|cc|attn\.?|attention|call|ring|"
+            r"(?:approved|signed|sent|reported|raised|requested|created|configured|opened|"
+            r"handled|written)[ \t]+by|(?:ticket|message|e-?mail|mail|note|call|request)"
+            r"[ \t]+from)[ \t]+)(?P<name>" + _NAMES + r")"
+        ),
+        False,
+    ),
+    (
+        re.compile(
+            r"(?i:\b(?:our|my|your|new|sales|finance)[ \t]+"
+            + _ROLE
+            + r"(?:[ \t]+is|,)?[ \t]+)(?P<name>"
+            + _NAMES
+            + r")"
+        ),
+        False,
+    ),
+    (
+        re.compile(
+            r"(?P<name>" + _NAMES + r")(?=[ \t]+(?i:from[ \t]+(?:your|our|it|support|"
+            r"sales|billing|finance|legal|accounts|procurement)\b|" + _VERB + r"\b))"
+        ),
+        False,
+    ),
+    (
+        re.compile(
+            r"(?P<name>" + _NAMES + r")(?=['’]s[ \t]+(?i:colleague|account|number|phone|"
+            r"mobile|e-?mail|mail|manager|team|assistant|boss|contract|access|address))"
+        ),
+        False,
+    ),
+    (
+        re.compile(
+            r"(?:^|\s)[-–—]{1,2}[ \t]*\n?[ \t]*(?P<name>" + _NAMES + r")"
+            r"(?=[ \t]*(?:,|$|\n|\|))",
+            re.M,
+        ),
+        False,
+    ),
     (re.compile(r"(?:[.!?]|,)[ \t]+(?P<name>" + _NAMES + r")[ \t]*[.!]?[ \t]*\Z"), False),
 ]
 #: "Aroha and Tama": a word joined to a found name by and / or / & is a name too.
@@ -156,8 +211,8 @@ def joined_names(text: str, names: list[str]) -> list[str]:
     out = []
     for name in names:
         n = r"\s+".join(map(re.escape, name.split()))
-        after = re.compile(r"(?i:(?<!\w)" + n + r")" + _JOINED + r"(?P<other>" + _TOKEN + r"(?:[ \t]+"
-                           + _CAP + r")?)")
+        other = r"(?P<other>" + _TOKEN + r"(?:[ \t]+" + _CAP + r")?)"
+        after = re.compile(r"(?i:(?<!\w)" + n + r")" + _JOINED + other)
         before = re.compile(r"(?P<other>" + _TOKEN + r")" + _JOINED + r"(?i:" + n + r")(?!\w)")
         for pattern in (after, before):
             out.extend(m["other"] for m in pattern.finditer(text))

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from themecoder.coder import Coder
+from themecoder.config import Settings, get_settings
 from themecoder.domain import Item, ItemResult
 from themecoder.errors import InvalidInput, NotFound
 from themecoder.review.queue import (
@@ -27,6 +28,7 @@ from themecoder.review.queue import (
     expected_value_of_review,
     is_double_coded,
 )
+from themecoder.services import privacy
 from themecoder.services.agreement import gates as project_gates
 from themecoder.storage.repository import insert_ids, save_results
 from themecoder.storage.review import (
@@ -106,10 +108,14 @@ def ingest(
     gates: Mapping[str, bool],
     codebook_version: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    settings: Settings | None = None,
 ) -> IngestOutcome:
     """Code and store the items the project does not hold yet; open their suggestions.
 
-    Nothing is committed: the caller owns the transaction, so a failure stores nothing.
+    Nothing is committed: the caller owns the transaction, so a failure stores nothing. With
+    redaction on, items are masked first (:mod:`themecoder.services.privacy`): the stored
+    text, units, evidence and the returned results hold placeholders, and the original is
+    stored, encrypted, only if the project keeps originals.
 
     Args:
         session: Open session.
@@ -119,25 +125,32 @@ def ingest(
         gates: ``{bucket: auto-accept allowed}``; a missing bucket is closed.
         codebook_version: Stored with every code and suggestion.
         progress: Called with ``(units done, units total)`` while coding.
+        settings: Redaction, key and name settings (default: the process settings).
 
     Raises:
         InvalidInput: Two items share an external id.
+        ConfigurationError: The project keeps originals and no key is set.
     """
     check_batch(items)
+    s = settings or get_settings()
     known = existing_ids(session, project.id, [it.external_id for it in items])
     new = [it for it in items if it.external_id not in known]
     outcome = IngestOutcome(items=[], model_version=coder.version)
     created: dict[str, int] = {}
     if new:
-        results = coder.code(
+        rules = privacy.policy(s, project.settings or {})
+        masked, originals = privacy.mask_items(
             [
                 Item(
                     id=it.external_id, text=it.text, metadata=dict(it.metadata), speaker=it.speaker
                 )
                 for it in new
             ],
-            progress=progress,
+            privacy.masker_for(s, rules),
+            rules,
         )
+        sealed = privacy.seal(s, originals) if rules.keep_original else {}
+        results = coder.code(masked, progress=progress)
         outcome.results = {it.external_id: r for it, r in zip(new, results, strict=True)}
         run_id = save_results(
             session,
@@ -148,6 +161,7 @@ def ingest(
             settings={"project": project.slug},
             codebook_version=codebook_version,
             project_id=project.id,
+            originals=sealed,
         )
         created = dict(
             session.execute(
@@ -174,6 +188,7 @@ def ingest_into(
     *,
     codebook_version: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    settings: Settings | None = None,
 ) -> IngestOutcome:
     """:func:`ingest` into the project with id ``project_id``, with its model and gates.
 
@@ -195,7 +210,15 @@ def ingest_into(
         gates=project_gates(session, project.id),
         codebook_version=codebook_version,
         progress=progress,
+        settings=settings,
     )
+
+
+def mask_text(settings: Settings, project_settings: Mapping[str, Any] | None, text: str) -> str:
+    """``text`` masked as the project's ingest would store it (``POST /v1/code`` answers with
+    the masked text's evidence, stored or not)."""
+    rules = privacy.policy(settings, project_settings or {})
+    return privacy.masker_for(settings, rules).mask(text).text
 
 
 def _open_suggestions(

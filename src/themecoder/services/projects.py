@@ -23,6 +23,7 @@ from themecoder.errors import Conflict, InvalidInput, NotFound
 from themecoder.review.gating import DEFAULT_MIN_UNITS, DEFAULT_THRESHOLD
 from themecoder.review.queue import DOUBLE_CODING_SHARE
 from themecoder.services import audit
+from themecoder.services.privacy import PROJECT_DEFAULTS as PII_DEFAULTS
 from themecoder.storage.review import ApiKeyRecord, ProjectRecord
 from themecoder.storage.tables import utc_now
 
@@ -34,6 +35,7 @@ DEFAULT_PROJECT_SETTINGS: dict[str, Any] = {
     "double_coding_share": DOUBLE_CODING_SHARE,
     "gate_threshold": DEFAULT_THRESHOLD,
     "gate_min_units": DEFAULT_MIN_UNITS,
+    **PII_DEFAULTS,
 }
 
 
@@ -99,6 +101,13 @@ def get_project(session: Session, slug: str) -> ProjectRecord:
 def model_path(session: Session, project_id: int) -> str | None:
     """The artifact path of the project's model (``None``: the shipped model)."""
     return session.scalar(select(ProjectRecord.model_path).where(ProjectRecord.id == project_id))
+
+
+def project_settings(session: Session, project_id: int) -> dict[str, Any]:
+    """The project's settings (review rules and personal-data rules)."""
+    return dict(
+        session.scalar(select(ProjectRecord.settings).where(ProjectRecord.id == project_id)) or {}
+    )
 
 
 def create_key(
@@ -227,13 +236,22 @@ def authenticate(session: Session, key: str) -> Principal | None:
 
 
 def update_settings(
-    session: Session, project_id: int, changes: dict[str, Any], actor: Principal | None = None
+    session: Session,
+    project_id: int,
+    changes: dict[str, Any],
+    actor: Principal | None = None,
+    *,
+    key_configured: bool = False,
 ) -> dict[str, Any]:
-    """Change a project's review rules (audited as ``project_settings``); unknown keys or bad
-    values are refused.
+    """Change a project's review or personal-data rules (audited as ``project_settings``);
+    unknown keys or bad values are refused.
+
+    Args:
+        key_configured: Whether the service has a PII key; ``keep_original`` needs one.
 
     Raises:
-        InvalidInput: An unknown setting or a value out of range.
+        InvalidInput: An unknown setting, a value out of range, or ``keep_original`` without
+            a key.
     """
     project = session.get(ProjectRecord, project_id)
     if project is None:
@@ -247,10 +265,27 @@ def update_settings(
         "gate_min_units": lambda v: float(v).is_integer() and v >= 1,
     }
     for key, value in changes.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not checks[key](value):
+        if key in PII_DEFAULTS:
+            _check_pii_setting(key, value, key_configured)
+        elif (
+            isinstance(value, bool) or not isinstance(value, int | float) or not checks[key](value)
+        ):
             raise InvalidInput(f"{key} has an invalid value {value!r}", field=key)
     before = dict(project.settings or {})
     settings = {**DEFAULT_PROJECT_SETTINGS, **before, **changes}
     project.settings = settings
     audit.record(session, actor, project_id, "project_settings", "project", before, settings)
     return settings
+
+
+def _check_pii_setting(key: str, value: Any, key_configured: bool) -> None:
+    if key == "keep_original":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{key} must be true or false", field=key)
+        if value and not key_configured:
+            raise InvalidInput(
+                "keep_original needs THEMECODER_PII_KEY (a Fernet key) set on the service",
+                field=key,
+            )
+    elif not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput(f"{key} must be a list of non-empty strings", field=key)

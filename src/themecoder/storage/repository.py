@@ -35,6 +35,7 @@ def save_results(
     settings: Mapping[str, Any],
     codebook_version: int | None = None,
     project_id: int | None = None,
+    originals: Mapping[str, str] | None = None,
 ) -> int:
     """Store one coding run: its items, units with embeddings, and unit-level codes.
 
@@ -55,6 +56,7 @@ def save_results(
         settings: Settings of the run, stored as JSON.
         codebook_version: Version of the codebook the codes follow, stored on every code.
         project_id: The project the items belong to (API ingest); ``None`` for CLI runs.
+        originals: Encrypted originals by item id, for projects that keep them.
 
     Returns:
         The id of the new run.
@@ -69,7 +71,11 @@ def save_results(
     )
     session.add(run)
     session.flush()
-    rows = [{**_item_row(run.id, r), "project_id": project_id} for r in results]
+    kept = originals or {}
+    rows = [
+        {**_item_row(run.id, r), "project_id": project_id, "original": kept.get(str(r.item.id))}
+        for r in results
+    ]
     if project_id is None:
         item_ids = insert_ids(session, ItemRecord, rows)
     else:
