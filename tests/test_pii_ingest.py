@@ -59,7 +59,7 @@ def test_stored_and_served_text_is_masked_with_offsets_on_it(api) -> None:
     _no_raw(item.text + " ".join(u.text for u in units) + str(item.speaker))
     assert "[EMAIL]" in item.text and "[PHONE]" in item.text and "[CARD]" in item.text
     assert "[PERSON]" in item.text and item.original is None  # not kept unless opted in
-    assert item.speaker == "[PERSON] (Lagos Logistics)"
+    assert item.speaker == "[SPEAKER 1] (Lagos Logistics)"
     assert units and all(item.text[u.start_char : u.end_char] == u.text for u in units)
 
     r = api.client.get("/v1/items/T-1", headers=api.h("reviewer"))
@@ -208,6 +208,10 @@ def test_migration_masks_rows_stored_before_it(db_url: str) -> None:
     engine.dispose()
     (item,), units = _stored(db_url)
     assert item.text == "[PERSON]: call me on [PHONE] or mail [EMAIL], card [CARD]."
-    assert item.speaker == "[PERSON]" and item.meta == {"speaker": "[PERSON]", "plan": "Pro"}
-    assert [u.text for u in units] == ["[PERSON]: call me on [PHONE]", "or mail [EMAIL], card [CARD]."]
+    assert item.speaker == "[SPEAKER 1]"
+    assert item.meta == {"speaker": "[SPEAKER 1]", "plan": "Pro"}
+    assert [u.text for u in units] == [
+        "[PERSON]: call me on [PHONE]",
+        "or mail [EMAIL], card [CARD].",
+    ]
     assert all(item.text[u.start_char : u.end_char] == u.text for u in units)

@@ -2,17 +2,20 @@
 
 Names an item's fields give (its speaker, the string values of its personal columns) and the
 speakers of the other items of the same source (a transcript's turns) are masked wherever
-they occur in the text.
+they occur in the text. A speaker label becomes a pseudonym numbered in order of appearance
+within its source ("Dana (Northwind)" -> "[SPEAKER 1] (Northwind)"), so who said what stays
+readable; role labels ("Interviewer", "Agent") are kept.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from themecoder.domain import Item
-from themecoder.pipeline.pii import MaskedText
+from themecoder.pipeline.pii import MaskedText, name_variants
 
 #: Metadata keys the readers fill with people's names (transcripts); always masked.
 NAME_METADATA = ("speaker", "interviewer", "interviewee", "participant")
@@ -61,18 +64,23 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
     for it in items:
         by_source.setdefault(it.source, set()).update(names_of(it, p))
     names = [sorted(by_source[it.source]) for it in items]
+    pseudonyms = _pseudonyms(items)
     masked = masker.mask_many([it.text or "" for it in items], names)
     out = []
     for it, m, known in zip(items, masked, names, strict=True):
         meta = dict(it.metadata or {})
         changed_meta = {}
+        speaker = pseudonyms.get((it.source, it.speaker), it.speaker)
         for key in p.personal:
-            if meta.get(key) not in (None, ""):
+            if key == "speaker" and it.speaker and meta.get(key) == it.speaker:
+                value = speaker
+            elif meta.get(key) not in (None, ""):
                 value = _mask_value(masker, meta[key], known)
-                if value != meta[key]:
-                    changed_meta[key] = meta[key]
-                    meta[key] = value
-        speaker = masker.mask(it.speaker, known).text if it.speaker else it.speaker
+            else:
+                continue
+            if value != meta[key]:
+                changed_meta[key] = meta[key]
+                meta[key] = value
         original = None
         if m.changed or changed_meta or speaker != it.speaker:
             original = {"text": it.text, "speaker": it.speaker, "metadata": changed_meta}
@@ -92,6 +100,20 @@ def mask_items(
     done = mask_each(items, masker, p)
     originals = {str(d.item.id): d.original for d in done if d.original is not None}
     return [d.item for d in done], originals
+
+
+def _pseudonyms(items: Sequence[Item]) -> dict[tuple[Any, str], str]:
+    """``{(source, speaker label): "[SPEAKER n] (rest)"}`` for every label naming a person."""
+    out: dict[tuple[Any, str], str] = {}
+    count: dict[Any, int] = {}
+    for it in items:
+        label = it.speaker
+        if not label or (it.source, label) in out or not name_variants([label]):
+            continue
+        count[it.source] = count.get(it.source, 0) + 1
+        rest = " ".join(re.findall(r"\([^)]*\)", label))
+        out[(it.source, label)] = f"[SPEAKER {count[it.source]}]" + (f" {rest}" if rest else "")
+    return out
 
 
 def _mask_value(masker: Any, value: Any, names: Sequence[str]) -> Any:
