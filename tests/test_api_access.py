@@ -57,6 +57,7 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("DELETE", "/v1/keys/{key_id}"): ADMIN,
     ("GET", "/v1/models"): ADMIN,
     ("POST", "/v1/models/retrain"): ADMIN,
+    ("POST", "/v1/models/rollback"): ADMIN,
 }
 #: Routes that need no key (documentation and liveness).
 OPEN_PATHS = frozenset({"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc", "/v1/health"})
@@ -363,10 +364,13 @@ def test_projects_are_isolated(api):
         for state in ("pending", "auto_accepted", "approved", "overridden", "rejected"):
             page = api.client.get("/v1/queue", headers=other, params={"state": state}).json()
             assert page["total"] == 0 and page["suggestions"] == [], (state, page)
-        assert api.client.get("/v1/audit", headers=other).json()["events"] == []
+        # Project other's trail holds only its own creation and key (made by the fixture).
+        events = api.client.get("/v1/audit", headers=other).json()["events"]
+        assert [e["action"] for e in events] == ["project_create", "key_create"]
+        acme_ids = {e["id"] for e in acme_audit}
         for event in acme_audit:
             r = api.client.get("/v1/audit", headers=other, params={"subject": event["subject"]})
-            assert r.json()["events"] == [], event
+            assert not {e["id"] for e in r.json()["events"]} & acme_ids, event
         report = api.client.get("/v1/agreement", headers=other).json()
         assert report["n_blind_codes"] == 0, report["n_blind_codes"]
         assert report["double_coding"] == {"picked": 0, "complete": 0}
@@ -1014,6 +1018,7 @@ def _templates() -> dict[tuple[str, str], Any]:
             "gate_min_units": 10,
         },
         ("POST", "/v1/models/retrain"): {"tolerance": 2.0},
+        ("POST", "/v1/models/rollback"): {"to_version": "no-such-version"},
     }
 
 

@@ -13,12 +13,13 @@ from themecoder.labelled import split_of
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 # A consistent reviewer: display and export glitches are bug reports (support_friction risk,
-# SIGNALS.md); the shipped model misses most of them.
+# SIGNALS.md); the shipped model misses most of them. 120 texts, so the held-out split (23
+# units) meets the minimum of 20 per scored bucket.
 GLITCHES = [
     f"When I {a} the {o}, {g}."
     for a, o, g in itertools.product(
-        ["export", "print", "share", "download"],
-        ["dashboard", "report", "chart"],
+        ["export", "print", "share", "download", "schedule", "email"],
+        ["dashboard", "report", "chart", "table"],
         [
             "the legend is cut off",
             "the last column comes out blank",
@@ -32,8 +33,20 @@ GLITCHES = [
 PRICING = [
     f"{s} {v}, {c}."
     for s, v, c in itertools.product(
-        ["The per-seat price", "Our subscription cost", "The renewal quote", "The monthly bill"],
-        ["went up by a third", "doubled this year", "is far above the other vendors"],
+        [
+            "The per-seat price",
+            "Our subscription cost",
+            "The renewal quote",
+            "The monthly bill",
+            "The license fee",
+            "Our annual invoice",
+        ],
+        [
+            "went up by a third",
+            "doubled this year",
+            "is far above the other vendors",
+            "keeps climbing",
+        ],
         [
             "which our finance team cannot accept",
             "and the budget does not cover it",
@@ -76,7 +89,9 @@ def _retrain(api) -> dict:
 
 def _setup(api, texts: list[str]) -> None:
     api.client.patch("/v1/project", headers=api.h(), json={"double_coding_share": 0.0})
-    api.ingest([{"external_id": f"X-{i}", "text": t} for i, t in enumerate(texts)])
+    items = [{"external_id": f"X-{i}", "text": t} for i, t in enumerate(texts)]
+    for start in range(0, len(items), 60):  # the test app takes 100 items per call
+        api.ingest(items[start : start + 60])
 
 
 def test_consistent_corrections_train_a_better_model_that_is_promoted(api) -> None:

@@ -17,7 +17,7 @@ from themecoder.errors import Conflict
 from themecoder.review.queue import expected_value_of_review
 from themecoder.services import audit, review
 from themecoder.services.projects import authenticate
-from themecoder.storage import ItemRecord, make_engine, session_factory
+from themecoder.storage import ItemRecord, ProjectRecord, make_engine, session_factory
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 pytestmark = pytest.mark.model
@@ -200,8 +200,8 @@ def test_audit_trail_records_who_when_before_after_and_is_append_only(api) -> No
     for statement in ("UPDATE audit_events SET actor = 'forged'", "DELETE FROM audit_events"):
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
             conn.execute(text(statement))
-    with engine.connect() as conn:
-        assert conn.scalar(text("SELECT count(*) FROM audit_events")) == len(events)
+    with engine.connect() as conn:  # project other's own events (the fixture's) besides acme's
+        assert conn.scalar(text("SELECT count(*) FROM audit_events")) == len(events) + 2
     engine.dispose()
 
 
@@ -397,8 +397,15 @@ def test_queue_order_and_filters(api) -> None:
     # A theme queue: give two units a theme and ask for it.
     engine = make_engine(api.settings.db_url)
     with session_factory(engine).begin() as s:
+        acme = s.scalar(select(ProjectRecord.id).where(ProjectRecord.slug == "acme"))
         theme = ThemeRecord(
-            label="billing", keywords=[], quotes=[], centroid=b"", status="active", version=1
+            label="billing",
+            keywords=[],
+            quotes=[],
+            centroid=b"",
+            status="active",
+            version=1,
+            project_id=acme,
         )
         s.add(theme)
         s.flush()

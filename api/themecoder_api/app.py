@@ -11,10 +11,10 @@ from threadpoolctl import threadpool_limits
 from themecoder import __version__
 from themecoder.coder import Coder
 from themecoder.config import Settings, get_settings
-from themecoder.services import jobs
+from themecoder.services import jobs, privacy
 from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coders import CoderRegistry
-from themecoder.storage import init_db, make_engine, session_factory
+from themecoder.services.store import open_store
 from themecoder_api import errors
 from themecoder_api.deps import Context
 from themecoder_api.limits import BodyLimit
@@ -46,11 +46,14 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         # torch needed and doubled the embedding time per request (bench_api_latency). The
         # limit is process-wide, so it is lifted again when the app stops.
         blas = None if s.blas_threads is None else threadpool_limits(s.blas_threads, "blas")
-        engine = make_engine(s.db_url)
-        init_db(engine)
-        factory = session_factory(engine)
-        with factory.begin() as session:
-            jobs.fail_interrupted(session)
+        engine, factory = open_store(s.db_url)
+        try:
+            with factory.begin() as session:
+                privacy.check_keys(session, s)  # a project keeping originals needs the key
+                jobs.fail_interrupted(session)
+        except BaseException:
+            engine.dispose()
+            raise
         runner = jobs.JobRunner(factory)
         app.state.context = Context(
             settings=s,

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from themecoder.errors import (
+    ConfigurationError,
     Conflict,
     Forbidden,
     InvalidInput,
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[ThemecoderError], int]] = [
     (PayloadTooLarge, 413),
     (InvalidInput, 422),
     (ModelUnavailable, 503),
+    (ConfigurationError, 503),
 ]
 
 

@@ -113,7 +113,31 @@ class ProjectPatch(Strict):
     double_coding_share: float | None = Field(None, ge=0.0, le=1.0)
     gate_threshold: float | None = Field(None, gt=-1.0, le=1.0)
     gate_min_units: int | None = Field(None, ge=1, le=1_000_000)
+    personal_metadata: list[Text] | None = Field(
+        None, max_length=100, description="Metadata columns masked as personal data at ingest."
+    )
+    keep_original: bool | None = Field(
+        None, description="Keep each item's original, encrypted with the service's PII key."
+    )
+    pii_allow: list[Text] | None = Field(
+        None, max_length=1000, description="Words never masked as names (product names)."
+    )
 
 
 class RetrainRequest(Strict):
-    tolerance: float = Field(0.0, ge=0.0, le=1.0, description="Largest allowed per-bucket F1 drop.")
+    tolerance: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        description="Non-inferiority margin: the lower bound of each scored bucket's 95% "
+        "bootstrap interval of its F1 change must be at least -tolerance.",
+    )
+
+
+class RollbackRequest(Strict):
+    to_version: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="An earlier promoted version, or 'shipped'; default: the one before.",
+    )

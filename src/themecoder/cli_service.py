@@ -26,11 +26,9 @@ models_app = typer.Typer(no_args_is_help=True, help="Retrain a project's model f
 
 
 def _factory(db: str | None) -> sessionmaker[Session]:
-    from themecoder.storage import init_db, make_engine, session_factory
+    from themecoder.services.store import open_store
 
-    engine = make_engine(_settings(db).db_url)
-    init_db(engine)
-    return session_factory(engine)
+    return open_store(_settings(db).db_url)[1]
 
 
 def serve(
@@ -42,12 +40,25 @@ def serve(
 
     Example: themecoder serve --host 0.0.0.0 --port 8000
     """
+    import os
+
     import uvicorn
 
-    from themecoder_api import create_app
+    from themecoder.config import get_settings
 
+    if db:  # the app reads its settings from the environment, as this command does
+        os.environ["THEMECODER_DB_URL"] = db
+        get_settings.cache_clear()
     s = _settings(db)
-    uvicorn.run(create_app(s), host=host or s.host, port=port or s.port, log_level="info")
+    # An import string, not the app: the CLI does not import the API package (cli and api
+    # never import each other); uvicorn builds the app with create_app().
+    uvicorn.run(
+        "themecoder_api:create_app",
+        factory=True,
+        host=host or s.host,
+        port=port or s.port,
+        log_level="info",
+    )
 
 
 @projects_app.command("create")
@@ -56,7 +67,7 @@ def create_project(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     db: Db = None,
 ) -> None:
-    """Create a project and print its first admin key (shown once).
+    """Create a project and print its first admin key (shown once); both are audited.
 
     Example: themecoder projects create acme --name "Acme support"
     """
@@ -94,22 +105,16 @@ def list_keys(project: Project, db: Db = None) -> None:
 
     Example: themecoder keys list -p acme
     """
-    from sqlalchemy import select
-
     from themecoder.services import projects
-    from themecoder.storage.review import ApiKeyRecord
 
     with _errors(), _factory(db)() as session:
-        p = projects.get_project(session, project)
-        rows = session.scalars(
-            select(ApiKeyRecord).where(ApiKeyRecord.project_id == p.id).order_by(ApiKeyRecord.id)
-        ).all()
+        rows = projects.list_keys(session, projects.get_project(session, project).id)
     table = Table(title=f"keys of {project}")
     for col in ("id", "prefix", "role", "name", "state"):
         table.add_column(col)
     for k in rows:
-        state = "revoked" if k.revoked_at else "live"
-        table.add_row(str(k.id), k.prefix + "...", k.role, k.name, state)
+        state = "revoked" if k["revoked"] else "live"
+        table.add_row(str(k["id"]), k["prefix"] + "...", k["role"], k["name"], state)
     out.print(table)
 
 
@@ -131,7 +136,9 @@ def revoke_key(
 @models_app.command("retrain")
 def retrain(
     project: Project,
-    tolerance: Annotated[float, typer.Option(help="Largest allowed per-bucket F1 drop.")] = 0.0,
+    tolerance: Annotated[
+        float, typer.Option(help="Non-inferiority margin on each bucket's F1 change (95% CI).")
+    ] = 0.05,
     db: Db = None,
 ) -> None:
     """Retrain on the project's reviewed decisions; promote only if not worse.
@@ -157,3 +164,22 @@ def retrain(
         table.add_row(bucket, f"{before:.3f}", f"{after:.3f}", f"{after - before:+.3f}")
     out.print(table)
     console.print(f"model in use: {report['model_version']}")
+
+
+@models_app.command("rollback")
+def rollback(
+    project: Project,
+    to: Annotated[
+        str | None, typer.Option("--to", help="An earlier promoted version, or 'shipped'.")
+    ] = None,
+    db: Db = None,
+) -> None:
+    """Take the project back to the model promoted before the current one (audited).
+
+    Example: themecoder models rollback -p acme
+    """
+    from themecoder.services import models, projects
+
+    with _errors(), _factory(db).begin() as session:
+        out = models.rollback(session, projects.get_project(session, project).id, to=to)
+    console.print(f"rolled back {out['rolled_back']}; model in use: {out['model_version']}")

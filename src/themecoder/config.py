@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,12 +64,30 @@ class Settings(BaseSettings):
         "that says two things gets both codes (about 40% fewer units/s on short tickets).",
     )
     redact: bool = Field(
-        True, description="Mask e-mails, URLs, phone numbers and @handles before embedding."
+        True,
+        description="Mask personal data (e-mails, phones, cards, IBANs, names, addresses, URLs, "
+        "handles) before texts are stored, served or exported, and before the model reads them.",
+    )
+    pii_key: SecretStr | None = Field(
+        None,
+        description="Fernet key (urlsafe base64, 32 bytes) that encrypts the originals a project "
+        "keeps (project setting keep_original); the service refuses to start without one when "
+        "a project keeps originals.",
+    )
+    personal_metadata: list[str] = Field(
+        default_factory=list,
+        description="Metadata columns masked as personal data on the CLI (projects name theirs "
+        "in the project setting personal_metadata).",
+    )
+    pii_allow: list[str] = Field(
+        default_factory=list,
+        description="Words never masked as names (product names), on top of the built-in list.",
     )
     seed: int = 13
     project_models_dir: Path = Field(
-        Path("themecoder-models"),
-        description="Where retraining writes each project's model versions.",
+        REPO_ROOT / "themecoder-models",
+        description="The model store: retraining writes each project's model versions here "
+        "and the database stores their paths relative to it (never to the working directory).",
     )
     retrain_own_limit: int | None = Field(
         None, ge=50, description="Cap on the project's own training units per retrain (tests)."

@@ -72,3 +72,9 @@ class PayloadTooLarge(ThemecoderError):
     """A request body or batch is over the configured limit."""
 
     code = "payload_too_large"
+
+
+class ConfigurationError(ThemecoderError):
+    """The settings in force cannot serve what the data asks (e.g. a missing encryption key)."""
+
+    code = "configuration_error"

@@ -6,46 +6,36 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from themecoder.services import audit, models, projects
-from themecoder.storage.review import ApiKeyRecord, ProjectRecord
+from themecoder.services import models, projects
 from themecoder_api.deps import Admin, Anyone, Ctx, Db
-from themecoder_api.schemas import KeyRequest, ProjectPatch, RetrainRequest, RowId
+from themecoder_api.schemas import (
+    KeyRequest,
+    ProjectPatch,
+    RetrainRequest,
+    RollbackRequest,
+    RowId,
+)
 
 router = APIRouter(prefix="/v1", tags=["admin"])
-
-
-def _key_view(k: ApiKeyRecord) -> dict[str, Any]:
-    return {
-        "id": k.id,
-        "name": k.name,
-        "role": k.role,
-        "prefix": k.prefix,
-        "created_at": k.created_at.isoformat(),
-        "revoked": k.revoked_at is not None,
-    }
 
 
 @router.get("/project")
 def get_project(db: Db, who: Anyone) -> dict[str, Any]:
     """The caller's project, its review rules and current model, and the caller's role."""
-    p = db.get(ProjectRecord, who.project_id)
-    assert p is not None
-    return {
-        "slug": p.slug,
-        "name": p.name,
-        "settings": p.settings,
-        "model_version": p.model_version,
-        "role": who.role,
-    }
+    return projects.project_view(db, who)
 
 
 @router.patch("/project")
-def patch_project(body: ProjectPatch, db: Db, who: Admin) -> dict[str, Any]:
-    """Change the double-coding share, gate threshold or gate minimum units."""
-    p = db.get(ProjectRecord, who.project_id)
-    before = dict(p.settings) if p else None
-    settings = projects.update_settings(db, who.project_id, body.model_dump(exclude_none=True))
-    audit.record(db, who, who.project_id, "project_settings", "project", before, settings)
+def patch_project(body: ProjectPatch, ctx: Ctx, db: Db, who: Admin) -> dict[str, Any]:
+    """Change the review rules (double-coding share, gate threshold and minimum units) or the
+    personal-data rules (personal metadata columns, keep_original, pii_allow)."""
+    settings = projects.update_settings(
+        db,
+        who.project_id,
+        body.model_dump(exclude_none=True),
+        actor=who,
+        key_configured=ctx.settings.pii_key is not None,
+    )
     db.commit()
     return {"settings": settings}
 
@@ -53,32 +43,48 @@ def patch_project(body: ProjectPatch, db: Db, who: Admin) -> dict[str, Any]:
 @router.get("/keys")
 def list_keys(db: Db, who: Admin) -> dict[str, Any]:
     """The project's keys (never the keys themselves)."""
-    rows = db.query(ApiKeyRecord).filter(ApiKeyRecord.project_id == who.project_id)
-    return {"keys": [_key_view(k) for k in rows.order_by(ApiKeyRecord.id)]}
+    return {"keys": projects.list_keys(db, who.project_id)}
 
 
 @router.post("/keys", status_code=status.HTTP_201_CREATED)
 def create_key(body: KeyRequest, db: Db, who: Admin) -> dict[str, Any]:
     """Issue a key in the caller's project; the plain key is in this response only."""
-    record, plain = projects.create_key(db, who.project_id, body.role, body.name)
-    audit.record(db, who, who.project_id, "key_create", f"key:{record.id}", None, _key_view(record))
+    record, plain = projects.create_key(db, who.project_id, body.role, body.name, actor=who)
     db.commit()
-    return {**_key_view(record), "key": plain}
+    return {**projects.key_view(record), "key": plain}
 
 
-@router.delete("/keys/{key_id}")
+@router.delete(
+    "/keys/{key_id}",
+    responses={409: {"description": "The project's last live admin key cannot be revoked."}},
+)
 def revoke_key(key_id: RowId, db: Db, who: Admin) -> dict[str, Any]:
-    """Revoke a key of the project; it stops working at once."""
-    record = projects.revoke_key(db, who.project_id, key_id)
-    audit.record(db, who, who.project_id, "key_revoke", f"key:{key_id}", None, _key_view(record))
+    """Revoke a key of the project; it stops working at once. The last live admin key of a
+    project cannot be revoked (409): create another admin key first."""
+    record = projects.revoke_key(db, who.project_id, key_id, actor=who)
     db.commit()
-    return _key_view(record)
+    return projects.key_view(record)
 
 
 @router.get("/models")
 def list_models(db: Db, who: Admin) -> dict[str, Any]:
     """Model versions trained for the project, with their retrain reports."""
     return {"versions": models.list_versions(db, who.project_id)}
+
+
+@router.post(
+    "/models/rollback",
+    responses={
+        404: {"description": "to_version is not an earlier promoted version."},
+        409: {"description": "The project uses the shipped model."},
+    },
+)
+def rollback(body: RollbackRequest, db: Db, who: Admin) -> dict[str, Any]:
+    """Take the project back to the model promoted before the current one (or to
+    ``to_version``, or ``"shipped"``); audited."""
+    out = models.rollback(db, who.project_id, who, to=body.to_version)
+    db.commit()
+    return out
 
 
 @router.post("/models/retrain", status_code=status.HTTP_202_ACCEPTED)

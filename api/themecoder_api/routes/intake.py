@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, status
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from themecoder.errors import InvalidInput, NotFound, PayloadTooLarge
+from themecoder.errors import InvalidInput, PayloadTooLarge
 from themecoder.records import bucket_record
-from themecoder.services import agreement, intake, jobs, review
+from themecoder.services import intake, items, jobs, projects
 from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.services.projects import Principal
-from themecoder.storage.review import ProjectRecord, SuggestionRecord
-from themecoder.storage.tables import ItemRecord, UnitRecord
 from themecoder_api.deps import Anyone, Context, Ctx, Db, Ingest, Reader
 from themecoder_api.schemas import CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
 
@@ -26,29 +23,19 @@ def _incoming(items: list[ItemIn]) -> list[IncomingItem]:
     return [IncomingItem(i.external_id, i.text, dict(i.metadata), i.speaker) for i in items]
 
 
-def _ingest_once(ctx: Context, who: Principal, items: list[IncomingItem]) -> IngestOutcome:
-    with ctx.factory() as db:
-        project = db.get(ProjectRecord, who.project_id)
-        assert project is not None
-        outcome = intake.ingest(
-            db,
-            project,
-            ctx.coders.get(project.model_path),
-            items,
-            gates=agreement.gates(db, project.id),
-            codebook_version=ctx.codebook.version,
-        )
-        db.commit()
-        return outcome
-
-
-def _ingest(ctx: Context, who: Principal, items: list[IncomingItem]) -> IngestOutcome:
-    """Ingest in one transaction. A twin batch committed first breaks the unique key; the
-    one retry then finds those items stored and reports them as existing."""
-    try:
-        return _ingest_once(ctx, who, items)
-    except IntegrityError:
-        return _ingest_once(ctx, who, items)
+def _ingest(ctx: Context, db: Session, who: Principal, items: list[IncomingItem]) -> IngestOutcome:
+    """Ingest in one transaction; items a concurrent batch stored first are reported as
+    existing (insert-or-ignore in the database), so overlapping batches never fail."""
+    outcome = intake.ingest_into(
+        db,
+        who.project_id,
+        ctx.coders.get,
+        items,
+        codebook_version=ctx.codebook.version,
+        settings=ctx.settings,
+    )
+    db.commit()
+    return outcome
 
 
 def _outcome(o: IngestOutcome) -> dict[str, Any]:
@@ -74,57 +61,16 @@ def _check_size(ctx: Context, n: int) -> None:
 
 
 @router.post("/items", status_code=status.HTTP_200_OK)
-def ingest_items(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
+def ingest_items(body: IngestRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]:
     """Code and store a batch. Idempotent on ``external_id``: re-sent items are not re-created."""
     _check_size(ctx, len(body.items))
-    return _outcome(_ingest(ctx, who, _incoming(body.items)))
+    return _outcome(_ingest(ctx, db, who, _incoming(body.items)))
 
 
 @router.get("/items/{external_id}")
 def get_item(external_id: ExternalId, db: Db, who: Reader) -> dict[str, Any]:
     """A stored item of the project with its suggestions."""
-    item = db.scalar(
-        select(ItemRecord).where(
-            ItemRecord.project_id == who.project_id, ItemRecord.external_id == external_id
-        )
-    )
-    if item is None:
-        raise NotFound(f"item {external_id!r} not found")
-    suggestions = list(
-        db.scalars(
-            select(SuggestionRecord)
-            .where(SuggestionRecord.item_id == item.id)
-            .order_by(SuggestionRecord.id)
-        )
-    )
-    if who.role == "reviewer":  # blind coders must not see the model's answer first
-        hidden = review.blind_pending(db, sorted({s.unit_id for s in suggestions}))
-        suggestions = [s for s in suggestions if s.unit_id not in hidden]
-    return {
-        "id": item.id,
-        "external_id": item.external_id,
-        "text": item.text,
-        "metadata": item.meta,
-        "sentiment": {"label": item.sentiment, "score": item.sentiment_score},
-        "expression": item.expression,
-        "units": [
-            {"id": u.id, "index": u.idx, "start": u.start_char, "end": u.end_char, "text": u.text}
-            for u in db.scalars(
-                select(UnitRecord).where(UnitRecord.item_id == item.id).order_by(UnitRecord.idx)
-            )
-        ],
-        "suggestions": [
-            {
-                "id": s.id,
-                "unit_id": s.unit_id,
-                "bucket": s.bucket,
-                "polarity": s.polarity,
-                "state": s.state,
-                "version": s.version,
-            }
-            for s in suggestions
-        ],
-    }
+    return items.item_view(db, who, external_id)
 
 
 @router.post("/code")
@@ -137,18 +83,17 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]
     if body.store and not body.external_id:
         raise InvalidInput("external_id is required when store is true", field="external_id")
     metrics = {c.id: list(c.metrics) for c in ctx.codebook.codes}
-    model_path = db.scalar(
-        select(ProjectRecord.model_path).where(ProjectRecord.id == who.project_id)
-    )
+    model_path = projects.model_path(db, who.project_id)
+    project_settings = projects.project_settings(db, who.project_id)
     db.rollback()  # end the read transaction before the model runs
     coder = ctx.coders.get(model_path)
     stored = None
     if body.store:  # ingest codes the ticket once; its result is the response
         item = IncomingItem(str(body.external_id), body.text, dict(body.metadata))
-        stored = _ingest(ctx, who, [item])
+        stored = _ingest(ctx, db, who, [item])
     result = (stored.results if stored else {}).get(str(body.external_id))
     if result is None:  # not stored, or stored earlier (an idempotent re-send)
-        result = coder.code([body.text])[0]
+        result = coder.code([intake.mask_text(ctx.settings, project_settings, body.text)])[0]
     out: dict[str, Any] = {
         "external_id": body.external_id,
         "model_version": coder.version,
@@ -186,13 +131,14 @@ def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
     Items are stored in chunks, each in its own transaction, so progress is durable and
     re-sending the batch after a failure resumes (ingest is idempotent).
     """
-    items = _incoming(body.items)
-    intake.check_batch(items)
+    batch = _incoming(body.items)
+    intake.check_batch(batch)
 
     def run(progress: Any) -> dict[str, Any]:
         totals = {"created": 0, "existing": 0, "units": 0, "suggestions": 0, "auto_accepted": 0}
-        for start in range(0, len(items), _JOB_CHUNK):
-            o = _ingest(ctx, who, items[start : start + _JOB_CHUNK])
+        for start in range(0, len(batch), _JOB_CHUNK):
+            with ctx.factory() as db:
+                o = _ingest(ctx, db, who, batch[start : start + _JOB_CHUNK])
             for key, value in (
                 ("created", o.created),
                 ("existing", o.existing),
@@ -201,10 +147,10 @@ def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
                 ("auto_accepted", o.n_auto_accepted),
             ):
                 totals[key] += value
-            progress(min(start + _JOB_CHUNK, len(items)), len(items))
+            progress(min(start + _JOB_CHUNK, len(batch)), len(batch))
         return totals
 
-    return ctx.jobs.submit(who.project_id, "code", len(items), who.key_id, run)
+    return ctx.jobs.submit(who.project_id, "code", len(batch), who.key_id, run)
 
 
 @router.get("/jobs/{job_id}")

@@ -83,10 +83,19 @@ def override(suggestion_id: RowId, body: Override, db: Db, who: Reviewer) -> dic
     )
 
 
-@router.post("/units/{unit_id}/codes", status_code=201)
-def add_code(unit_id: RowId, body: AddedCode, ctx: Ctx, db: Db, who: Reviewer) -> dict[str, Any]:
-    """Add a code the model missed to a unit (an approved suggestion of origin "reviewer")."""
-    out = review.add_code(
+@router.post(
+    "/units/{unit_id}/codes",
+    status_code=201,
+    responses={200: {"description": "The unit already carries this code; it is returned."}},
+)
+def add_code(
+    unit_id: RowId, body: AddedCode, ctx: Ctx, db: Db, who: Reviewer, response: Response
+) -> dict[str, Any]:
+    """Add a code the model missed to a unit (an approved suggestion of origin "reviewer").
+
+    Idempotent per unit, bucket and polarity: 201 when stored, 200 with the stored code when
+    the unit already carries it."""
+    out, created = review.add_code(
         db,
         who,
         unit_id,
@@ -96,6 +105,8 @@ def add_code(unit_id: RowId, body: AddedCode, ctx: Ctx, db: Db, who: Reviewer) -
         codebook_version=ctx.codebook.version,
     )
     db.commit()
+    if not created:
+        response.status_code = 200
     return out
 
 

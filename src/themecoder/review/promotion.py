@@ -1,11 +1,18 @@
-"""Retraining policy: promote a new model version only if it is not worse.
+"""Retraining policy: promote a new model version only on evidence that it is not worse.
 
-The rule, on held-out reviewed data scored per bucket: promote when (1) the macro-F1 (unweighted
-mean over buckets) of the new model is not lower than the current one's and (2) no bucket's F1
-drops by more than ``tolerance``. A tie promotes: the new model has learnt from more reviewed
-decisions at no measured cost. Condition (2) stops a gain on busy buckets from hiding a
-regression on a rare one; ``tolerance`` (default 0) absorbs the noise of small held-out sets.
-Comparisons allow ``1e-9`` of floating-point slack.
+Evidence first: a bucket is *scored* only with at least :data:`MIN_HELDOUT_PER_BUCKET` held-out
+reviewed units where the reviewer decided it, :data:`MIN_PRESENT_PER_BUCKET` of them present.
+A bucket with less evidence is *kept as it was*: the candidate carries the current model's head
+for it (see :func:`themecoder.services.retrain.keep_heads`), so its codes do not move. With no
+scored bucket there is nothing to compare and no promotion (a retrain once promoted on one
+held-out unit, then coded 21% fewer renewal suggestions).
+
+The rule, on the scored buckets: promote when (1) the macro-F1 (unweighted mean over buckets)
+of the new model is not lower than the current one's and (2) every bucket is non-inferior: the
+lower bound of the 95% paired-bootstrap interval of its F1 change (:func:`delta_ci`) is at least
+``-tolerance`` (the non-inferiority margin, default :data:`DEFAULT_MARGIN`). Without intervals,
+(2) falls back to the point change. Condition (2) stops a gain on busy buckets from hiding a
+regression on a rare one. Comparisons allow ``1e-9`` of floating-point slack.
 """
 
 from __future__ import annotations
@@ -14,9 +21,61 @@ import math
 from collections.abc import Mapping
 from typing import NamedTuple
 
+import numpy as np
+
 from themecoder.errors import InvalidInput
 
 _SLACK = 1e-9
+#: Held-out reviewed units deciding a bucket (present or absent) before it is scored.
+MIN_HELDOUT_PER_BUCKET = 20
+#: Of those, units where the bucket is present (an F1 needs positives).
+MIN_PRESENT_PER_BUCKET = 5
+#: Non-inferiority margin: the largest F1 drop the interval's lower bound may show.
+DEFAULT_MARGIN = 0.05
+N_BOOTSTRAP = 2000
+
+
+def has_evidence(n_decided: int, n_present: int) -> bool:
+    """Whether a bucket has enough held-out reviewed units to be scored."""
+    return n_decided >= MIN_HELDOUT_PER_BUCKET and n_present >= MIN_PRESENT_PER_BUCKET
+
+
+def f1(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Presence F1 of boolean predictions against boolean truth (0 without any positive)."""
+    tp = float(np.sum(truth & pred))
+    wrong = float(np.sum(truth != pred))
+    return 2 * tp / (2 * tp + wrong) if tp else 0.0
+
+
+def delta_ci(
+    truth: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    *,
+    n_boot: int = N_BOOTSTRAP,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of ``F1(after) - F1(before)`` over a paired bootstrap of units.
+
+    Both models are scored on the same resampled units, so the interval reflects the change,
+    not the two models' separate noise. Deterministic for a given ``seed``.
+    """
+    t, b, a = (np.asarray(x, dtype=bool) for x in (truth, before, after))
+    if not len(t):
+        raise InvalidInput("no units to bootstrap")
+    idx = np.random.default_rng(seed).integers(0, len(t), size=(n_boot, len(t)))
+    T, B, A = t[idx], b[idx], a[idx]
+
+    def batch_f1(pred: np.ndarray) -> np.ndarray:
+        tp = np.sum(T & pred, axis=1)
+        wrong = np.sum(pred != T, axis=1)
+        return np.where(tp > 0, 2 * tp / np.maximum(2 * tp + wrong, 1), 0.0)
+
+    deltas = batch_f1(A) - batch_f1(B)
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(deltas, [tail, 100 - tail])
+    return float(lo), float(hi)
 
 
 class Promotion(NamedTuple):
@@ -40,14 +99,19 @@ def _check(name: str, scores: Mapping[str, float]) -> None:
 
 
 def should_promote(
-    before: Mapping[str, float], after: Mapping[str, float], tolerance: float = 0.0
+    before: Mapping[str, float],
+    after: Mapping[str, float],
+    tolerance: float = DEFAULT_MARGIN,
+    lower_bounds: Mapping[str, float] | None = None,
 ) -> Promotion:
     """Decide whether the new model (``after``) replaces the current one (``before``).
 
     Args:
         before: F1 per bucket of the current model on the held-out set.
         after: F1 per bucket of the candidate on the same held-out set and buckets.
-        tolerance: Largest allowed drop of any single bucket's F1, >= 0.
+        tolerance: Non-inferiority margin: largest allowed drop of any single bucket's F1
+            (its interval's lower bound when ``lower_bounds`` is given), >= 0.
+        lower_bounds: Lower bound of each bucket's F1-change interval (:func:`delta_ci`).
 
     Returns:
         ``(promote, deltas)`` with ``deltas[bucket] = after - before``; see the module docstring.
@@ -67,5 +131,6 @@ def should_promote(
     macro_before = sum(before.values()) / len(before)
     macro_after = sum(after.values()) / len(after)
     not_lower = macro_after >= macro_before - _SLACK
-    no_big_drop = all(d >= -tolerance - _SLACK for d in deltas.values())
+    worst = deltas if lower_bounds is None else {b: float(lower_bounds[b]) for b in deltas}
+    no_big_drop = all(d >= -tolerance - _SLACK for d in worst.values())
     return Promotion(not_lower and no_big_drop, deltas)

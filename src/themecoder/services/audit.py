@@ -6,15 +6,17 @@ be added and read.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from themecoder.errors import InvalidInput
-from themecoder.services.projects import Principal
 from themecoder.storage.review import AuditEventRecord
 from themecoder.storage.tables import utc_now
+
+if TYPE_CHECKING:  # projects writes audit events, so audit only names its Principal
+    from themecoder.services.projects import Principal
 
 MAX_PAGE = 500
 

@@ -37,7 +37,8 @@ class LockedCoder:
 
 
 class CoderRegistry:
-    """Coders by artifact folder; ``None`` names the shipped model (``settings.model_dir``)."""
+    """Coders by artifact folder; ``None`` names the shipped model (``settings.model_dir``), a
+    relative path a folder of the model store (``settings.project_models_dir``)."""
 
     def __init__(self, settings: Settings, default: Coder | None = None) -> None:
         self.settings = settings
@@ -46,8 +47,16 @@ class CoderRegistry:
         if default is not None:
             self._coders[self._key(None)] = LockedCoder(default)
 
+    def resolve(self, path: str | Path | None) -> Path:
+        """The folder of a stored model path: ``None`` is the shipped model, a relative path
+        lies in the model store (``settings.project_models_dir``)."""
+        if path is None:
+            return Path(self.settings.model_dir).resolve()
+        p = Path(path)
+        return (p if p.is_absolute() else Path(self.settings.project_models_dir) / p).resolve()
+
     def _key(self, path: str | Path | None) -> str:
-        return str(Path(path or self.settings.model_dir).resolve())
+        return str(self.resolve(path))
 
     @property
     def embedder(self) -> Any:

@@ -15,6 +15,7 @@ from themecoder.domain import ItemResult
 from themecoder.errors import InvalidInput
 from themecoder.ingest import IngestProblem, read_items
 from themecoder.records import flat_row, records
+from themecoder.services import privacy
 from themecoder.services.codebook import load as load_codebook
 from themecoder.storage import init_db, make_engine, save_results, session_factory
 
@@ -92,7 +93,12 @@ def code_path(
     coder: Coder | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CodingRun:
-    """Read ``path`` (a file or folder), code it, write ``out`` and store the results."""
+    """Read ``path`` (a file or folder), code it, write ``out`` and store the results.
+
+    With ``s.redact`` (the default) items are masked before coding: the output file and the
+    store hold the masked text, and unit offsets index it (``source_offset`` still indexes the
+    source file).
+    """
     if level not in LEVELS:
         raise InvalidInput(f"--level must be one of {LEVELS}, got {level!r}")
     if out is not None and out.suffix.lower() not in {".jsonl", ".csv"}:
@@ -106,7 +112,9 @@ def code_path(
         skip_speakers=skip_speakers,
     )
     coder = coder or Coder.load(s)
-    results = coder.code(ingested.items, progress=progress)
+    rules = privacy.policy(s)
+    items, _ = privacy.mask_items(ingested.items, privacy.masker_for(s, rules), rules)
+    results = coder.code(items, progress=progress)
     if out is not None:
         write_records(records(results, level, coder.version), out)
     run_id = store_results(s, results, str(path), coder.version, level) if store else None

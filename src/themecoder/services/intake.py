@@ -1,7 +1,10 @@
 """Ingest items into a project: code them, store them, and open their review suggestions.
 
 Ingest is idempotent on the caller's external id: an item whose id the project already holds
-is reported as existing and neither coded nor stored again. Each model code becomes a
+is reported as existing and neither coded nor stored again. Items are inserted with ``ON
+CONFLICT DO NOTHING`` (see :func:`~themecoder.storage.repository.save_results`), so when two
+overlapping batches race, the one that stores an item first creates it and the other reports
+it as existing; neither fails. Each model code becomes a
 suggestion, auto-accepted when its bucket's gate is open (see :mod:`themecoder.services.agreement`)
 and pending otherwise; units picked for blind double coding keep every suggestion pending.
 """
@@ -16,14 +19,17 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from themecoder.coder import Coder
+from themecoder.config import Settings, get_settings
 from themecoder.domain import Item, ItemResult
-from themecoder.errors import InvalidInput
+from themecoder.errors import InvalidInput, NotFound
 from themecoder.review.queue import (
     SuggestionState,
     band,
     expected_value_of_review,
     is_double_coded,
 )
+from themecoder.services import privacy
+from themecoder.services.agreement import gates as project_gates
 from themecoder.storage.repository import insert_ids, save_results
 from themecoder.storage.review import (
     AuditEventRecord,
@@ -102,10 +108,14 @@ def ingest(
     gates: Mapping[str, bool],
     codebook_version: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    settings: Settings | None = None,
 ) -> IngestOutcome:
     """Code and store the items the project does not hold yet; open their suggestions.
 
-    Nothing is committed: the caller owns the transaction, so a failure stores nothing.
+    Nothing is committed: the caller owns the transaction, so a failure stores nothing. With
+    redaction on, items are masked first (:mod:`themecoder.services.privacy`): the stored
+    text, units, evidence and the returned results hold placeholders, and the original is
+    stored, encrypted, only if the project keeps originals.
 
     Args:
         session: Open session.
@@ -115,25 +125,32 @@ def ingest(
         gates: ``{bucket: auto-accept allowed}``; a missing bucket is closed.
         codebook_version: Stored with every code and suggestion.
         progress: Called with ``(units done, units total)`` while coding.
+        settings: Redaction, key and name settings (default: the process settings).
 
     Raises:
         InvalidInput: Two items share an external id.
+        ConfigurationError: The project keeps originals and no key is set.
     """
     check_batch(items)
+    s = settings or get_settings()
     known = existing_ids(session, project.id, [it.external_id for it in items])
     new = [it for it in items if it.external_id not in known]
     outcome = IngestOutcome(items=[], model_version=coder.version)
     created: dict[str, int] = {}
     if new:
-        results = coder.code(
+        rules = privacy.policy(s, project.settings or {})
+        masked, originals = privacy.mask_items(
             [
                 Item(
                     id=it.external_id, text=it.text, metadata=dict(it.metadata), speaker=it.speaker
                 )
                 for it in new
             ],
-            progress=progress,
+            privacy.masker_for(s, rules),
+            rules,
         )
+        sealed = privacy.seal(s, originals) if rules.keep_original else {}
+        results = coder.code(masked, progress=progress)
         outcome.results = {it.external_id: r for it, r in zip(new, results, strict=True)}
         run_id = save_results(
             session,
@@ -144,12 +161,16 @@ def ingest(
             settings={"project": project.slug},
             codebook_version=codebook_version,
             project_id=project.id,
+            originals=sealed,
         )
         created = dict(
             session.execute(
                 select(ItemRecord.external_id, ItemRecord.id).where(ItemRecord.run_id == run_id)
             ).all()
         )
+        raced = [it.external_id for it in new if it.external_id not in created]
+        known.update(existing_ids(session, project.id, raced))  # stored by a concurrent batch
+        outcome.results = {e: r for e, r in outcome.results.items() if e in created}
         _open_suggestions(session, project, run_id, gates, codebook_version, outcome)
     for it in items:
         if it.external_id in known:
@@ -157,6 +178,47 @@ def ingest(
         else:
             outcome.items.append((it.external_id, int(created[it.external_id]), True))
     return outcome
+
+
+def ingest_into(
+    session: Session,
+    project_id: int,
+    coder_for: Callable[[str | None], Any],
+    items: Sequence[IncomingItem],
+    *,
+    codebook_version: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    settings: Settings | None = None,
+) -> IngestOutcome:
+    """:func:`ingest` into the project with id ``project_id``, with its model and gates.
+
+    Args:
+        coder_for: The coder of a project's model path (``None``: the shipped model), e.g.
+            ``CoderRegistry.get``.
+
+    Raises:
+        NotFound: No such project.
+    """
+    project = session.get(ProjectRecord, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    return ingest(
+        session,
+        project,
+        coder_for(project.model_path),
+        items,
+        gates=project_gates(session, project.id),
+        codebook_version=codebook_version,
+        progress=progress,
+        settings=settings,
+    )
+
+
+def mask_text(settings: Settings, project_settings: Mapping[str, Any] | None, text: str) -> str:
+    """``text`` masked as the project's ingest would store it (``POST /v1/code`` answers with
+    the masked text's evidence, stored or not)."""
+    rules = privacy.policy(settings, project_settings or {})
+    return privacy.masker_for(settings, rules).mask(text).text
 
 
 def _open_suggestions(

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from themecoder.config import Settings
 from themecoder.domain import BUCKETS
-from themecoder.errors import NotFound
+from themecoder.errors import Conflict, NotFound
+from themecoder.review.promotion import DEFAULT_MARGIN
 from themecoder.review.queue import SuggestionState
 from themecoder.services import audit
 from themecoder.services.coders import CoderRegistry
@@ -91,7 +92,7 @@ def retrain_project(
     project_id: int,
     actor: Principal | None = None,
     *,
-    tolerance: float = 0.0,
+    tolerance: float = DEFAULT_MARGIN,
     own_limit: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -113,10 +114,11 @@ def retrain_project(
         corrections = collect_corrections(session, project_id)
     current = registry.get(current_path)
     stamp = utc_now().strftime("%Y%m%dT%H%M%S%f")
-    out_dir = Path(s.project_models_dir) / slug / stamp
+    stored_path = f"{slug}/{stamp}"  # relative to the model store, never to the working dir
+    out_dir = Path(s.project_models_dir) / stored_path
     step = _stepper(progress)
     report = retrain(
-        s.model_copy(update={"model_dir": Path(current_path or s.model_dir)}),
+        s.model_copy(update={"model_dir": registry.resolve(current_path)}),
         corrections,
         out_dir,
         current=current.coder,
@@ -134,14 +136,14 @@ def retrain_project(
             ModelVersionRecord(
                 project_id=project_id,
                 version=report.version,
-                path=str(report.path),
+                path=stored_path,
                 created_at=utc_now(),
                 promoted=report.promote,
                 report=result,
             )
         )
         if report.promote:
-            project.model_version, project.model_path = report.version, str(report.path)
+            project.model_version, project.model_path = report.version, stored_path
         audit.record(
             session,
             actor,
@@ -175,6 +177,8 @@ def _stepper(progress: Callable[[int, int], None] | None) -> Any:
 
 def list_versions(session: Session, project_id: int) -> list[dict[str, Any]]:
     """The project's trained versions, newest first."""
+    project = session.get(ProjectRecord, project_id)
+    in_use = project.model_version if project else None
     rows = session.scalars(
         select(ModelVersionRecord)
         .where(ModelVersionRecord.project_id == project_id)
@@ -185,7 +189,63 @@ def list_versions(session: Session, project_id: int) -> list[dict[str, Any]]:
             "version": r.version,
             "created_at": r.created_at.isoformat(),
             "promoted": r.promoted,
+            "rolled_back": r.rolled_back_at is not None,
+            "in_use": r.promoted and r.rolled_back_at is None and r.version == in_use,
             "report": r.report,
         }
         for r in rows
     ]
+
+
+def rollback(
+    session: Session, project_id: int, actor: Principal | None = None, to: str | None = None
+) -> dict[str, Any]:
+    """Take the project back from its current model to the version promoted before it (or
+    ``to``, an earlier promoted version; ``"shipped"`` for the shipped model). Audited as
+    ``rollback``; the rolled-back version is marked and never returned to.
+
+    Raises:
+        NotFound: No such project, or ``to`` is not an earlier promoted version.
+        Conflict: The project is on the shipped model: nothing to roll back.
+    """
+    project = session.get(ProjectRecord, project_id, with_for_update=True)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    if project.model_version is None:
+        raise Conflict("the project uses the shipped model; there is nothing to roll back")
+    promoted = list(
+        session.scalars(
+            select(ModelVersionRecord)
+            .where(
+                ModelVersionRecord.project_id == project_id,
+                ModelVersionRecord.promoted.is_(True),
+                ModelVersionRecord.rolled_back_at.is_(None),
+            )
+            .order_by(ModelVersionRecord.id)
+        )
+    )
+    current = next((r for r in promoted if r.version == project.model_version), None)
+    earlier = [r for r in promoted if current is None or r.id < current.id]
+    if to is None or to == "shipped":
+        target = earlier[-1] if earlier and to is None else None
+    else:
+        target = next((r for r in earlier if r.version == to), None)
+        if target is None:
+            raise NotFound(f"model version {to!r} is not an earlier promoted version")
+    gone = project.model_version
+    if current is not None:
+        current.rolled_back_at = utc_now()
+    project.model_version = target.version if target else None
+    project.model_path = target.path if target else None
+    now_on = project.model_version or "shipped"
+    audit.record(
+        session,
+        actor,
+        project_id,
+        "rollback",
+        f"model:{gone}",
+        {"model_version": gone},
+        {"model_version": now_on},
+        model_version=project.model_version,
+    )
+    return {"rolled_back": gone, "model_version": now_on}

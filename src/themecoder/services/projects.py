@@ -2,6 +2,10 @@
 
 A key is ``tc_`` plus 32 random URL-safe bytes; only its SHA-256 is stored, so a leaked
 database does not leak working keys. A key is shown once, when created.
+
+Every change writes its audit event here, in the caller's transaction, so the CLI (actor
+``None``, recorded as "cli") and the API (the caller's key) leave the same trail. A project
+always keeps a live admin key: revoking the last one is a :class:`Conflict`.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from themecoder.errors import Conflict, InvalidInput, NotFound
 from themecoder.review.gating import DEFAULT_MIN_UNITS, DEFAULT_THRESHOLD
 from themecoder.review.queue import DOUBLE_CODING_SHARE
+from themecoder.services import audit
+from themecoder.services.privacy import PROJECT_DEFAULTS as PII_DEFAULTS
 from themecoder.storage.review import ApiKeyRecord, ProjectRecord
 from themecoder.storage.tables import utc_now
 
@@ -29,6 +35,7 @@ DEFAULT_PROJECT_SETTINGS: dict[str, Any] = {
     "double_coding_share": DOUBLE_CODING_SHARE,
     "gate_threshold": DEFAULT_THRESHOLD,
     "gate_min_units": DEFAULT_MIN_UNITS,
+    **PII_DEFAULTS,
 }
 
 
@@ -52,8 +59,11 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_project(session: Session, slug: str, name: str | None = None) -> ProjectRecord:
-    """Create a project; ``slug`` is lower-case letters, digits and dashes.
+def create_project(
+    session: Session, slug: str, name: str | None = None, actor: Principal | None = None
+) -> ProjectRecord:
+    """Create a project (audited as ``project_create``); ``slug`` is lower-case letters,
+    digits and dashes.
 
     Raises:
         InvalidInput: A malformed slug.
@@ -71,6 +81,8 @@ def create_project(session: Session, slug: str, name: str | None = None) -> Proj
     )
     session.add(project)
     session.flush()
+    after = {"slug": project.slug, "name": project.name, "settings": project.settings}
+    audit.record(session, actor, project.id, "project_create", "project", None, after)
     return project
 
 
@@ -86,8 +98,23 @@ def get_project(session: Session, slug: str) -> ProjectRecord:
     return project
 
 
-def create_key(session: Session, project_id: int, role: str, name: str) -> tuple[ApiKeyRecord, str]:
-    """Issue a key; returns the record and the plain key, which is never stored.
+def model_path(session: Session, project_id: int) -> str | None:
+    """The artifact path of the project's model (``None``: the shipped model)."""
+    return session.scalar(select(ProjectRecord.model_path).where(ProjectRecord.id == project_id))
+
+
+def project_settings(session: Session, project_id: int) -> dict[str, Any]:
+    """The project's settings (review rules and personal-data rules)."""
+    return dict(
+        session.scalar(select(ProjectRecord.settings).where(ProjectRecord.id == project_id)) or {}
+    )
+
+
+def create_key(
+    session: Session, project_id: int, role: str, name: str, actor: Principal | None = None
+) -> tuple[ApiKeyRecord, str]:
+    """Issue a key (audited as ``key_create``); returns the record and the plain key, which
+    is never stored.
 
     Raises:
         InvalidInput: Unknown role or empty name.
@@ -107,21 +134,90 @@ def create_key(session: Session, project_id: int, role: str, name: str) -> tuple
     )
     session.add(record)
     session.flush()
+    audit.record(
+        session, actor, project_id, "key_create", f"key:{record.id}", None, key_view(record)
+    )
     return record, plain
 
 
-def revoke_key(session: Session, project_id: int, key_id: int) -> ApiKeyRecord:
-    """Revoke a key of ``project_id`` (idempotent).
+def revoke_key(
+    session: Session, project_id: int, key_id: int, actor: Principal | None = None
+) -> ApiKeyRecord:
+    """Revoke a key of ``project_id`` (idempotent; audited as ``key_revoke``).
 
     Raises:
         NotFound: The key does not exist in this project.
+        Conflict: It is the project's last live admin key (the project would be locked out).
     """
+    # Lock the project row (PostgreSQL), so two admins revoking each other's keys at once
+    # cannot both pass the last-admin check.
+    session.get(ProjectRecord, project_id, with_for_update=True)
     record = session.get(ApiKeyRecord, key_id)
     if record is None or record.project_id != project_id:
         raise NotFound(f"API key {key_id} not found")
-    if record.revoked_at is None:
-        record.revoked_at = utc_now()
+    if record.revoked_at is not None:
+        return record
+    if record.role == "admin" and live_admins(session, project_id) <= 1:
+        raise Conflict(
+            f"API key {key_id} is the project's last live admin key; create another admin "
+            "key before revoking it",
+            field="key_id",
+        )
+    before = key_view(record)
+    record.revoked_at = utc_now()
+    session.flush()
+    audit.record(
+        session, actor, project_id, "key_revoke", f"key:{key_id}", before, key_view(record)
+    )
     return record
+
+
+def live_admins(session: Session, project_id: int) -> int:
+    """Live (unrevoked) admin keys of the project."""
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                ApiKeyRecord.project_id == project_id,
+                ApiKeyRecord.role == "admin",
+                ApiKeyRecord.revoked_at.is_(None),
+            )
+        )
+        or 0
+    )
+
+
+def key_view(k: ApiKeyRecord) -> dict[str, Any]:
+    """A key as listings show it (never the key itself)."""
+    return {
+        "id": k.id,
+        "name": k.name,
+        "role": k.role,
+        "prefix": k.prefix,
+        "created_at": k.created_at.isoformat(),
+        "revoked": k.revoked_at is not None,
+    }
+
+
+def list_keys(session: Session, project_id: int) -> list[dict[str, Any]]:
+    """The project's keys, oldest first."""
+    rows = session.scalars(
+        select(ApiKeyRecord).where(ApiKeyRecord.project_id == project_id).order_by(ApiKeyRecord.id)
+    )
+    return [key_view(k) for k in rows]
+
+
+def project_view(session: Session, who: Principal) -> dict[str, Any]:
+    """The caller's project, its review rules and current model, and the caller's role."""
+    p = session.get(ProjectRecord, who.project_id)
+    if p is None:
+        raise NotFound(f"project {who.project_id} not found")
+    return {
+        "slug": p.slug,
+        "name": p.name,
+        "settings": p.settings,
+        "model_version": p.model_version,
+        "role": who.role,
+    }
 
 
 def authenticate(session: Session, key: str) -> Principal | None:
@@ -139,11 +235,23 @@ def authenticate(session: Session, key: str) -> Principal | None:
     return Principal(record.project_id, slug, record.id, record.name, record.role)
 
 
-def update_settings(session: Session, project_id: int, changes: dict[str, Any]) -> dict[str, Any]:
-    """Change a project's review rules; unknown keys or bad values are refused.
+def update_settings(
+    session: Session,
+    project_id: int,
+    changes: dict[str, Any],
+    actor: Principal | None = None,
+    *,
+    key_configured: bool = False,
+) -> dict[str, Any]:
+    """Change a project's review or personal-data rules (audited as ``project_settings``);
+    unknown keys or bad values are refused.
+
+    Args:
+        key_configured: Whether the service has a PII key; ``keep_original`` needs one.
 
     Raises:
-        InvalidInput: An unknown setting or a value out of range.
+        InvalidInput: An unknown setting, a value out of range, or ``keep_original`` without
+            a key.
     """
     project = session.get(ProjectRecord, project_id)
     if project is None:
@@ -157,8 +265,27 @@ def update_settings(session: Session, project_id: int, changes: dict[str, Any]) 
         "gate_min_units": lambda v: float(v).is_integer() and v >= 1,
     }
     for key, value in changes.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not checks[key](value):
+        if key in PII_DEFAULTS:
+            _check_pii_setting(key, value, key_configured)
+        elif (
+            isinstance(value, bool) or not isinstance(value, int | float) or not checks[key](value)
+        ):
             raise InvalidInput(f"{key} has an invalid value {value!r}", field=key)
-    settings = {**DEFAULT_PROJECT_SETTINGS, **(project.settings or {}), **changes}
+    before = dict(project.settings or {})
+    settings = {**DEFAULT_PROJECT_SETTINGS, **before, **changes}
     project.settings = settings
+    audit.record(session, actor, project_id, "project_settings", "project", before, settings)
     return settings
+
+
+def _check_pii_setting(key: str, value: Any, key_configured: bool) -> None:
+    if key == "keep_original":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{key} must be true or false", field=key)
+        if value and not key_configured:
+            raise InvalidInput(
+                "keep_original needs THEMECODER_PII_KEY (a Fernet key) set on the service",
+                field=key,
+            )
+    elif not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidInput(f"{key} must be a list of non-empty strings", field=key)

@@ -18,10 +18,13 @@ Scoring, decided here:
   :func:`~themecoder.services.evaluation.bucket_scores`), counted only over the held-out units
   where the reviewer decided that bucket (present or absent); units where it is unknown do not
   count for or against it.
-* A bucket is compared only if at least one held-out unit has it present. A bucket that is
-  unknown on every held-out unit has nothing to score, and one that is only ever absent there
-  has no defined F1 (no positives: recall is undefined and every prediction scores 0), so both
-  are left out of ``before``, ``after`` and ``deltas``.
+* A bucket is compared only with enough evidence
+  (:func:`~themecoder.review.promotion.has_evidence`: 20 held-out units deciding it, 5 of them
+  present). Every other bucket is *kept*: :func:`keep_heads` copies the current model's head
+  for it into the candidate, so promotion never moves a bucket nobody measured. With no bucket
+  scored, retraining is refused before any training.
+* Each scored bucket gets a paired-bootstrap 95% interval of its F1 change; promotion needs its
+  lower bound above ``-tolerance`` (non-inferiority, see :mod:`themecoder.review.promotion`).
 """
 
 from __future__ import annotations
@@ -33,16 +36,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from themecoder.artifact import load_artifact
+import numpy as np
+
+from themecoder.artifact import load_artifact, save_artifact
 from themecoder.coder import Coder
 from themecoder.config import Settings
 from themecoder.domain import BUCKETS, POLARITIES, Unit, UnitResult
 from themecoder.errors import InvalidInput
 from themecoder.labelled import Example, split_of
 from themecoder.pipeline.embed import make_embedder
-from themecoder.review.promotion import should_promote
+from themecoder.review.promotion import (
+    DEFAULT_MARGIN,
+    MIN_HELDOUT_PER_BUCKET,
+    MIN_PRESENT_PER_BUCKET,
+    delta_ci,
+    f1,
+    has_evidence,
+    should_promote,
+)
 from themecoder.services.embedding_cache import CachedEmbedder
-from themecoder.services.evaluation import bucket_scores
 from themecoder.services.training import train_coder
 
 REVIEW_SOURCE = "review"
@@ -83,6 +95,9 @@ class RetrainReport:
     path: Path  # where the candidate artifact was written
     n_train: int  # review examples added to training
     n_heldout: int  # held-out reviewed units used for the comparison
+    ci: dict[str, list[float]] = field(default_factory=dict)  # 95% interval of each delta
+    kept: list[str] = field(default_factory=list)  # buckets whose current head was kept
+    evidence: dict[str, list[int]] = field(default_factory=dict)  # [decided, present] per bucket
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``path`` as a string)."""
@@ -139,9 +154,39 @@ def _code(coder: Coder, examples: Sequence[Example]) -> list[UnitResult]:
     return coder.code_units(units)
 
 
-def _f1(coder: Coder, held: Sequence[Example], buckets: Sequence[str]) -> dict[str, float]:
-    scores = bucket_scores(held, _code(coder, held))  # type: ignore[arg-type]  # duck-typed
-    return {b: float(scores[b]["f1"]) if b in scores else 0.0 for b in buckets}
+def _evidence(held: Sequence[Example]) -> dict[str, list[int]]:
+    """``[held-out units deciding the bucket, of which present]`` per bucket."""
+    return {
+        b: [
+            sum(b in e.truth for e in held),
+            sum(e.truth.get(b) is not None for e in held),
+        ]
+        for b in BUCKETS
+    }
+
+
+def keep_heads(current_dir: Path, candidate_dir: Path, buckets: Sequence[str]) -> None:
+    """Give the candidate artifact the current model's heads for ``buckets``.
+
+    Bucket heads are rows of the ``bucket.*`` arrays, in the order of ``config["buckets"]``;
+    the candidate then codes those buckets exactly as the current model does (same embedder).
+    """
+    current, candidate = load_artifact(current_dir), load_artifact(candidate_dir)
+    order = list(candidate.config["buckets"])
+    if list(current.config["buckets"]) != order:
+        raise InvalidInput("the current and candidate models code different buckets")
+    rows = [order.index(b) for b in buckets]
+    for name, values in candidate.arrays.items():
+        if name.startswith("bucket."):
+            values = np.array(values, copy=True)
+            values[rows] = current.arrays[name][rows]
+            candidate.arrays[name] = values
+    candidate.config["kept_buckets"] = {"from": current.version, "buckets": list(buckets)}
+    save_artifact(candidate, candidate_dir)
+
+
+def _present(results: Sequence[UnitResult], rows: Sequence[int], bucket: str) -> np.ndarray:
+    return np.array([any(c.bucket == bucket for c in results[i].buckets) for i in rows], bool)
 
 
 def retrain(
@@ -151,7 +196,7 @@ def retrain(
     *,
     current: Coder | None = None,
     embedder: Any = None,
-    tolerance: float = 0.0,
+    tolerance: float = DEFAULT_MARGIN,
     own_limit: int | None = None,
     progress: Progress | None = None,
 ) -> RetrainReport:
@@ -205,6 +250,16 @@ def retrain(
             f"the {len(held)} held-out reviewed units have no bucket present, so no bucket has "
             "an F1 to compare; review units where a bucket applies"
         )
+    evidence = _evidence(held)
+    scored = [b for b in buckets if has_evidence(*evidence[b])]
+    if not scored:
+        have = ", ".join(f"{b} {n} ({p} present)" for b, (n, p) in evidence.items() if n)
+        raise InvalidInput(
+            f"not enough held-out reviewed units to compare any bucket: each needs "
+            f"{MIN_HELDOUT_PER_BUCKET} held-out units deciding it, {MIN_PRESENT_PER_BUCKET} of "
+            f"them present; have {have}; review more units"
+        )
+    kept = [b for b in BUCKETS if b not in scored]
     out = Path(out_dir)
     if out.resolve() == Path(s.model_dir).resolve():
         raise InvalidInput(f"out_dir {out} is the current model's folder; pick a new folder")
@@ -237,13 +292,23 @@ def retrain(
         if progress:
             progress(name, done, 1)
 
+    if kept:
+        keep_heads(Path(s.model_dir), result.path, kept)
     step("score current", 0)
-    before = _f1(current, held, buckets)
+    now = _code(current, held)
     step("score candidate", 0)
     candidate = Coder.from_artifact(load_artifact(result.path), s, embedder=emb)
-    after = _f1(candidate, held, buckets)
+    new = _code(candidate, held)
     step("score candidate", 1)
-    decision = should_promote(before, after, tolerance)
+    before, after, ci = {}, {}, {}
+    for b in scored:
+        rows = [i for i, e in enumerate(held) if b in e.truth]
+        truth = np.array([held[i].truth[b] is not None for i in rows], bool)
+        was, will = _present(now, rows, b), _present(new, rows, b)
+        before[b], after[b] = f1(truth, was), f1(truth, will)
+        ci[b] = [round(x, 4) for x in delta_ci(truth, was, will, seed=s.seed)]
+    lower = {b: lo for b, (lo, _) in ci.items()}
+    decision = should_promote(before, after, tolerance, lower_bounds=lower)
     report = RetrainReport(
         promote=decision.promote,
         before=before,
@@ -253,6 +318,9 @@ def retrain(
         path=result.path,
         n_train=len(train),
         n_heldout=len(held),
+        ci=ci,
+        kept=kept,
+        evidence=evidence,
     )
     (result.path / REPORT_FILE).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     return report

@@ -22,9 +22,13 @@ from themecoder.review.queue import SuggestionState, band, transition
 from themecoder.services import audit
 from themecoder.services.agreement import complete_units
 from themecoder.services.projects import Principal
-from themecoder.storage.review import DoubleCodedUnitRecord, SuggestionRecord
+from themecoder.storage.review import (
+    DoubleCodedUnitRecord,
+    SuggestionRecord,
+    insert_reviewer_code,
+)
 from themecoder.storage.tables import ItemRecord, RunRecord, UnitRecord, utc_now
-from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
+from themecoder.storage.themes import ThemeRecord, UnitThemeRecord, project_theme
 
 ACTIONS = {
     "approve": SuggestionState.APPROVED,
@@ -116,12 +120,13 @@ def queue(
         stmt = stmt.where(SuggestionRecord.band == flt.band)
     if flt.account_id:
         stmt = stmt.where(ItemRecord.account_id == flt.account_id)
-    if flt.theme_id is not None:
-        stmt = stmt.where(
-            SuggestionRecord.unit_id.in_(
-                select(UnitThemeRecord.unit_id).where(UnitThemeRecord.theme_id == flt.theme_id)
-            )
+    if flt.theme_id is not None:  # only a theme of the project: another's matches nothing
+        of_theme = (
+            select(UnitThemeRecord.unit_id)
+            .join(ThemeRecord, ThemeRecord.id == UnitThemeRecord.theme_id)
+            .where(UnitThemeRecord.theme_id == flt.theme_id, ThemeRecord.project_id == project_id)
         )
+        stmt = stmt.where(SuggestionRecord.unit_id.in_(of_theme))
     total = session.scalar(select(func.count()).select_from(stmt.subquery()))
     rows = session.execute(
         stmt.order_by(SuggestionRecord.priority.desc(), SuggestionRecord.id)
@@ -196,6 +201,7 @@ def _check_override(
     theme_id: int | None,
     add: Sequence[tuple[str, str]],
     session: Session,
+    project_id: int,
 ) -> None:
     if bucket is None and polarity is None and theme_id is None and not add:
         raise InvalidInput(
@@ -205,7 +211,7 @@ def _check_override(
     for i, (b, p) in enumerate(add):
         _check_code(b, p, f"add.{i}.")
     if theme_id is not None:
-        theme = session.get(ThemeRecord, theme_id)
+        theme = project_theme(session, project_id, theme_id)
         if theme is None or theme.status != "active":
             raise NotFound(f"theme {theme_id} not found or not active")
 
@@ -240,7 +246,7 @@ def act(
     if s is None or s.project_id != principal.project_id:
         raise NotFound(f"suggestion {suggestion_id} not found")
     if action == "override":
-        _check_override(bucket, polarity, theme_id, add, session)
+        _check_override(bucket, polarity, theme_id, add, session, principal.project_id)
     elif bucket or polarity or theme_id is not None or add:
         raise InvalidInput(f"{action} takes no bucket, polarity, theme_id or add", field="bucket")
     if s.double_coded and blind_pending(session, [s.unit_id]):
@@ -283,7 +289,7 @@ def act(
     if theme_id is not None:
         _retheme(session, s.unit_id, theme_id)
     where = (s.unit_id, s.item_id, s.double_coded, s.model_version, s.codebook_version)
-    added = [_new_code(session, principal, where, b, p, comment, now) for b, p in add]
+    added = [_new_code(session, principal, where, b, p, comment, now)[0] for b, p in add]
     return {"suggestion": get(session, principal.project_id, s.id), "added": added}
 
 
@@ -304,8 +310,14 @@ def add_code(
     comment: str | None = None,
     *,
     codebook_version: int | None = None,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     """Add a code the model missed to a unit: an approved suggestion of origin "reviewer".
+
+    Idempotent: a unit carries an added code at most once per bucket and polarity; adding
+    it again returns the stored code and ``created`` false (the API answers 200, not 201).
+
+    Returns:
+        ``(suggestion view, created)``.
 
     Raises:
         NotFound: No such unit in the caller's project.
@@ -324,7 +336,7 @@ def add_code(
     if blind_pending(session, [unit_id]):
         raise Conflict(f"unit {unit_id} waits for blind double coding")
     double = session.get(DoubleCodedUnitRecord, unit_id) is not None
-    sid = _new_code(
+    sid, created = _new_code(
         session,
         principal,
         (unit_id, row[1], double, row[2], codebook_version),
@@ -333,7 +345,7 @@ def add_code(
         comment,
         utc_now(),
     )
-    return get(session, principal.project_id, sid)
+    return get(session, principal.project_id, sid), created
 
 
 def _new_code(
@@ -344,43 +356,45 @@ def _new_code(
     polarity: str,
     comment: str | None,
     now: Any,
-) -> int:
+) -> tuple[int, bool]:
+    """Store an added code once per unit, bucket and polarity: ``(suggestion id, created)``.
+
+    A code the unit already carries (a twin request, or a race of identical requests) is not
+    stored or audited again; its id comes back with ``created`` false.
+    """
     unit_id, item_id, double_coded, model_version, codebook_version = where
-    record = SuggestionRecord(
-        project_id=principal.project_id,
-        unit_id=unit_id,
-        item_id=item_id,
-        origin="reviewer",
-        bucket=bucket,
-        polarity=polarity,
-        confidence=1.0,
-        priority=0.0,
-        band=band(1.0),
-        state=SuggestionState.APPROVED.value,
-        version=1,
-        double_coded=double_coded,
-        model_version=model_version,
-        codebook_version=codebook_version,
-        final_bucket=bucket,
-        final_polarity=polarity,
-        comment=comment,
-        decided_by=principal.key_id,
-        decided_at=now,
-        created_at=now,
-    )
-    session.add(record)
-    session.flush()
-    _audit(
+    sid, created = insert_reviewer_code(
         session,
-        principal,
-        f"suggestion:{record.id}",
-        "add",
-        None,
-        _snapshot(record),
-        record,
-        comment,
+        {
+            "project_id": principal.project_id,
+            "unit_id": unit_id,
+            "item_id": item_id,
+            "origin": "reviewer",
+            "bucket": bucket,
+            "polarity": polarity,
+            "confidence": 1.0,
+            "priority": 0.0,
+            "band": band(1.0),
+            "state": SuggestionState.APPROVED.value,
+            "version": 1,
+            "double_coded": double_coded,
+            "model_version": model_version,
+            "codebook_version": codebook_version,
+            "final_bucket": bucket,
+            "final_polarity": polarity,
+            "comment": comment,
+            "decided_by": principal.key_id,
+            "decided_at": now,
+            "created_at": now,
+        },
     )
-    return record.id
+    if created:
+        record = session.get(SuggestionRecord, sid)
+        assert record is not None
+        _audit(
+            session, principal, f"suggestion:{sid}", "add", None, _snapshot(record), record, comment
+        )
+    return sid, created
 
 
 def _audit(

@@ -107,6 +107,8 @@ def merge(
         themes = _get(session, ids, "active")
         if len({t.bucket for t in themes}) > 1:
             raise InvalidInput("themes of different buckets cannot be merged")
+        if len({t.project_id for t in themes}) > 1:
+            raise InvalidInput("themes of different projects cannot be merged")
         target, rest = themes[0], themes[1:]
         counts = row_counts(session)
         weights = np.array([max(counts.get(t.id, 0), 1) for t in themes], dtype=np.float32)
@@ -168,6 +170,7 @@ def split(
                     bucket=theme.bucket,
                     status="active",
                     version=1,
+                    project_id=theme.project_id,
                 )
             )
         session.add_all(children)

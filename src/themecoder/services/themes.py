@@ -94,8 +94,12 @@ def discover(
     embedder: Any = None,
     params: ThemeParams | None = None,
     model: ThemeModel | None = None,
+    project_id: int | None = None,
 ) -> Discovery:
     """Fit themes on the stored units of a scope (all units, or one bucket's) and store them.
+
+    Themes belong to one project: only its units are used and the themes carry its id
+    (``project_id`` ``None``: the units and themes of no project, the CLI's).
 
     With ``residual`` only the unassigned pool is used and the themes are stored as
     proposals for a reviewer to accept or reject.
@@ -110,16 +114,20 @@ def discover(
     where = _scope_name(bucket)
     with store_session(s) as session:
         lineage = current_lineage(session)
-        live = _live_ids(session, lineage, bucket)
-        if themes_in(session, bucket, ("proposed",)):
+        live = _live_ids(session, lineage, bucket, project_id)
+        if themes_in(session, bucket, ("proposed",), project_id):
             raise Conflict(f"{where} has open theme proposals; accept or reject them first")
         if not residual and live:
-            n_active = len(themes_in(session, bucket, ("active",)))
+            n_active = len(themes_in(session, bucket, ("active",), project_id))
             raise Conflict(
                 f"{where} already has {n_active} active themes; use --residual to propose themes "
                 "from the unassigned units, or archive the themes first"
             )
-        ids = _pool(session, bucket, live) if residual else scope_units(session, bucket)
+        ids = (
+            _pool(session, bucket, live, project_id)
+            if residual
+            else scope_units(session, bucket, project_id)
+        )
         what = f"the unassigned pool of {where}" if residual else where
         if not ids:
             raise NotFound(f"{what} has no stored units with embeddings; code some data first")
@@ -145,6 +153,7 @@ def discover(
                 bucket=bucket,
                 status=status,
                 version=1,
+                project_id=project_id,
             )
             for t in model.themes_
         ]
@@ -174,6 +183,7 @@ def assign_new(
     bucket: str | None = None,
     *,
     params: ThemeParams | None = None,
+    project_id: int | None = None,
 ) -> Assignment:
     """Give units (default: every unit of the scope without a theme) to existing themes.
 
@@ -185,12 +195,12 @@ def assign_new(
     """
     p = params or ThemeParams()
     with store_session(s) as session:
-        themes = themes_in(session, bucket, ("active",))
+        themes = themes_in(session, bucket, ("active",), project_id)
         if not themes:
             raise NotFound(f"{_scope_name(bucket)} has no active themes; run discovery first")
-        live = _live_ids(session, current_lineage(session), bucket)
+        live = _live_ids(session, current_lineage(session), bucket, project_id)
         if unit_ids is None:
-            ids = _pool(session, bucket, live)
+            ids = _pool(session, bucket, live, project_id)
         else:
             done = assigned_units(session, live)
             ids = [int(u) for u in dict.fromkeys(unit_ids) if int(u) not in done]
@@ -204,15 +214,19 @@ def assign_new(
         picks = assign_to_centroids(X, centroids, p) if ids else []
         add_assignments(session, ids, [[(themes[j].id, sc) for j, sc in pk] for pk in picks])
         n_assigned = sum(bool(pk) for pk in picks)
-        return Assignment(len(ids), n_assigned, len(_pool(session, bucket, live)))
+        return Assignment(len(ids), n_assigned, len(_pool(session, bucket, live, project_id)))
 
 
 def list_themes(
-    s: Settings, bucket: str | None = None, statuses: Sequence[str] = ("active", "proposed")
+    s: Settings,
+    bucket: str | None = None,
+    statuses: Sequence[str] = ("active", "proposed"),
+    project_id: int | None = None,
 ) -> list[ThemeView]:
-    """Themes of a scope with the given statuses, by id."""
+    """Themes of a scope (of one project; ``None``: of none) with the given statuses, by id."""
     with store_session(s) as session:
-        return theme_views(session, current_lineage(session), themes_in(session, bucket, statuses))
+        found = themes_in(session, bucket, statuses, project_id)
+        return theme_views(session, current_lineage(session), found)
 
 
 # -- helpers shared with theme_edits ------------------------------------------------------
@@ -249,9 +263,11 @@ def stamped(event: LineageEvent) -> LineageEvent:
     return LineageEvent(event.kind, event.sources, event.targets, event.version, at)
 
 
-def _live_ids(session: Session, lineage: Lineage, bucket: str | None) -> set[int]:
+def _live_ids(
+    session: Session, lineage: Lineage, bucket: str | None, project_id: int | None = None
+) -> set[int]:
     """Themes whose units count as assigned: active ones, and those merged into one."""
-    themes = themes_in(session, bucket, ("active", "merged"))
+    themes = themes_in(session, bucket, ("active", "merged"), project_id)
     active = {t.id for t in themes if t.status == "active"}
     merged = {
         t.id
@@ -261,10 +277,12 @@ def _live_ids(session: Session, lineage: Lineage, bucket: str | None) -> set[int
     return active | merged
 
 
-def _pool(session: Session, bucket: str | None, live: set[int]) -> list[int]:
+def _pool(
+    session: Session, bucket: str | None, live: set[int], project_id: int | None = None
+) -> list[int]:
     """Units of the scope that carry no live theme."""
     done = assigned_units(session, live)
-    return [u for u in scope_units(session, bucket) if u not in done]
+    return [u for u in scope_units(session, bucket, project_id) if u not in done]
 
 
 def theme_views(

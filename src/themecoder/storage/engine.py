@@ -34,16 +34,22 @@ def make_engine(url: str) -> Engine:
         The engine; no connection is opened yet.
     """
     parsed = make_url(url)
+    # Each API request holds one connection; room for the API's worker threads (40) at once.
+    pool = {"pool_size": 10, "max_overflow": 40}
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, **pool)
     database = parsed.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in database
     uri = str(parsed.query.get("uri", "")).lower() in ("true", "1")
     if not in_memory and not uri:
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    # A writer waits for the write lock up to ``timeout`` seconds (the driver's default, 5 s,
+    # was too short for 20 concurrent ingest batches).
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if in_memory:
         options["poolclass"] = StaticPool
+    else:
+        options.update(pool)
     engine = create_engine(parsed, **options)
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Select, case, distinct, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from themecoder.domain import BUCKETS, EXPRESSIONS, POLARITIES, SENTIMENTS, ItemResult, UnitResult
@@ -34,11 +35,17 @@ def save_results(
     settings: Mapping[str, Any],
     codebook_version: int | None = None,
     project_id: int | None = None,
+    originals: Mapping[str, str] | None = None,
 ) -> int:
     """Store one coding run: its items, units with embeddings, and unit-level codes.
 
     Rows go in with a few bulk INSERTs (item and unit ids come back through RETURNING), so
     thousands of units store in well under a second on SQLite. Nothing is committed.
+
+    Items of a project go in with ``INSERT ... ON CONFLICT (project_id, external_id) DO
+    NOTHING``: an item a concurrent batch stored first is skipped with its units and codes
+    (it is that batch's), so overlapping batches never fail on the unique key. The run's
+    ``n_items`` / ``n_units`` count what this call stored.
 
     Args:
         session: Open session; the caller commits.
@@ -49,6 +56,7 @@ def save_results(
         settings: Settings of the run, stored as JSON.
         codebook_version: Version of the codebook the codes follow, stored on every code.
         project_id: The project the items belong to (API ingest); ``None`` for CLI runs.
+        originals: Encrypted originals by item id, for projects that keep them.
 
     Returns:
         The id of the new run.
@@ -63,8 +71,18 @@ def save_results(
     )
     session.add(run)
     session.flush()
-    rows = [{**_item_row(run.id, r), "project_id": project_id} for r in results]
-    item_ids = insert_ids(session, ItemRecord, rows)
+    kept = originals or {}
+    rows = [
+        {**_item_row(run.id, r), "project_id": project_id, "original": kept.get(str(r.item.id))}
+        for r in results
+    ]
+    if project_id is None:
+        item_ids = insert_ids(session, ItemRecord, rows)
+    else:
+        stored = insert_items_ignoring_conflicts(session, rows)
+        results = [r for r in results if str(r.item.id) in stored]
+        item_ids = [stored[str(r.item.id)] for r in results]
+        run.n_items, run.n_units = len(results), sum(len(r.units) for r in results)
     owners = [(item_id, ur) for item_id, r in zip(item_ids, results, strict=True) for ur in r.units]
     unit_ids = insert_ids(session, UnitRecord, [_unit_row(i, ur) for i, ur in owners])
     codes = [
@@ -245,6 +263,33 @@ def insert_ids(session: Session, model: type[Any], rows: list[dict[str, Any]]) -
         return list(session.scalars(stmt, rows))
     # Drivers without ordered RETURNING (SQLite older than 3.35): one row at a time.
     return [session.scalars(insert(model).returning(model.id), [row]).one() for row in rows]
+
+
+def insert_or_ignore(session: Session, model: type[Any]) -> Any:
+    """An ``INSERT`` of ``model`` in the session's dialect, which has ``on_conflict_do_nothing``
+    (SQLite and PostgreSQL both spell it ``ON CONFLICT ... DO NOTHING``)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    raise NotImplementedError(f"insert-or-ignore is not implemented for {dialect}")
+
+
+def insert_items_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert project items, skipping those whose ``(project_id, external_id)`` is stored.
+
+    Returns:
+        ``{external_id: new id}`` of the rows this call inserted.
+    """
+    if not rows:
+        return {}
+    stmt = (
+        insert_or_ignore(session, ItemRecord)
+        .on_conflict_do_nothing(index_elements=["project_id", "external_id"])
+        .returning(ItemRecord.external_id, ItemRecord.id)
+    )
+    return {str(ext): int(i) for ext, i in session.execute(stmt, rows)}
 
 
 def _vector_rows(

@@ -20,10 +20,16 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
+    text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from themecoder.storage.repository import insert_or_ignore
 from themecoder.storage.tables import Base, JSONType, UTCDateTime, utc_now
+
+#: Codes reviewers add are unique per unit, bucket and polarity (a partial unique index).
+_REVIEWER_CODE = text("origin = 'reviewer'")
 
 
 class ProjectRecord(Base):
@@ -71,7 +77,18 @@ class SuggestionRecord(Base):
     """
 
     __tablename__ = "suggestions"
-    __table_args__ = (Index("ix_suggestions_queue", "project_id", "state", "priority"),)
+    __table_args__ = (
+        Index("ix_suggestions_queue", "project_id", "state", "priority"),
+        Index(
+            "uq_suggestions_reviewer_code",
+            "unit_id",
+            "bucket",
+            "polarity",
+            unique=True,
+            sqlite_where=_REVIEWER_CODE,
+            postgresql_where=_REVIEWER_CODE,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
@@ -173,7 +190,10 @@ class JobRecord(Base):
 
 
 class ModelVersionRecord(Base):
-    """A model version trained for a project, with its retrain report and whether it won."""
+    """A model version trained for a project, with its retrain report and whether it won.
+
+    ``path`` is relative to the model store (``settings.project_models_dir``): ``slug/stamp``.
+    """
 
     __tablename__ = "model_versions"
 
@@ -186,3 +206,36 @@ class ModelVersionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     promoted: Mapped[bool] = mapped_column(Boolean)
     report: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    #: Set when a rollback took the project off this version; it is never rolled back to.
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def insert_reviewer_code(session: Session, row: dict[str, Any]) -> tuple[int, bool]:
+    """Store a code a reviewer added unless the unit already has it (same bucket, polarity).
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` on the partial unique index, so concurrent identical
+    requests store one row and never fail.
+
+    Returns:
+        ``(suggestion id, created)``: the new row's id, or the stored twin's with ``False``.
+    """
+    stmt = (
+        insert_or_ignore(session, SuggestionRecord)
+        .on_conflict_do_nothing(
+            index_elements=["unit_id", "bucket", "polarity"], index_where=_REVIEWER_CODE
+        )
+        .returning(SuggestionRecord.id)
+    )
+    new = session.execute(stmt, [row]).scalar()
+    if new is not None:
+        return int(new), True
+    twin = session.scalar(
+        select(SuggestionRecord.id).where(
+            SuggestionRecord.unit_id == row["unit_id"],
+            SuggestionRecord.bucket == row["bucket"],
+            SuggestionRecord.polarity == row["polarity"],
+            SuggestionRecord.origin == "reviewer",
+        )
+    )
+    assert twin is not None  # the conflicting row is committed or ours
+    return int(twin), False

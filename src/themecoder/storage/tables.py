@@ -92,6 +92,8 @@ class RunRecord(Base):
 class ItemRecord(Base):
     """A stored input item with its item-level sentiment and expression.
 
+    With redaction on (the default) ``text`` is the masked text and units index it.
+
     ``created_at`` and ``account_id`` copy the metadata keys of the same name, so analytics
     can filter and group without reading the JSON.
     """
@@ -118,6 +120,9 @@ class ItemRecord(Base):
     expression: Mapped[str] = mapped_column(String)
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     account_id: Mapped[str | None] = mapped_column(String, index=True)
+    #: The unmasked text and personal metadata, Fernet-encrypted; only for projects that keep
+    #: originals (``keep_original``), else NULL. ``text`` and ``meta`` hold the masked forms.
+    original: Mapped[str | None] = mapped_column(Text)
 
 
 class UnitRecord(Base):

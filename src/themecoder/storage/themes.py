@@ -41,12 +41,17 @@ class ThemeRecord(Base):
 
     ``centroid`` holds little-endian float32 bytes of the L2-normalised mean embedding of
     the theme's units. ``bucket`` is the bucket the theme was discovered in (``None``:
-    global). ``version`` is the lineage version of the theme's last change.
+    global). ``version`` is the lineage version of the theme's last change. ``project_id`` is
+    the project whose units the theme was discovered in (``None``: the CLI's store, no
+    project); the API only ever shows or accepts a theme of the caller's project.
     """
 
     __tablename__ = "themes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[str] = mapped_column(String)
     keywords: Mapped[list[str]] = mapped_column(JSONType)
     quotes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
@@ -120,17 +125,37 @@ def append_lineage(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def themes_in(
-    session: Session, bucket: str | None, statuses: Sequence[str] = STATUSES
+    session: Session,
+    bucket: str | None,
+    statuses: Sequence[str] = STATUSES,
+    project_id: int | None = None,
 ) -> list[ThemeRecord]:
-    """Themes of one scope (a bucket, or ``None`` for global themes), by id."""
+    """Themes of one scope (a bucket, or ``None`` for global themes) of one project
+    (``None``: the CLI's themes, of no project), by id."""
     scope = ThemeRecord.bucket.is_(None) if bucket is None else ThemeRecord.bucket == bucket
-    stmt = select(ThemeRecord).where(scope, ThemeRecord.status.in_(statuses))
+    stmt = select(ThemeRecord).where(
+        scope, ThemeRecord.status.in_(statuses), _of_project(ThemeRecord.project_id, project_id)
+    )
     return list(session.scalars(stmt.order_by(ThemeRecord.id)))
 
 
-def scope_units(session: Session, bucket: str | None) -> list[int]:
-    """Ids of units with an embedding in a scope: every unit, or those coded with ``bucket``."""
-    stmt = select(UnitRecord.id).where(UnitRecord.embedding.is_not(None))
+def project_theme(session: Session, project_id: int, theme_id: int) -> ThemeRecord | None:
+    """The theme ``theme_id`` if it belongs to ``project_id``, else ``None``."""
+    theme = session.get(ThemeRecord, theme_id)
+    return theme if theme is not None and theme.project_id == project_id else None
+
+
+def _of_project(column: Any, project_id: int | None) -> Any:
+    return column.is_(None) if project_id is None else column == project_id
+
+
+def scope_units(session: Session, bucket: str | None, project_id: int | None = None) -> list[int]:
+    """Ids of units with an embedding in a scope: every unit of the project (``None``: of no
+    project, the CLI's), or those coded with ``bucket``."""
+    of_project = select(ItemRecord.id).where(_of_project(ItemRecord.project_id, project_id))
+    stmt = select(UnitRecord.id).where(
+        UnitRecord.embedding.is_not(None), UnitRecord.item_id.in_(of_project)
+    )
     if bucket is not None:
         coded = select(CodeRecord.unit_id).where(CodeRecord.bucket == bucket)
         stmt = stmt.where(UnitRecord.id.in_(coded))

@@ -1,0 +1,124 @@
+"""Masking whole items: text, speaker label and personal metadata columns (no I/O).
+
+Names an item's fields give (its speaker, the string values of its personal columns) and the
+speakers of the other items of the same source (a transcript's turns) are masked wherever
+they occur in the text. A speaker label becomes a pseudonym numbered in order of appearance
+within its source ("Dana (Northwind)" -> "[SPEAKER 1] (Northwind)"), so who said what stays
+readable; role labels ("Interviewer", "Agent") are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from themecoder.domain import Item
+from themecoder.pipeline.pii import MaskedText, name_variants
+
+#: Metadata keys the readers fill with people's names (transcripts); always masked.
+NAME_METADATA = ("speaker", "interviewer", "interviewee", "participant")
+REDACTED = "[REDACTED]"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What to mask and keep for one project (or a CLI run)."""
+
+    redact: bool = True
+    personal_metadata: tuple[str, ...] = ()
+    keep_original: bool = False
+    allow: tuple[str, ...] = ()
+
+    @property
+    def personal(self) -> tuple[str, ...]:
+        """Every metadata key masked: the name fields and the project's personal columns."""
+        return tuple(dict.fromkeys((*NAME_METADATA, *self.personal_metadata)))
+
+
+@dataclass(frozen=True)
+class MaskedItem:
+    """An item after masking, how its text was masked, and its originals (``None``: unchanged)."""
+
+    item: Item
+    masked: MaskedText
+    original: dict[str, Any] | None
+
+
+def names_of(item: Item, p: Policy) -> list[str]:
+    """Names an item's own fields give: its speaker and the string values of personal columns
+    (an e-mail or phone column gives none)."""
+    values = [item.speaker] + [(item.metadata or {}).get(k) for k in p.personal]
+    return [
+        v
+        for v in values
+        if isinstance(v, str) and v and "@" not in v and not any(c.isdigit() for c in v)
+    ]
+
+
+def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]:
+    """Mask every item (see the module docstring); ``masker`` is a
+    :class:`~themecoder.pipeline.base.Masker`."""
+    by_source: dict[Any, set[str]] = {}
+    for it in items:
+        by_source.setdefault(it.source, set()).update(names_of(it, p))
+    names = [sorted(by_source[it.source]) for it in items]
+    pseudonyms = _pseudonyms(items)
+    masked = masker.mask_many([it.text or "" for it in items], names)
+    out = []
+    for it, m, known in zip(items, masked, names, strict=True):
+        meta = dict(it.metadata or {})
+        changed_meta = {}
+        speaker = pseudonyms.get((it.source, it.speaker), it.speaker)
+        for key in p.personal:
+            if key == "speaker" and it.speaker and meta.get(key) == it.speaker:
+                value = speaker
+            elif meta.get(key) not in (None, ""):
+                value = _mask_value(masker, meta[key], known)
+            else:
+                continue
+            if value != meta[key]:
+                changed_meta[key] = meta[key]
+                meta[key] = value
+        original = None
+        if m.changed or changed_meta or speaker != it.speaker:
+            original = {"text": it.text, "speaker": it.speaker, "metadata": changed_meta}
+        out.append(
+            MaskedItem(replace(it, text=m.text, speaker=speaker, metadata=meta), m, original)
+        )
+    return out
+
+
+def mask_items(
+    items: Sequence[Item], masker: Any, p: Policy
+) -> tuple[list[Item], dict[str, dict[str, Any]]]:
+    """Masked copies of ``items`` and, by item id, the originals of what masking changed
+    (``{"text", "speaker", "metadata"}``). With ``p.redact`` off, the items as they are."""
+    if not p.redact or not items:
+        return list(items), {}
+    done = mask_each(items, masker, p)
+    originals = {str(d.item.id): d.original for d in done if d.original is not None}
+    return [d.item for d in done], originals
+
+
+def _pseudonyms(items: Sequence[Item]) -> dict[tuple[Any, str], str]:
+    """``{(source, speaker label): "[SPEAKER n] (rest)"}`` for every label naming a person."""
+    out: dict[tuple[Any, str], str] = {}
+    count: dict[Any, int] = {}
+    for it in items:
+        label = it.speaker
+        if not label or (it.source, label) in out or not name_variants([label]):
+            continue
+        count[it.source] = count.get(it.source, 0) + 1
+        rest = " ".join(re.findall(r"\([^)]*\)", label))
+        out[(it.source, label)] = f"[SPEAKER {count[it.source]}]" + (f" {rest}" if rest else "")
+    return out
+
+
+def _mask_value(masker: Any, value: Any, names: Sequence[str]) -> Any:
+    """A personal metadata value masked: its detected data replaced, or all of it."""
+    if isinstance(value, str):
+        masked = masker.mask(value, [*names, value]).text
+        return masked if masked != value else REDACTED
+    return REDACTED
