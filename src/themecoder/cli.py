@@ -253,3 +253,7 @@ app.command()(serve)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+
+from themecoder.cli_analytics import analytics_app  # noqa: E402
+
+app.add_typer(analytics_app, name="analytics")
