@@ -47,10 +47,15 @@ def print_frame(frame: Any, title: str, limit: int = 40) -> None:
     for column in frame.columns:
         table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
     for row in frame.head(limit).itertuples(index=False):
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row))
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else _short(v) for v in row))
     out.print(table)
     if len(frame) > limit:
         console.print(f"... {len(frame) - limit} more rows (use --out for all)")
+
+
+def _short(value: Any, width: int = 70) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 @analytics_app.command()
@@ -113,3 +118,119 @@ def timeseries(
     for path in (out_path, chart):
         if path:
             console.print(f"wrote {path}", markup=False)
+
+
+@analytics_app.command()
+def risk(
+    top: Annotated[int, typer.Option(help="Show this many highest-risk signals.")] = 20,
+    by_account: Annotated[
+        bool, typer.Option(help="One row per account: its highest score and signal counts.")
+    ] = False,
+    out_path: Out = None,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Risk score of every signal (sentiment, frequency, impact) and its route.
+
+    Example: themecoder analytics risk --by-account --top 10
+    """
+    from themecoder.services import analytics as svc
+    from themecoder.services.escalations import scored, top_accounts
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        frame = scored(session, project_id(session, project))
+    cols = ["external_id", "account_id", "bucket", "polarity", "sentiment_c", "frequency_c",
+            "impact_c", "score", "route", "unit_text"]
+    table = top_accounts(frame) if by_account else frame.sort_values("score", ascending=False)[cols]
+    if out_path:
+        svc.write_table(table, out_path)
+        console.print(f"wrote {out_path}", markup=False)
+    print_frame(table.head(top), "top risks by account" if by_account else "top risk signals")
+
+
+@analytics_app.command(name="route")
+def route_(project: ProjectOpt = None, db: Db = None) -> None:
+    """Route every signal: > 0.6 escalates to the bucket's owner, 0.3-0.6 moves ahead in the
+    review queue, < 0.3 is tagged; repeat risk across conversations of an account escalates.
+
+    Example: themecoder analytics route -p acme
+    """
+    from themecoder.services import analytics as svc
+    from themecoder.services import escalations
+    from themecoder.services.codebook import load
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        done = escalations.route(session, load(s.codebook_path), project_id(session, project))
+        session.commit()
+    console.print(
+        f"routes {done['routes']}; {len(done['escalations'])} new escalations "
+        f"({done['repeat_escalations']} for repeats); {done['review_ahead']} reviews moved ahead"
+    )
+
+
+@analytics_app.command(name="escalations")
+def escalations_(
+    status: Annotated[str | None, typer.Option(help="open | acknowledged | closed.")] = None,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """List escalations with owner and evidence quotes.
+
+    Example: themecoder analytics escalations --status open
+    """
+    from themecoder.services import analytics as svc
+    from themecoder.services import escalations
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        rows = escalations.list_escalations(session, project_id(session, project), status)
+    table = Table(title=f"{len(rows)} escalations")
+    for col in ("id", "status", "account", "bucket", "owner", "reason", "score", "evidence"):
+        table.add_column(col)
+    for e in rows:
+        quotes = "\n".join(f"- {q['item']}: {_short(q['text'], 60)}" for q in e["evidence"])
+        table.add_row(str(e["id"]), e["status"], str(e["account_id"]), e["bucket"],
+                      str(e["owner"]), e["reason"], f"{e['score']:.2f}", quotes)
+    out.print(table)
+
+
+def _set_status(escalation_id: int, status: str, comment: str | None, project: str | None,
+                db: str | None) -> None:
+    from themecoder.services import analytics as svc
+    from themecoder.services import escalations
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        done = escalations.set_status(
+            session, project_id(session, project), escalation_id, status, comment=comment
+        )
+        session.commit()
+    console.print(f"escalation {done['id']} is {done['status']}")
+
+
+Comment = Annotated[str | None, typer.Option(help="Why (kept in the audit trail).")]
+EscalationId = Annotated[int, typer.Argument(help="Escalation id.")]
+
+
+@analytics_app.command()
+def acknowledge(
+    escalation_id: EscalationId, comment: Comment = None, project: ProjectOpt = None, db: Db = None
+) -> None:
+    """Acknowledge an open escalation (audited).
+
+    Example: themecoder analytics acknowledge 3 --comment "CSM called"
+    """
+    _set_status(escalation_id, "acknowledged", comment, project, db)
+
+
+@analytics_app.command()
+def close(
+    escalation_id: EscalationId, comment: Comment = None, project: ProjectOpt = None, db: Db = None
+) -> None:
+    """Close an escalation (audited).
+
+    Example: themecoder analytics close 3 --comment "resolved with a discount"
+    """
+    _set_status(escalation_id, "closed", comment, project, db)

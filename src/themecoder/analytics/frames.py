@@ -20,7 +20,8 @@ def prepare_items(items: pd.DataFrame) -> pd.DataFrame:
     """Items counted once, with metadata keys as columns and ``at`` as naive UTC.
 
     An item stored twice under the same project, id and text (stores written before storing
-    became idempotent) keeps its first copy. Metadata keys become columns unless a column of
+    became idempotent) keeps its first copy. An item counts under its ``created_at``, else its
+    metadata's ``date`` (a transcript header), else the date of the run that stored it. Metadata keys become columns unless a column of
     that name exists (``account_id`` is already one); nested values are kept as text.
     """
     items = items.drop_duplicates(["project_id", "external_id", "text"], keep="first")
@@ -30,7 +31,8 @@ def prepare_items(items: pd.DataFrame) -> pd.DataFrame:
     )
     meta = meta.drop(columns=[c for c in meta.columns if c in items.columns], errors="ignore")
     out = pd.concat([items.drop(columns=["meta"]), meta], axis=1)
-    out["at"] = pd.to_datetime(out["at"], utc=True).dt.tz_localize(None)
+    out["at"] = _when(out)
+    out = out.drop(columns=["run_at"], errors="ignore")
     out["source"] = out["source"].fillna("").map(_basename)
     return out.reset_index(drop=True)
 
@@ -120,6 +122,15 @@ def effective_codes(codes: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFr
     # A reviewer's decision wins over a model code it duplicates.
     out = out.sort_values("basis", ascending=False, kind="stable")
     return out.drop_duplicates(["unit_id", "bucket"])[cols].reset_index(drop=True)
+
+
+def _when(items: pd.DataFrame) -> pd.Series:
+    at = pd.to_datetime(items["at"], utc=True, errors="coerce")
+    if "date" in items.columns:
+        at = at.fillna(pd.to_datetime(items["date"], utc=True, errors="coerce", format="mixed"))
+    if "run_at" in items.columns:
+        at = at.fillna(pd.to_datetime(items["run_at"], utc=True, errors="coerce"))
+    return at.dt.tz_localize(None)
 
 
 def _scalar(value: Any) -> Any:

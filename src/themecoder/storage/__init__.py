@@ -17,6 +17,8 @@ from themecoder.storage.repository import (
     run_overview,
     save_results,
 )
+from themecoder.storage.escalations import EscalationEventRecord, EscalationRecord
+from themecoder.storage.outcomes import AccountRecord, OutcomeRecord
 from themecoder.storage.review import (
     ApiKeyRecord,
     AuditEventRecord,
@@ -32,6 +34,10 @@ from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "AccountRecord",
+    "EscalationEventRecord",
+    "EscalationRecord",
+    "OutcomeRecord",
     "ApiKeyRecord",
     "AuditEventRecord",
     "Base",

@@ -23,6 +23,7 @@ ITEM_COLUMNS = [
     "project_id",
     "project",
     "at",
+    "run_at",
     "account_id",
     "source",
     "text",
@@ -65,16 +66,16 @@ def _frame(session: Session, stmt: Select[Any], columns: list[str]) -> pd.DataFr
 
 
 def items_frame(session: Session, project_id: int | None = None) -> pd.DataFrame:
-    """One row per stored item: ids, project slug ("cli" for CLI runs), the date it counts
-    under (the item's ``created_at``, else its run's), account, source, text, labels, metadata.
-    """
+    """One row per stored item: ids, project slug ("cli" for CLI runs), its ``created_at``
+    (``at``) and its run's (``run_at``), account, source, text, labels, metadata."""
     stmt = (
         select(
             ItemRecord.id,
             ItemRecord.external_id,
             ItemRecord.project_id,
             func.coalesce(ProjectRecord.slug, "cli"),
-            func.coalesce(ItemRecord.created_at, RunRecord.created_at),
+            ItemRecord.created_at,
+            RunRecord.created_at,
             ItemRecord.account_id,
             ItemRecord.source,
             ItemRecord.text,
