@@ -257,3 +257,7 @@ app.add_typer(models_app, name="models")
 from themecoder.cli_analytics import analytics_app  # noqa: E402
 
 app.add_typer(analytics_app, name="analytics")
+
+from themecoder.cli_analytics import digest  # noqa: E402
+
+app.command()(digest)

@@ -234,3 +234,57 @@ def close(
     Example: themecoder analytics close 3 --comment "resolved with a discount"
     """
     _set_status(escalation_id, "closed", comment, project, db)
+
+
+@analytics_app.command(name="health")
+def health_(
+    as_of: Annotated[str | None, typer.Option(help="Date (default: the latest signal).")] = None,
+    window_days: Annotated[int, typer.Option(help="Days of signals that count.")] = 90,
+    out_path: Out = None,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Account health (green / gray / red) from each account's recent signals, worst first.
+
+    Example: themecoder analytics health --as-of 2026-09-30
+    """
+    from themecoder.services import analytics as svc
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        frame = svc.health(session, project_id(session, project), as_of, window_days)
+    if out_path:
+        svc.write_table(frame, out_path)
+    print_frame(frame, "account health")
+
+
+def digest(
+    week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W36.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write OUT.md (Markdown) or OUT.json.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, not Markdown.")] = False,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Weekly digest: each account's health, top signals with trend and two quotes each,
+    worst accounts first.
+
+    Example: themecoder digest --week 2026-W36 --out digest.md
+    """
+    import json
+
+    from themecoder.services import analytics as svc
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        d = svc.weekly_digest(session, week, project_id(session, project))
+    data = {k: v for k, v in d.items() if k != "markdown"}
+    if out_path:
+        text = json.dumps(data, indent=1, ensure_ascii=False) if out_path.suffix == ".json" else d["markdown"]
+        out_path.write_text(text + "\n", encoding="utf-8")
+        console.print(f"wrote {out_path}", markup=False)
+    if as_json:
+        out.print_json(json.dumps(data, ensure_ascii=False))
+    else:
+        out.print(d["markdown"], markup=False, highlight=False)

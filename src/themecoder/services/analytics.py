@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from themecoder.analytics import frames as fr
 from themecoder.analytics.charts import line_chart
+from themecoder.analytics.health import account_health, digest, digest_markdown
+from themecoder.analytics.risk import signals
 from themecoder.analytics.timeseries import MEASURES, series_rows, time_series
 from themecoder.codebook.lineage import Lineage
 from themecoder.codebook.model import Codebook
@@ -162,3 +164,24 @@ def chart(frame: pd.DataFrame, out: Path, *, group_by: Sequence[str] = (), title
 def item_weights(session: Session, project_id: int | None = None) -> pd.Series:
     """Post-stratification weight per item id (see ``analytics.coverage``)."""
     raise InvalidInput("no accounts imported: run `themecoder analytics import-outcomes` first")
+
+
+def signal_frame(session: Session, project_id: int | None = None) -> pd.DataFrame:
+    """Every effective code with its item's account, date and conversation."""
+    data = load_frames(session, project_id)
+    return signals(data.items, data.codes)
+
+
+def health(session: Session, project_id: int | None = None, as_of: str | None = None,
+           window_days: int = 90) -> pd.DataFrame:
+    """Green / gray / red per account over the ``window_days`` up to ``as_of`` (default: the
+    latest signal)."""
+    sig = signal_frame(session, project_id)
+    when = pd.Timestamp(as_of) if as_of else (sig["at"].max() if not sig.empty else pd.Timestamp.now())
+    return account_health(sig, when, window_days)
+
+
+def weekly_digest(session: Session, week: str, project_id: int | None = None) -> dict[str, Any]:
+    """The digest of ISO ``week`` (``2026-W36``), as a dict; ``markdown`` holds the text."""
+    d = digest(signal_frame(session, project_id), week)
+    return {**d, "markdown": digest_markdown(d)}
