@@ -288,3 +288,45 @@ def digest(
         out.print_json(json.dumps(data, ensure_ascii=False))
     else:
         out.print(d["markdown"], markup=False, highlight=False)
+
+
+@analytics_app.command(name="anomalies")
+def anomalies_(
+    measure: Annotated[str, typer.Option(help="buckets | themes | codes | expression.")] = "buckets",
+    freq: Annotated[str, typer.Option(help="day | week | month.")] = "week",
+    group_by: Annotated[list[str] | None, typer.Option("--by", help="Group column.")] = None,
+    where: Where = None,
+    min_count: Annotated[int, typer.Option(help="Fewest items in an alerting period.")] = 5,
+    baseline: Annotated[int, typer.Option(help="Periods in the baseline.")] = 4,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Alerts: a series whose share departs from its baseline (Fisher exact test, Bonferroni,
+    minimum count), with the items that caused it.
+
+    Example: themecoder analytics anomalies --freq week --min-count 5
+    """
+    from themecoder.analytics.anomaly import AnomalyParams
+    from themecoder.analytics.frames import parse_filters
+    from themecoder.services import analytics as svc
+    from themecoder.services.codebook import load
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        found = svc.anomaly_alerts(
+            session, load(s.codebook_path), project_id=project_id(session, project),
+            measure=measure, freq=freq, group_by=group_by or [],
+            filters=parse_filters(where or []),
+            params=AnomalyParams(baseline_periods=baseline, min_count=min_count),
+        )
+    console.print(f"test: {found['test']}", markup=False)
+    for a in found["alerts"]:
+        out.print(
+            f"[bold]{a['period']} {a['series']}[/]: {a['count']} of {a['total']} "
+            f"({a['share']:.1%}) vs baseline {a['baseline_share']:.1%} of "
+            f"{a['baseline_total']}, {a['direction']}, p={a['p_value']:.2g}"
+        )
+        for u in a["units"]:
+            out.print(f"  - {u['item']}: {_short(u['text'], 100)}", markup=False)
+    if not found["alerts"]:
+        out.print("no anomalies")

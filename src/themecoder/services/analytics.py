@@ -20,7 +20,8 @@ from themecoder.analytics import frames as fr
 from themecoder.analytics.charts import line_chart
 from themecoder.analytics.health import account_health, digest, digest_markdown
 from themecoder.analytics.risk import signals
-from themecoder.analytics.timeseries import MEASURES, series_rows, time_series
+from themecoder.analytics.anomaly import AnomalyParams, anomalies
+from themecoder.analytics.timeseries import MEASURES, period_label, series_rows, time_series
 from themecoder.codebook.lineage import Lineage
 from themecoder.codebook.model import Codebook
 from themecoder.config import Settings
@@ -105,6 +106,27 @@ def timeseries(
         InvalidInput: Unknown measure, frequency or column (the message lists the known
             columns).
     """
+    out, _, _ = _series(
+        session, book, project_id, measure, freq, group_by, filters, start, end, weights
+    )
+    if series:
+        out = out[out["series"].astype(str).map(lambda n: any(s in n for s in series))]
+    return out.reset_index(drop=True)
+
+
+def _series(
+    session: Session,
+    book: Codebook,
+    project_id: int | None,
+    measure: str,
+    freq: str,
+    group_by: Sequence[str],
+    filters: Mapping[str, Sequence[str]] | None,
+    start: str | None = None,
+    end: str | None = None,
+    weights: pd.Series | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The table, the items counted and the (item, series) rows behind it."""
     if measure not in MEASURES:
         raise InvalidInput(f"measure must be one of {MEASURES}, got {measure!r}", field="measure")
     data = load_frames(session, project_id)
@@ -130,9 +152,40 @@ def timeseries(
         weights=weights,
         net=measure == "sentiment",
     )
-    if series:
-        out = out[out["series"].astype(str).map(lambda n: any(s in n for s in series))]
-    return out.reset_index(drop=True)
+    return out, items, rows
+
+
+def anomaly_alerts(
+    session: Session,
+    book: Codebook,
+    *,
+    project_id: int | None = None,
+    measure: str = "buckets",
+    freq: str = "week",
+    group_by: Sequence[str] = (),
+    filters: Mapping[str, Sequence[str]] | None = None,
+    params: AnomalyParams | None = None,
+    quotes: int = 5,
+) -> dict[str, Any]:
+    """Series whose share in a period departs from its baseline (``analytics.anomaly``), each
+    with the items that caused it (``units``: item id and text)."""
+    ts, items, rows = _series(session, book, project_id, measure, freq, group_by, filters)
+    ts = ts[ts["series"] != "net"]
+    found, test = anomalies(ts, group_by, params)
+    items = items.assign(period=period_label(items["at"], freq).to_numpy())
+    merged = rows.merge(items, on="item_id")
+    alerts = []
+    for alert in records(found):
+        mask = (merged["period"] == alert["period"]) & (merged["series"] == alert["series"])
+        for column in group_by:
+            mask &= merged[column].astype("string") == alert[column]
+        hits = merged[mask].head(quotes)
+        alert["units"] = [
+            {"item": str(r.external_id), "text": " ".join(str(r.text).split())}
+            for r in hits.itertuples()
+        ]
+        alerts.append(alert)
+    return {"test": test, "measure": measure, "freq": freq, "alerts": alerts}
 
 
 def write_table(frame: pd.DataFrame, out: Path) -> Path:
