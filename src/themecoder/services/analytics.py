@@ -214,11 +214,6 @@ def chart(frame: pd.DataFrame, out: Path, *, group_by: Sequence[str] = (), title
     return line_chart(frame, out, value=value, group_by=list(group_by), title=title)
 
 
-def item_weights(session: Session, project_id: int | None = None) -> pd.Series:
-    """Post-stratification weight per item id (see ``analytics.coverage``)."""
-    raise InvalidInput("no accounts imported: run `themecoder analytics import-outcomes` first")
-
-
 def signal_frame(session: Session, project_id: int | None = None) -> pd.DataFrame:
     """Every effective code with its item's account, date and conversation."""
     data = load_frames(session, project_id)
