@@ -13,9 +13,17 @@ def _sig(rows: list[tuple[str, str, str, str, float]]) -> pd.DataFrame:
     """(account, date, bucket, polarity, sentiment) -> signal rows, one item each."""
     return pd.DataFrame(
         [
-            {"unit_id": i, "item_id": i, "external_id": f"I-{i}", "account_id": a,
-             "at": pd.Timestamp(at), "bucket": b, "polarity": p, "unit_sentiment_score": s,
-             "unit_text": f"quote {i}"}
+            {
+                "unit_id": i,
+                "item_id": i,
+                "external_id": f"I-{i}",
+                "account_id": a,
+                "at": pd.Timestamp(at),
+                "bucket": b,
+                "polarity": p,
+                "unit_sentiment_score": s,
+                "unit_text": f"quote {i}",
+            }
             for i, (a, at, b, p, s) in enumerate(rows, start=1)
         ]
     )

@@ -37,27 +37,48 @@ def test_adjustment_removes_confounding_by_segment() -> None:
 
 
 def test_exposure_only_before_outcome_date_and_table_counts() -> None:
-    sig = pd.DataFrame({
-        "account_id": ["a", "a", "b", "c", "d"],
-        "at": pd.to_datetime(["2026-01-01", "2026-05-01", "2026-06-01", "2026-01-01",
-                              "2026-01-01"]),
-        "signal": ["renewal_likelihood:risk", "value:positive", "renewal_likelihood:risk",
-                   "value:positive", "value:positive"],
-    })
-    outcomes = pd.DataFrame({
-        "account_id": ["a", "b", "c", "d", "e"],
-        "value": [0.0, 1.0, 1.0, 1.0, 0.0],
-        "at": pd.to_datetime(["2026-03-01", "2026-03-01", "2026-03-01", "2026-03-01",
-                              "2026-03-01"]),
-    })
+    sig = pd.DataFrame(
+        {
+            "account_id": ["a", "a", "b", "c", "d"],
+            "at": pd.to_datetime(
+                ["2026-01-01", "2026-05-01", "2026-06-01", "2026-01-01", "2026-01-01"]
+            ),
+            "signal": [
+                "renewal_likelihood:risk",
+                "value:positive",
+                "renewal_likelihood:risk",
+                "value:positive",
+                "value:positive",
+            ],
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            "account_id": ["a", "b", "c", "d", "e"],
+            "value": [0.0, 1.0, 1.0, 1.0, 0.0],
+            "at": pd.to_datetime(
+                ["2026-03-01", "2026-03-01", "2026-03-01", "2026-03-01", "2026-03-01"]
+            ),
+        }
+    )
     exp = exposure(sig, outcomes)
     assert exp["renewal_likelihood:risk"].to_dict() == {
-        "a": True, "b": False, "c": False, "d": False, "e": False}  # b's came after
-    table = linkage_table(exp, outcomes, expected={"renewal_likelihood:risk": "lower"},
-                          n_boot=200).set_index("signal")
+        "a": True,
+        "b": False,
+        "c": False,
+        "d": False,
+        "e": False,
+    }  # b's came after
+    table = linkage_table(
+        exp, outcomes, expected={"renewal_likelihood:risk": "lower"}, n_boot=200
+    ).set_index("signal")
     risk = table.loc["renewal_likelihood:risk"]
     assert (risk["n_with"], risk["events_with"], risk["n_without"], risk["events_without"]) == (
-        1, 0, 4, 3)
+        1,
+        0,
+        4,
+        3,
+    )
     assert risk["difference"] == pytest.approx(0 - 0.75)
     assert risk["rr_corrected"] and risk["small_cell"]
     assert risk["expected"] == "lower"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from analytics_fixtures import store
 
+from analytics_fixtures import store
 from themecoder.analytics.coverage import coverage_table, post_strat_weights
 from themecoder.errors import MissingColumn
 from themecoder.services import outcomes
@@ -38,15 +38,23 @@ def test_import_reports_bad_rows_and_links(db_url: str) -> None:
     init_db(engine)
     with session_factory(engine).begin() as session:
         store(session, ROWS)
-        store(session, [("X", "2026-01-01T00:00:00Z", "E", 0.0, [], {}),
-                        ("Y", "2026-01-01T00:00:00Z", "C2", 0.0, [], {}),
-                        ("Z", "2026-01-01T00:00:00Z", "B2", 0.0, [], {})])
+        store(
+            session,
+            [
+                ("X", "2026-01-01T00:00:00Z", "E", 0.0, [], {}),
+                ("Y", "2026-01-01T00:00:00Z", "C2", 0.0, [], {}),
+                ("Z", "2026-01-01T00:00:00Z", "B2", 0.0, [], {}),
+            ],
+        )
         done = outcomes.import_outcomes(session, CSV)
         with pytest.raises(MissingColumn, match="account_id, segment"):
             outcomes.import_outcomes(session, CSV, date_column="closed_on")
     assert (done["accounts"], done["outcomes"], done["pending"]) == (5, 4, 1)
     assert [(e["line"], e["account_id"]) for e in done["errors"]] == [
-        (7, "ZZZ"), (8, "C2"), (9, "B2")]
+        (7, "ZZZ"),
+        (8, "C2"),
+        (9, "B2"),
+    ]
     assert "unknown account" in done["errors"][0]["message"]
     assert "neither a number" in done["errors"][1]["message"]
     assert "missing or invalid renewal_date" in done["errors"][2]["message"]
@@ -58,7 +66,11 @@ def test_import_reports_bad_rows_and_links(db_url: str) -> None:
     table = found["table"].set_index("signal")
     risk = table.loc["renewal_likelihood:risk"]  # A (no) and B (yes); D's came after
     assert (risk["n_with"], risk["events_with"], risk["n_without"], risk["events_without"]) == (
-        2, 1, 2, 2)
+        2,
+        1,
+        2,
+        2,
+    )
     assert risk["difference"] == pytest.approx(-0.5)
     assert risk["expected"] == "lower" and bool(risk["small_cell"])
     assert table.loc["value_realization:positive", "expected"] == "none stated"
@@ -68,10 +80,10 @@ def test_import_reports_bad_rows_and_links(db_url: str) -> None:
 
 
 def test_coverage_and_weights_by_hand() -> None:
-    accounts = pd.DataFrame({"account_id": ["a", "b", "c", "d"],
-                             "plan": ["team", "team", "team", "enterprise"]})
-    items = pd.DataFrame({"item_id": [1, 2, 3, 4, 5],
-                          "account_id": ["a", "a", "b", "a", "zz"]})
+    accounts = pd.DataFrame(
+        {"account_id": ["a", "b", "c", "d"], "plan": ["team", "team", "team", "enterprise"]}
+    )
+    items = pd.DataFrame({"item_id": [1, 2, 3, 4, 5], "account_id": ["a", "a", "b", "a", "zz"]})
     cov = coverage_table(accounts, items, ["plan"]).set_index("group")
     assert cov.loc["enterprise", "under_heard"] and cov.loc["enterprise", "accounts_heard"] == 0
     assert cov.loc["team", "base_share"] == 0.75 and cov.loc["team", "items"] == 4

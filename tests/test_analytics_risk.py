@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from analytics_fixtures import store
 
+from analytics_fixtures import store
 from themecoder.analytics.risk import RiskParams, repeats, score
 from themecoder.errors import Conflict, NotFound
 from themecoder.services import audit, escalations, projects

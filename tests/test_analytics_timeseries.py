@@ -161,7 +161,14 @@ def test_grouped_weekly_and_filtered(items: pd.DataFrame, codes: pd.DataFrame) -
     chat = apply_filters(items, parse_filters(["channel=chat"]))
     ts = time_series(chat, rows, series, freq="month", start="2026-01-01", end="2026-04-30")
     assert ts["period"].nunique() == 4
-    assert _cell(ts, "2026-01", "support_friction:risk", )["total"] == 1
+    assert (
+        _cell(
+            ts,
+            "2026-01",
+            "support_friction:risk",
+        )["total"]
+        == 1
+    )
     assert _cell(ts, "2026-04", "support_friction:risk")["count"] == 0
 
 

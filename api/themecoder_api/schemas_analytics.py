@@ -212,7 +212,9 @@ class CoverageOut(BaseModel):
 def rows_of(records: list[dict[str, Any]], group_by: list[str]) -> list[dict[str, Any]]:
     """Time series records with their group columns moved under ``groups``."""
     return [
-        {**{k: v for k, v in r.items() if k not in group_by},
-         "groups": {g: str(r[g]) for g in group_by}}
+        {
+            **{k: v for k, v in r.items() if k not in group_by},
+            "groups": {g: str(r[g]) for g in group_by},
+        }
         for r in records
     ]

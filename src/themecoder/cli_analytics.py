@@ -45,7 +45,9 @@ def print_frame(frame: Any, title: str, limit: int = 40) -> None:
     """Print the first ``limit`` rows of a DataFrame as a table."""
     table = Table(title=title)
     for column in frame.columns:
-        table.add_column(str(column), justify="right" if frame[column].dtype.kind in "if" else "left")
+        table.add_column(
+            str(column), justify="right" if frame[column].dtype.kind in "if" else "left"
+        )
     for row in frame.head(limit).itertuples(index=False):
         table.add_row(*(f"{v:.3f}" if isinstance(v, float) else _short(v) for v in row))
     out.print(table)
@@ -66,8 +68,11 @@ def timeseries(
     freq: Annotated[str, typer.Option(help="day | week | month.")] = "month",
     group_by: Annotated[
         list[str] | None,
-        typer.Option("--by", help="Group by a column (plan, segment, account_id, channel, "
-                     "source, project, ...); repeatable."),
+        typer.Option(
+            "--by",
+            help="Group by a column (plan, segment, account_id, channel, "
+            "source, project, ...); repeatable.",
+        ),
     ] = None,
     where: Where = None,
     series: Annotated[
@@ -141,8 +146,18 @@ def risk(
     s = _settings(db)
     with _errors(), svc.store_session(s) as session:
         frame = scored(session, project_id(session, project))
-    cols = ["external_id", "account_id", "bucket", "polarity", "sentiment_c", "frequency_c",
-            "impact_c", "score", "route", "unit_text"]
+    cols = [
+        "external_id",
+        "account_id",
+        "bucket",
+        "polarity",
+        "sentiment_c",
+        "frequency_c",
+        "impact_c",
+        "score",
+        "route",
+        "unit_text",
+    ]
     table = top_accounts(frame) if by_account else frame.sort_values("score", ascending=False)[cols]
     if out_path:
         svc.write_table(table, out_path)
@@ -192,13 +207,22 @@ def escalations_(
         table.add_column(col)
     for e in rows:
         quotes = "\n".join(f"- {q['item']}: {_short(q['text'], 60)}" for q in e["evidence"])
-        table.add_row(str(e["id"]), e["status"], str(e["account_id"]), e["bucket"],
-                      str(e["owner"]), e["reason"], f"{e['score']:.2f}", quotes)
+        table.add_row(
+            str(e["id"]),
+            e["status"],
+            str(e["account_id"]),
+            e["bucket"],
+            str(e["owner"]),
+            e["reason"],
+            f"{e['score']:.2f}",
+            quotes,
+        )
     out.print(table)
 
 
-def _set_status(escalation_id: int, status: str, comment: str | None, project: str | None,
-                db: str | None) -> None:
+def _set_status(
+    escalation_id: int, status: str, comment: str | None, project: str | None, db: str | None
+) -> None:
     from themecoder.services import analytics as svc
     from themecoder.services import escalations
 
@@ -282,7 +306,11 @@ def digest(
         d = svc.weekly_digest(session, week, project_id(session, project))
     data = {k: v for k, v in d.items() if k != "markdown"}
     if out_path:
-        text = json.dumps(data, indent=1, ensure_ascii=False) if out_path.suffix == ".json" else d["markdown"]
+        text = (
+            json.dumps(data, indent=1, ensure_ascii=False)
+            if out_path.suffix == ".json"
+            else d["markdown"]
+        )
         out_path.write_text(text + "\n", encoding="utf-8")
         console.print(f"wrote {out_path}", markup=False)
     if as_json:
@@ -293,7 +321,9 @@ def digest(
 
 @analytics_app.command(name="anomalies")
 def anomalies_(
-    measure: Annotated[str, typer.Option(help="buckets | themes | codes | expression.")] = "buckets",
+    measure: Annotated[
+        str, typer.Option(help="buckets | themes | codes | expression.")
+    ] = "buckets",
     freq: Annotated[str, typer.Option(help="day | week | month.")] = "week",
     group_by: Annotated[list[str] | None, typer.Option("--by", help="Group column.")] = None,
     where: Where = None,
@@ -315,8 +345,12 @@ def anomalies_(
     s = _settings(db)
     with _errors(), svc.store_session(s) as session:
         found = svc.anomaly_alerts(
-            session, load(s.codebook_path), project_id=project_id(session, project),
-            measure=measure, freq=freq, group_by=group_by or [],
+            session,
+            load(s.codebook_path),
+            project_id=project_id(session, project),
+            measure=measure,
+            freq=freq,
+            group_by=group_by or [],
             filters=parse_filters(where or []),
             params=AnomalyParams(baseline_periods=baseline, min_count=min_count),
         )
@@ -333,128 +367,4 @@ def anomalies_(
         out.print("no anomalies")
 
 
-@analytics_app.command(name="import-outcomes")
-def import_outcomes(
-    path: Annotated[Path, typer.Argument(help="CSV with one row per account.")],
-    outcome: Annotated[str, typer.Option(help="Outcome column (yes/no or numeric).")] = "renewed",
-    date_column: Annotated[str, typer.Option(help="Date of the outcome.")] = "renewal_date",
-    account_column: Annotated[str, typer.Option(help="Account id column.")] = "account_id",
-    allow_unknown: Annotated[
-        bool, typer.Option(help="Accept accounts no stored item names.")
-    ] = False,
-    project: ProjectOpt = None,
-    db: Db = None,
-) -> None:
-    """Import accounts (every other column kept as attributes) and a dated outcome; bad rows
-    are reported by line, good rows imported.
-
-    Example: themecoder analytics import-outcomes data/sample/accounts.csv --outcome renewed
-    """
-    from themecoder.services import analytics as svc
-    from themecoder.services import outcomes
-
-    s = _settings(db)
-    with _errors(), svc.store_session(s) as session:
-        done = outcomes.import_outcomes(
-            session, path.read_text(encoding="utf-8"), project_id=project_id(session, project),
-            outcome=outcome, date_column=date_column, account_column=account_column,
-            allow_unknown=allow_unknown,
-        )
-        session.commit()
-    for e in done["errors"]:
-        console.print(f"line {e['line']} ({e['account_id']}): {e['message']}", style="yellow",
-                      markup=False)
-    console.print(f"imported {done['accounts']} accounts, {done['outcomes']} {outcome} outcomes "
-                  f"({done['pending']} pending, {len(done['errors'])} rows with errors)")
-
-
-@analytics_app.command(name="linkage")
-def linkage_(
-    outcome: Annotated[str, typer.Option(help="Imported binary outcome.")] = "renewed",
-    adjust_for: Annotated[
-        list[str] | None, typer.Option(help="Account attribute to adjust for (segment, plan).")
-    ] = None,
-    themes: Annotated[bool, typer.Option(help="Also link themes.")] = True,
-    all_rows: Annotated[bool, typer.Option("--all", help="Show signals nobody had too.")] = False,
-    out_path: Out = None,
-    project: ProjectOpt = None,
-    db: Db = None,
-) -> None:
-    """Outcome rate with and without each signal before the outcome date, difference and risk
-    ratio with bootstrap 95% CIs, counts beside every figure, expected vs observed direction.
-
-    Example: themecoder analytics linkage --outcome renewed --adjust-for segment
-    """
-    from themecoder.services import analytics as svc
-    from themecoder.services import outcomes
-    from themecoder.services.codebook import load
-
-    s = _settings(db)
-    with _errors(), svc.store_session(s) as session:
-        found = outcomes.linkage(
-            session, load(s.codebook_path), project_id=project_id(session, project),
-            outcome=outcome, adjust_for=adjust_for or [], themes=themes,
-        )
-    table = found["table"]
-    if out_path:
-        svc.write_table(table, out_path)
-        console.print(f"wrote {out_path}", markup=False)
-    shown = table if all_rows else table[table["n_with"] > 0]
-    console.print(
-        f"{found['outcome']} (glossary metric {found['metric']}): {found['accounts']} accounts, "
-        f"rate {found['outcome_rate']:.2f}"
-        + (f"; adjusted for {', '.join(found['adjusted_for'])}" if found["adjusted_for"] else "")
-    )
-    print_linkage(shown)
-
-
-def print_linkage(table: Any) -> None:
-    """The linkage table with counts beside every rate and CIs beside every effect."""
-    t = Table(title="signal -> outcome (95% bootstrap CIs)")
-    for col in ("signal", "with", "without", "difference [CI]", "risk ratio [CI]", "expected",
-                "observed", "note"):
-        t.add_column(col)
-
-    def rate(events: float, n: int, r: Any) -> str:
-        return "-" if r is None or r != r else f"{r:.2f} ({int(events)}/{n})"
-
-    def ci(v: Any, lo: Any, hi: Any) -> str:
-        if v is None or v != v:
-            return "-"
-        return f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" if lo is not None and lo == lo else f"{v:+.2f}"
-
-    for r in table.itertuples():
-        rr = "-" if r.risk_ratio is None or r.risk_ratio != r.risk_ratio else (
-            f"{r.risk_ratio:.2f}" + (f" [{r.rr_low:.2f}, {r.rr_high:.2f}]"
-                                     if r.rr_low is not None and r.rr_low == r.rr_low else ""))
-        note = "small cell" if r.small_cell else ""
-        note += " (RR +0.5 corrected)" if r.rr_corrected else ""
-        t.add_row(_short(r.signal, 40), rate(r.events_with, r.n_with, r.rate_with),
-                  rate(r.events_without, r.n_without, r.rate_without),
-                  ci(r.difference, r.difference_low, r.difference_high), rr, r.expected,
-                  r.observed, note.strip())
-    out.print(t)
-
-
-@analytics_app.command(name="coverage")
-def coverage_(
-    by: Annotated[list[str] | None, typer.Option(help="Account attribute (repeatable).")] = None,
-    out_path: Out = None,
-    project: ProjectOpt = None,
-    db: Db = None,
-) -> None:
-    """Who gave feedback against the imported customer base; under-heard groups flagged.
-    Use --weighted on timeseries to apply post-stratification weights.
-
-    Example: themecoder analytics coverage --by plan --by segment --by region
-    """
-    from themecoder.services import analytics as svc
-    from themecoder.services import outcomes
-
-    s = _settings(db)
-    with _errors(), svc.store_session(s) as session:
-        table = outcomes.coverage(session, project_id(session, project),
-                                  by or ["plan", "segment", "region"])
-    if out_path:
-        svc.write_table(table, out_path)
-    print_frame(table, "sampling coverage (under_heard: representation < 0.67 or nobody heard)")
+from themecoder import cli_outcomes  # noqa: E402,F401  (registers its commands)

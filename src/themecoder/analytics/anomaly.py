@@ -74,8 +74,18 @@ def anomalies(
             )
     m = max(1, len(tests))
     described = TEST.format(k=p.baseline_periods, m=m, alpha=p.alpha, min_count=p.min_count)
-    columns = ["period", *keys, "count", "total", "share", "baseline_share", "baseline_total",
-               "ratio", "direction", "p_value"]
+    columns = [
+        "period",
+        *keys,
+        "count",
+        "total",
+        "share",
+        "baseline_share",
+        "baseline_total",
+        "ratio",
+        "direction",
+        "p_value",
+    ]
     found = pd.DataFrame(tests, columns=columns)
     found = found[found["p_value"] < p.alpha / m]
     return found.sort_values("p_value").reset_index(drop=True), described

@@ -39,21 +39,24 @@ def coverage_table(
             base = len(g) / base_n
             share = g["items"].sum() / item_n if item_n else 0.0
             rep = share / base if base else float("nan")
-            rows.append({
-                "attribute": column, "group": group,
-                "accounts": len(g), "base_share": base,
-                "accounts_heard": int(g["heard"].sum()),
-                "heard_share": g["heard"].sum() / heard_n if heard_n else 0.0,
-                "items": int(g["items"].sum()), "item_share": share,
-                "representation": rep,
-                "under_heard": bool(g["heard"].sum() == 0 or rep < under),
-            })
+            rows.append(
+                {
+                    "attribute": column,
+                    "group": group,
+                    "accounts": len(g),
+                    "base_share": base,
+                    "accounts_heard": int(g["heard"].sum()),
+                    "heard_share": g["heard"].sum() / heard_n if heard_n else 0.0,
+                    "items": int(g["items"].sum()),
+                    "item_share": share,
+                    "representation": rep,
+                    "under_heard": bool(g["heard"].sum() == 0 or rep < under),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def post_strat_weights(
-    accounts: pd.DataFrame, items: pd.DataFrame, by: Sequence[str]
-) -> pd.Series:
+def post_strat_weights(accounts: pd.DataFrame, items: pd.DataFrame, by: Sequence[str]) -> pd.Series:
     """Weight per ``item_id`` (see the module docstring)."""
     cells = accounts.set_index("account_id")[list(by)].astype(str).agg("/".join, axis=1)
     base = cells.value_counts(normalize=True)

@@ -21,8 +21,9 @@ def prepare_items(items: pd.DataFrame) -> pd.DataFrame:
 
     An item stored twice under the same project, id and text (stores written before storing
     became idempotent) keeps its first copy. An item counts under its ``created_at``, else its
-    metadata's ``date`` (a transcript header), else the date of the run that stored it. Metadata keys become columns unless a column of
-    that name exists (``account_id`` is already one); nested values are kept as text.
+    metadata's ``date`` (a transcript header), else the date of the run that stored it.
+    Metadata keys become columns unless a column of that name exists (``account_id`` is
+    already one); nested values are kept as text.
     """
     items = items.drop_duplicates(["project_id", "external_id", "text"], keep="first")
     meta = pd.DataFrame(
@@ -94,14 +95,18 @@ def effective_codes(codes: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFr
         hit = key.isin(decided.index)
         dec = decided.reindex(key[hit])
         out.loc[hit, "basis"] = "reviewer"
-        new_bucket = dec["final_bucket"].fillna(pd.Series(key[hit].get_level_values(1), index=dec.index))
+        new_bucket = dec["final_bucket"].fillna(
+            pd.Series(key[hit].get_level_values(1), index=dec.index)
+        )
         new_pol = dec["final_polarity"].fillna(dec["polarity"])
         overridden = (dec["state"] == "overridden").to_numpy()
         out.loc[out.index[hit][overridden], "bucket"] = new_bucket.to_numpy()[overridden]
         out.loc[out.index[hit][overridden], "polarity"] = new_pol.to_numpy()[overridden]
         rejected = out.index[hit][(dec["state"] == "rejected").to_numpy()]
         out = out.drop(index=rejected)
-    added = suggestions[(suggestions["origin"] == "reviewer") & (suggestions["state"] != "rejected")]
+    added = suggestions[
+        (suggestions["origin"] == "reviewer") & (suggestions["state"] != "rejected")
+    ]
     if not added.empty:
         texts = codes.drop_duplicates("unit_id").set_index("unit_id")
         extra = pd.DataFrame(

@@ -42,8 +42,14 @@ def account_health(sig: pd.DataFrame, as_of: pd.Timestamp, window_days: int = 90
         else:
             health, reason = "gray", "mixed or too little signal"
         rows.append(
-            {"account_id": account, "health": health, "signals": len(g), "risk": risk,
-             "positive": pos, "reason": reason}
+            {
+                "account_id": account,
+                "health": health,
+                "signals": len(g),
+                "risk": risk,
+                "positive": pos,
+                "reason": reason,
+            }
         )
     cols = ["account_id", "health", "signals", "risk", "positive", "reason"]
     out = pd.DataFrame(rows, columns=cols)
@@ -105,8 +111,12 @@ def digest(sig: pd.DataFrame, week: str, top: int = 3, quotes: int = 2) -> dict[
             }
         )
     accounts.sort(key=lambda a: (RANK[a["health"]], -a["risk_signals"], a["account_id"]))
-    return {"week": week.upper(), "start": start.date().isoformat(),
-            "end": (end - pd.Timedelta(days=1)).date().isoformat(), "accounts": accounts}
+    return {
+        "week": week.upper(),
+        "start": start.date().isoformat(),
+        "end": (end - pd.Timedelta(days=1)).date().isoformat(),
+        "accounts": accounts,
+    }
 
 
 def _trend(count: int, mean: float) -> str:

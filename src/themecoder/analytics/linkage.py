@@ -13,7 +13,9 @@ Adjusted for strata (segment, plan, ...): Mantel-Haenszel risk difference
 ``sum(w_k (p1k - p0k)) / sum(w_k)`` with ``w_k = n1k n0k / N_k`` and risk ratio
 ``sum(y1k n0k / N_k) / sum(y0k n1k / N_k)``; strata with only exposed or only unexposed
 accounts carry no weight. A cell with fewer than ``small_cell`` (5) accounts of either
-outcome in either group is flagged: the figures are shown, the CI is wide and says so.
+outcome in either group is flagged: the figures are shown, the CI is wide and says so. With
+fewer than 5 accounts in the exposed or the unexposed group no CI is given at all (a
+bootstrap of so few accounts has almost no spread).
 """
 
 from __future__ import annotations
@@ -27,16 +29,15 @@ SMALL_CELL = 5
 N_BOOT = 2000
 
 
-def exposure(
-    sig: pd.DataFrame, outcomes: pd.DataFrame, signal_col: str = "signal"
-) -> pd.DataFrame:
+def exposure(sig: pd.DataFrame, outcomes: pd.DataFrame, signal_col: str = "signal") -> pd.DataFrame:
     """Accounts x signals: True where the account had the signal before its outcome date.
 
     ``sig`` has ``account_id``, ``at`` and ``signal_col``; ``outcomes`` has ``account_id``,
     ``value`` and ``at``. Rows are the accounts of ``outcomes`` (every one, exposed or not).
     """
-    dated = sig.merge(outcomes[["account_id", "at"]].rename(columns={"at": "outcome_at"}),
-                      on="account_id")
+    dated = sig.merge(
+        outcomes[["account_id", "at"]].rename(columns={"at": "outcome_at"}), on="account_id"
+    )
     before = dated[dated["at"] < dated["outcome_at"]]
     table = pd.crosstab(before["account_id"], before[signal_col]) > 0
     return table.reindex(outcomes["account_id"], fill_value=False)
@@ -84,10 +85,18 @@ def effect(
     n1, n0 = int(x.sum()), int((~x).sum())
     y1, y0 = float(y[x].sum()), float(y[~x].sum())
     out: dict[str, float | int | bool | None] = {
-        "n_with": n1, "events_with": y1, "n_without": n0, "events_without": y0,
-        "rate_with": y1 / n1 if n1 else None, "rate_without": y0 / n0 if n0 else None,
-        "difference": None, "difference_low": None, "difference_high": None,
-        "risk_ratio": None, "rr_low": None, "rr_high": None,
+        "n_with": n1,
+        "events_with": y1,
+        "n_without": n0,
+        "events_without": y0,
+        "rate_with": y1 / n1 if n1 else None,
+        "rate_without": y0 / n0 if n0 else None,
+        "difference": None,
+        "difference_low": None,
+        "difference_high": None,
+        "risk_ratio": None,
+        "rr_low": None,
+        "rr_high": None,
         "rr_corrected": False,
         "small_cell": min(y1, n1 - y1, y0, n0 - y0) < SMALL_CELL,
     }
@@ -96,9 +105,16 @@ def effect(
     diff, rr = _rates(y, x, strata)
     out["difference"], out["risk_ratio"] = float(diff), float(rr)
     out["rr_corrected"] = strata is None and (y1 == 0 or y0 == 0)
+    if min(n1, n0) < SMALL_CELL:
+        # A bootstrap of a handful of accounts has almost no spread: no CI rather than a
+        # falsely narrow one.
+        return out
     rng = np.random.default_rng(seed)
-    groups = [(x == e) & (strata == k if strata is not None else True)
-              for e in (True, False) for k in (np.unique(strata) if strata is not None else [0])]
+    groups = [
+        (x == e) & (strata == k if strata is not None else True)
+        for e in (True, False)
+        for k in (np.unique(strata) if strata is not None else [0])
+    ]
     index = [np.flatnonzero(g) for g in groups if g.any()]
     boots = np.empty((n_boot, 2))
     for b in range(n_boot):
@@ -139,11 +155,24 @@ def linkage_table(
         e = effect(y, x, s, n_boot=n_boot)
         low, high = e["difference_low"], e["difference_high"]
         observed = (
-            "unclear" if low is None or high is None
-            else "higher" if low > 0 else "lower" if high < 0 else "unclear"
+            "unclear"
+            if low is None or high is None
+            else "higher"
+            if low > 0
+            else "lower"
+            if high < 0
+            else "unclear"
         )
         want = (expected or {}).get(name, "none stated")
-        rows.append({"signal": name, **e, "expected": want, "observed": observed,
-                     "agrees": None if want not in ("higher", "lower") or observed == "unclear"
-                     else want == observed})
+        rows.append(
+            {
+                "signal": name,
+                **e,
+                "expected": want,
+                "observed": observed,
+                "agrees": None
+                if want not in ("higher", "lower") or observed == "unclear"
+                else want == observed,
+            }
+        )
     return pd.DataFrame(rows)

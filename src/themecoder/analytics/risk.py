@@ -56,9 +56,7 @@ class RiskParams:
     repeat_min: int = 2
     frequency_saturation: int = 3
     bucket_impact: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_BUCKET_IMPACT))
-    polarity_impact: dict[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_POLARITY_IMPACT)
-    )
+    polarity_impact: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_POLARITY_IMPACT))
     other_impact: float = 0.5  # custom codes and buckets not in bucket_impact
 
     def weights(self) -> tuple[float, float, float]:

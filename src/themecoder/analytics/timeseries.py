@@ -66,7 +66,11 @@ def series_rows(
         )
         return rows, list(labels)
     if measure == "themes":
-        ut = unit_themes if unit_themes is not None else pd.DataFrame(columns=["item_id", "theme_id"])
+        ut = (
+            unit_themes
+            if unit_themes is not None
+            else pd.DataFrame(columns=["item_id", "theme_id"])
+        )
         names = _theme_names(ut["theme_id"], theme_lineage, theme_labels or {})
         rows = pd.DataFrame(
             {"item_id": ut["item_id"], "series": ut["theme_id"].map(names), "reviewed": False}
@@ -88,7 +92,9 @@ def series_rows(
         {"item_id": codes["item_id"], "series": series, "reviewed": codes["basis"] == "reviewer"}
     )
     rows = rows[~series.isin(BUCKETS)]
-    custom = sorted({*rows["series"], *(c for c in (lineage.current if lineage else ()) if c not in BUCKETS)})
+    custom = sorted(
+        {*rows["series"], *(c for c in (lineage.current if lineage else ()) if c not in BUCKETS)}
+    )
     return _per_item(rows), custom
 
 
@@ -127,7 +133,9 @@ def time_series(
     coded["w"] = 1.0 if weights is None else coded["item_id"].map(weights).fillna(0.0)
     coded["period"] = coded["at"].dt.to_period(pfreq)
     if coded.empty and (start is None or end is None):
-        return pd.DataFrame(columns=["period", *group_by, "series", "count", "total", "share", "reviewed"])
+        return pd.DataFrame(
+            columns=["period", *group_by, "series", "count", "total", "share", "reviewed"]
+        )
     first = pd.Period(start, pfreq) if start else coded["period"].min()
     last = pd.Period(end, pfreq) if end else coded["period"].max()
     periods = pd.period_range(first, last, freq=pfreq)
@@ -147,7 +155,9 @@ def time_series(
     )
     if net:
         out = _with_net(out, keys)
-    out["share"] = np.where(out["total"] > 0, out["count"] / out["total"].where(out["total"] > 0, 1), 0.0)
+    out["share"] = np.where(
+        out["total"] > 0, out["count"] / out["total"].where(out["total"] > 0, 1), 0.0
+    )
     if weights is None:
         out[["count", "total", "reviewed"]] = out[["count", "total", "reviewed"]].astype(int)
     out["period"] = _labels(pd.PeriodIndex(out["period"]), freq).to_numpy()
@@ -166,7 +176,9 @@ def _grid(
 
 
 def _with_net(out: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    wide = out.pivot_table(index=keys, columns="series", values="count", aggfunc="sum", observed=True)
+    wide = out.pivot_table(
+        index=keys, columns="series", values="count", aggfunc="sum", observed=True
+    )
     totals = out.groupby(keys, observed=True)["total"].first()
     net = (wide.get("positive", 0) - wide.get("negative", 0)).rename("count")
     extra = pd.concat([net, totals], axis=1).reset_index().assign(series=NET, reviewed=0.0)

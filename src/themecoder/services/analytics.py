@@ -17,10 +17,10 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from themecoder.analytics import frames as fr
+from themecoder.analytics.anomaly import AnomalyParams, anomalies
 from themecoder.analytics.charts import line_chart
 from themecoder.analytics.health import account_health, digest, digest_markdown
 from themecoder.analytics.risk import signals
-from themecoder.analytics.anomaly import AnomalyParams, anomalies
 from themecoder.analytics.timeseries import MEASURES, period_label, series_rows, time_series
 from themecoder.codebook.lineage import Lineage
 from themecoder.codebook.model import Codebook
@@ -220,12 +220,15 @@ def signal_frame(session: Session, project_id: int | None = None) -> pd.DataFram
     return signals(data.items, data.codes)
 
 
-def health(session: Session, project_id: int | None = None, as_of: str | None = None,
-           window_days: int = 90) -> pd.DataFrame:
+def health(
+    session: Session, project_id: int | None = None, as_of: str | None = None, window_days: int = 90
+) -> pd.DataFrame:
     """Green / gray / red per account over the ``window_days`` up to ``as_of`` (default: the
     latest signal)."""
     sig = signal_frame(session, project_id)
-    when = pd.Timestamp(as_of) if as_of else (sig["at"].max() if not sig.empty else pd.Timestamp.now())
+    when = (
+        pd.Timestamp(as_of) if as_of else (sig["at"].max() if not sig.empty else pd.Timestamp.now())
+    )
     return account_health(sig, when, window_days)
 
 

@@ -99,7 +99,9 @@ def list_escalations(
 ) -> list[dict[str, Any]]:
     """Escalations of the scope, highest score first."""
     if status is not None and status not in store.STATUSES:
-        raise InvalidInput(f"status must be one of {store.STATUSES}, got {status!r}", field="status")
+        raise InvalidInput(
+            f"status must be one of {store.STATUSES}, got {status!r}", field="status"
+        )
     return [view(r) for r in store.list_escalations(session, project_id, status)]
 
 
@@ -138,8 +140,14 @@ def history(session: Session, project_id: int | None, escalation_id: int) -> lis
     if record is None or (project_id is not None and record.project_id != project_id):
         raise NotFound(f"escalation {escalation_id} not found", escalation_id=escalation_id)
     return [
-        {"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "before": e.before,
-         "after": e.after, "comment": e.comment}
+        {
+            "at": e.at.isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "before": e.before,
+            "after": e.after,
+            "comment": e.comment,
+        }
         for e in store.events_of(session, escalation_id)
     ]
 
@@ -160,7 +168,9 @@ def view(r: store.EscalationRecord) -> dict[str, Any]:
 
 
 def _key(scope: str, reason: str, g: pd.DataFrame) -> str:
-    return f"{scope}|{reason}|{g['owner_key'].iloc[0]}|{g['bucket'].iloc[0]}|{int(g['unit_id'].min())}"
+    return (
+        f"{scope}|{reason}|{g['owner_key'].iloc[0]}|{g['bucket'].iloc[0]}|{int(g['unit_id'].min())}"
+    )
 
 
 def _owner(book: Codebook, bucket: str) -> str | None:
@@ -216,7 +226,13 @@ def _audit(
 ) -> None:
     if record.project_id is not None:
         audit.record(
-            session, who, record.project_id, action, f"escalation:{record.id}", before, after,
+            session,
+            who,
+            record.project_id,
+            action,
+            f"escalation:{record.id}",
+            before,
+            after,
             comment=comment,
         )
 

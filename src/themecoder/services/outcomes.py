@@ -30,8 +30,13 @@ TRUE = {"yes", "y", "true", "1", "renewed", "churned"}
 FALSE = {"no", "n", "false", "0"}
 PENDING = {"", "pending", "unknown", "n/a", "na"}
 #: Outcome name -> glossary metric, for the expected direction.
-OUTCOME_METRICS = {"renewed": "renewal_rate", "churned": "churn_risk_indicators",
-                   "nps": "nps", "nps_latest": "nps", "expanded": "expansion_revenue"}
+OUTCOME_METRICS = {
+    "renewed": "renewal_rate",
+    "churned": "churn_risk_indicators",
+    "nps": "nps",
+    "nps_latest": "nps",
+    "expanded": "expansion_revenue",
+}
 
 
 def import_outcomes(
@@ -59,8 +64,9 @@ def import_outcomes(
     header = reader.fieldnames or []
     for column in (account_column, outcome, date_column):
         if column not in header:
-            raise MissingColumn(f"column {column!r} not found; columns: {', '.join(header)}",
-                                column=column)
+            raise MissingColumn(
+                f"column {column!r} not found; columns: {', '.join(header)}", column=column
+            )
     known = store.known_accounts(session, project_id)
     accounts, results, errors, pending = [], [], [], 0
     for row in reader:
@@ -70,20 +76,35 @@ def import_outcomes(
             errors.append({"line": line, "account_id": None, "message": "no account id"})
             continue
         if known and account not in known and not allow_unknown:
-            errors.append({"line": line, "account_id": account,
-                           "message": "unknown account (no stored item or account names it)"})
+            errors.append(
+                {
+                    "line": line,
+                    "account_id": account,
+                    "message": "unknown account (no stored item or account names it)",
+                }
+            )
             continue
         attributes = {k: v for k, v in row.items() if k not in (account_column, outcome) and k}
         raw = (row.get(outcome) or "").strip()
         value = _value(raw)
         if value is None and raw.lower() not in PENDING:
-            errors.append({"line": line, "account_id": account,
-                           "message": f"{outcome} {raw!r} is neither a number nor yes/no"})
+            errors.append(
+                {
+                    "line": line,
+                    "account_id": account,
+                    "message": f"{outcome} {raw!r} is neither a number nor yes/no",
+                }
+            )
             continue
         at = _parse_datetime(row.get(date_column))
         if value is not None and at is None:
-            errors.append({"line": line, "account_id": account,
-                           "message": f"missing or invalid {date_column} {row.get(date_column)!r}"})
+            errors.append(
+                {
+                    "line": line,
+                    "account_id": account,
+                    "message": f"missing or invalid {date_column} {row.get(date_column)!r}",
+                }
+            )
             continue
         accounts.append({"account_id": account, "attributes": attributes})
         if value is None:
@@ -92,8 +113,12 @@ def import_outcomes(
             results.append({"account_id": account, "value": value, "at": at})
     store.replace_accounts(session, project_id, accounts)
     store.replace_outcomes(session, project_id, outcome, results)
-    return {"accounts": len(accounts), "outcomes": len(results), "pending": pending,
-            "errors": errors}
+    return {
+        "accounts": len(accounts),
+        "outcomes": len(results),
+        "pending": pending,
+        "errors": errors,
+    }
 
 
 def _value(raw: str) -> float | None:
@@ -145,15 +170,29 @@ def linkage(
         accounts = store.accounts_frame(session, project_id).set_index("account_id")
         missing = [c for c in adjust_for if c not in accounts.columns]
         if missing:
-            raise InvalidInput(f"unknown adjustment column(s) {missing}; account columns: "
-                               f"{', '.join(map(str, accounts.columns))}", field="adjust_for")
+            raise InvalidInput(
+                f"unknown adjustment column(s) {missing}; account columns: "
+                f"{', '.join(map(str, accounts.columns))}",
+                field="adjust_for",
+            )
         strata = accounts[list(adjust_for)].astype(str).agg("/".join, axis=1)
     expected = _expected(book, outcome, metric, names)
-    table = linkage_table(exposure(sig, outcomes), outcomes, strata=strata, expected=expected,
-                          signals=names, n_boot=n_boot)
-    return {"outcome": outcome, "metric": metric or OUTCOME_METRICS.get(outcome),
-            "adjusted_for": list(adjust_for), "accounts": len(outcomes),
-            "outcome_rate": float(outcomes["value"].mean()), "table": table}
+    table = linkage_table(
+        exposure(sig, outcomes),
+        outcomes,
+        strata=strata,
+        expected=expected,
+        signals=names,
+        n_boot=n_boot,
+    )
+    return {
+        "outcome": outcome,
+        "metric": metric or OUTCOME_METRICS.get(outcome),
+        "adjusted_for": list(adjust_for),
+        "accounts": len(outcomes),
+        "outcome_rate": float(outcomes["value"].mean()),
+        "table": table,
+    }
 
 
 def _expected(book: Codebook, outcome: str, metric: str | None, names: list[str]) -> dict[str, str]:
@@ -177,7 +216,9 @@ def _expected(book: Codebook, outcome: str, metric: str | None, names: list[str]
 
 
 def coverage(
-    session: Session, project_id: int | None = None, by: Sequence[str] = ("plan", "segment", "region")
+    session: Session,
+    project_id: int | None = None,
+    by: Sequence[str] = ("plan", "segment", "region"),
 ) -> pd.DataFrame:
     """Who gave feedback against the imported customer base, per attribute and group."""
     accounts = store.accounts_frame(session, project_id)

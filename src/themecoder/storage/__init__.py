@@ -10,6 +10,8 @@ from themecoder.storage.engine import (
     make_engine,
     session_factory,
 )
+from themecoder.storage.escalations import EscalationEventRecord, EscalationRecord
+from themecoder.storage.outcomes import AccountRecord, OutcomeRecord
 from themecoder.storage.repository import (
     bucket_summary,
     latest_run_id,
@@ -17,8 +19,6 @@ from themecoder.storage.repository import (
     run_overview,
     save_results,
 )
-from themecoder.storage.escalations import EscalationEventRecord, EscalationRecord
-from themecoder.storage.outcomes import AccountRecord, OutcomeRecord
 from themecoder.storage.review import (
     ApiKeyRecord,
     AuditEventRecord,

@@ -153,4 +153,7 @@ def unit_themes_frame(session: Session, project_id: int | None = None) -> pd.Dat
 
 def theme_labels(session: Session) -> dict[int, str]:
     """Label of every theme by id."""
-    return {int(i): str(label) for i, label in session.execute(select(ThemeRecord.id, ThemeRecord.label))}
+    return {
+        int(i): str(label)
+        for i, label in session.execute(select(ThemeRecord.id, ThemeRecord.label))
+    }

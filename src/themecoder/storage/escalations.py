@@ -61,7 +61,9 @@ def existing_keys(session: Session, keys: list[str]) -> set[str]:
     """Which of ``keys`` are stored already."""
     found: set[str] = set()
     for start in range(0, len(keys), 500):
-        stmt = select(EscalationRecord.key).where(EscalationRecord.key.in_(keys[start : start + 500]))
+        stmt = select(EscalationRecord.key).where(
+            EscalationRecord.key.in_(keys[start : start + 500])
+        )
         found.update(session.scalars(stmt))
     return found
 

@@ -122,9 +122,13 @@ def accounts_frame(session: Session, project_id: int | None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=None if rows else ["account_id"])
 
 
-def outcomes_frame(session: Session, project_id: int | None, name: str | None = None) -> pd.DataFrame:
+def outcomes_frame(
+    session: Session, project_id: int | None, name: str | None = None
+) -> pd.DataFrame:
     """``account_id``, ``name``, ``value``, ``at`` (naive UTC)."""
-    stmt = select(OutcomeRecord.account_id, OutcomeRecord.name, OutcomeRecord.value, OutcomeRecord.at)
+    stmt = select(
+        OutcomeRecord.account_id, OutcomeRecord.name, OutcomeRecord.value, OutcomeRecord.at
+    )
     stmt = stmt.where(_scope(OutcomeRecord.project_id, project_id))
     if name is not None:
         stmt = stmt.where(OutcomeRecord.name == name)
