@@ -74,7 +74,7 @@ def test_timeseries_route_and_errors(client) -> None:
 
 
 def test_route_escalations_digest_linkage(client) -> None:
-    done = client.post("/v1/analytics/route", headers=_h(client))
+    done = client.post("/v1/analytics/route", headers=_h(client), json={})
     assert done.status_code == 200, done.text
     assert done.json()["repeat_escalations"] == 1
     listed = client.get("/v1/analytics/escalations", headers=_h(client)).json()["escalations"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from analytics_fixtures import store
 from typer.testing import CliRunner
 
+from analytics_fixtures import store
 from themecoder.cli import app
 from themecoder.storage import init_db, make_engine, session_factory
 

@@ -79,6 +79,18 @@ class RouteOut(BaseModel):
     review_ahead: int
 
 
+class RouteIn(Strict):
+    """Weights and thresholds of the risk score; omitted fields keep the documented defaults."""
+
+    w_sentiment: float = Field(0.35, ge=0, le=1)
+    w_frequency: float = Field(0.25, ge=0, le=1)
+    w_impact: float = Field(0.40, ge=0, le=1)
+    escalate_above: float = Field(0.6, ge=0, le=1)
+    review_above: float = Field(0.3, ge=0, le=1)
+    window_days: int = Field(30, ge=1, le=3650)
+    repeat_min: int = Field(2, ge=2, le=100)
+
+
 class StatusChange(Strict):
     comment: Text | None = Field(None, max_length=2000)
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from themecoder.analytics.frames import parse_filters
+from themecoder.analytics.risk import RiskParams
 from themecoder.services import analytics as svc
 from themecoder.services import escalations, outcomes
 from themecoder_api.deps import Analyst, Ctx, Db, Reader
@@ -28,6 +29,7 @@ from themecoder_api.schemas_analytics import (
     LinkageOut,
     OutcomesIn,
     RiskOut,
+    RouteIn,
     RouteOut,
     StatusChange,
     TimeSeriesOut,
@@ -105,9 +107,11 @@ def risk(db: Db, who: Reader, top: Annotated[int, Query(ge=1, le=500)] = 50) -> 
 
 
 @router.post("/route", response_model=RouteOut, responses=ERRORS)
-def route(db: Db, ctx: Ctx, who: Analyst) -> dict:
-    """Route every signal of the project; new escalations go to their bucket's owner."""
-    done = escalations.route(db, ctx.codebook, who.project_id, who)
+def route(body: RouteIn, db: Db, ctx: Ctx, who: Analyst) -> dict:
+    """Route every signal of the project; new escalations go to their bucket's owner.
+    Send ``{}`` for the documented weights and thresholds."""
+    params = RiskParams(**body.model_dump())
+    done = escalations.route(db, ctx.codebook, who.project_id, who, params)
     db.commit()
     return done
 
@@ -154,8 +158,9 @@ def health(db: Db, who: Reader, as_of: Annotated[str | None, Query(max_length=30
 
 
 @router.get("/digest", response_model=DigestOut, responses=ERRORS)
-def digest(db: Db, who: Reader, week: Annotated[str, Query(max_length=10)]) -> dict:
-    """The weekly digest of ISO ``week`` (``2026-W36``), JSON with its Markdown."""
+def digest(db: Db, who: Reader, week: Annotated[str | None, Query(max_length=10)] = None) -> dict:
+    """The weekly digest of ISO ``week`` (``2026-W36``; default: the week of the latest
+    signal), JSON with its Markdown."""
     return svc.weekly_digest(db, week, who.project_id)
 
 

@@ -130,11 +130,15 @@ def effective_codes(codes: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFr
 
 
 def _when(items: pd.DataFrame) -> pd.Series:
-    at = pd.to_datetime(items["at"], utc=True, errors="coerce")
+    def parsed(column: str, **kw: str) -> pd.Series:
+        at = pd.to_datetime(items[column], utc=True, errors="coerce", **kw)
+        return at.astype("datetime64[us, UTC]")
+
+    at = parsed("at")
     if "date" in items.columns:
-        at = at.fillna(pd.to_datetime(items["date"], utc=True, errors="coerce", format="mixed"))
+        at = at.fillna(parsed("date", format="mixed"))
     if "run_at" in items.columns:
-        at = at.fillna(pd.to_datetime(items["run_at"], utc=True, errors="coerce"))
+        at = at.fillna(parsed("run_at"))
     return at.dt.tz_localize(None)
 
 

@@ -232,7 +232,15 @@ def health(
     return account_health(sig, when, window_days)
 
 
-def weekly_digest(session: Session, week: str, project_id: int | None = None) -> dict[str, Any]:
-    """The digest of ISO ``week`` (``2026-W36``), as a dict; ``markdown`` holds the text."""
-    d = digest(signal_frame(session, project_id), week)
+def weekly_digest(
+    session: Session, week: str | None, project_id: int | None = None
+) -> dict[str, Any]:
+    """The digest of ISO ``week`` (``2026-W36``; default the week of the latest signal), as
+    a dict; ``markdown`` holds the text."""
+    sig = signal_frame(session, project_id)
+    if week is None:
+        latest = sig["at"].max() if not sig.empty else pd.Timestamp.now()
+        year, number, _ = latest.isocalendar()
+        week = f"{year}-W{number:02d}"
+    d = digest(sig, week)
     return {**d, "markdown": digest_markdown(d)}
