@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint eval bench train serve
+.PHONY: install demo story test lint eval bench train serve
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,6 +16,9 @@ install: $(VENV)/.installed
 
 demo: install  ## code the bundled sample corpus into SQLite and print a per-bucket summary
 	$(VENV)/bin/themecoder demo
+
+story: install  ## after make demo: monthly trend, top risks by account, linkage to renewal
+	$(VENV)/bin/themecoder analytics story
 
 test: install  ## the full suite, SQLite and PostgreSQL (started on loopback by scripts/postgres.sh)
 	THEMECODER_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh)" $(PY) -m pytest

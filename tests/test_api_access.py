@@ -58,6 +58,18 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/models"): ADMIN,
     ("POST", "/v1/models/retrain"): ADMIN,
     ("POST", "/v1/models/rollback"): ADMIN,
+    ("GET", "/v1/analytics/timeseries"): READER,
+    ("GET", "/v1/analytics/risk"): READER,
+    ("POST", "/v1/analytics/route"): ANALYST,
+    ("GET", "/v1/analytics/escalations"): READER,
+    ("POST", "/v1/analytics/escalations/{escalation_id}/acknowledge"): READER,
+    ("POST", "/v1/analytics/escalations/{escalation_id}/close"): READER,
+    ("GET", "/v1/analytics/health"): READER,
+    ("GET", "/v1/analytics/digest"): READER,
+    ("GET", "/v1/analytics/anomalies"): READER,
+    ("POST", "/v1/analytics/outcomes"): ANALYST,
+    ("GET", "/v1/analytics/linkage"): READER,
+    ("GET", "/v1/analytics/coverage"): READER,
 }
 #: Routes that need no key (documentation and liveness).
 OPEN_PATHS = frozenset({"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc", "/v1/health"})
@@ -70,6 +82,7 @@ MISSING = {
     "suggestion_id": 999_999,
     "unit_id": 999_999,
     "key_id": 999_999,
+    "escalation_id": 999_999,
 }
 #: A well-formed JSON object no route accepts: allowed roles get 422 from it, with no side
 #: effect, so the matrix can call every route without coding or retraining anything.
@@ -1010,6 +1023,13 @@ def _templates() -> dict[tuple[str, str], Any]:
             "comment": "x",
         },
         ("POST", "/v1/blind/{unit_id}"): {"labels": {BUCKETS[5]: "risk", BUCKETS[4]: "absent"}},
+        ("POST", "/v1/analytics/route"): {"w_sentiment": 0.5, "window_days": 14},
+        ("POST", "/v1/analytics/escalations/{escalation_id}/acknowledge"): {"comment": "ok"},
+        ("POST", "/v1/analytics/escalations/{escalation_id}/close"): {"comment": "done"},
+        ("POST", "/v1/analytics/outcomes"): {
+            "csv": "account_id,renewed,renewal_date\na,yes,2026-01-01\n",
+            "allow_unknown": True,
+        },
         ("POST", "/v1/units/{unit_id}/codes"): {"bucket": BUCKETS[0], "polarity": "risk"},
         ("POST", "/v1/keys"): {"role": "analyst", "name": "fuzz"},
         ("PATCH", "/v1/project"): {

@@ -6,6 +6,7 @@ server with scripts/postgres.sh. Without it they fail (deselect them with -m "no
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from themecoder.domain import (
@@ -271,7 +272,7 @@ def test_embeddings_round_trip_exactly(session: Session, results: list[ItemResul
 def test_load_embeddings_by_run_and_empty(session: Session, results: list[ItemResult]) -> None:
     ids, matrix = load_embeddings(session)
     assert ids.shape == (0,) and matrix.shape == (0, 0)
-    _save(session, results)
+    _save(session, results[:1])
     second = _save(session, results[1:])
     ids, matrix = load_embeddings(session, run_id=second)
     assert len(ids) == 3
@@ -312,20 +313,36 @@ def test_bucket_summary_counts(session: Session, results: list[ItemResult]) -> N
         "mean_confidence": None,
     }
 
+    # Storing the same items again adds nothing: counts stay those of the first run.
     second = _save(session, results[1:])
     assert {r["bucket"]: r["units"] for r in bucket_summary(session, second)}[
         "renewal_likelihood"
-    ] == 1
+    ] == 0
     overall = {r["bucket"]: r for r in bucket_summary(session)}
-    assert overall["renewal_likelihood"]["units"] == 4
-    assert overall["support_friction"]["items"] == 2
+    assert overall["renewal_likelihood"]["units"] == 3
+    assert overall["support_friction"]["items"] == 1
+
+
+def test_saving_is_idempotent_on_item_id_and_text(
+    session: Session, results: list[ItemResult]
+) -> None:
+    first = _save(session, results)
+    again = _save(session, [*results, results[0]])
+    assert run_overview(session, again)["n_items"] == 0
+    assert session.scalar(select(func.count(ItemRecord.id))) == 3
+    changed = copy.deepcopy(results[0])
+    changed.item.text = changed.item.text + " Edited."
+    third = _save(session, [changed])
+    assert run_overview(session, third)["n_items"] == 1
+    assert session.scalar(select(func.count(ItemRecord.id))) == 4
+    assert first < again < third
 
 
 def test_run_overview_and_latest_run(session: Session, results: list[ItemResult]) -> None:
     assert latest_run_id(session) is None
-    _save(session, results[:1])
     run_id = _save(session, results, source="all.csv")
     assert latest_run_id(session) == run_id
+    assert latest_run_id(session) < _save(session, results[:1]) == latest_run_id(session)
     overview = run_overview(session, run_id)
     assert overview["source"] == "all.csv" and overview["level"] == "unit"
     assert overview["created_at"].tzinfo is not None

@@ -241,3 +241,11 @@ app.command()(serve)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+
+from themecoder.cli_analytics import analytics_app  # noqa: E402
+
+app.add_typer(analytics_app, name="analytics")
+
+from themecoder.cli_analytics import digest  # noqa: E402
+
+app.command()(digest)

@@ -8,9 +8,9 @@ from typing import Any
 
 from themecoder.coder import Coder
 from themecoder.config import Settings
+from themecoder.domain import BUCKETS, POLARITIES, ItemResult
 from themecoder.errors import NotFound
 from themecoder.services.coding import CodingRun, code_path
-from themecoder.storage import bucket_summary, make_engine, session_factory
 
 # (file or glob, text column, id column)
 SAMPLE_FILES = (
@@ -46,26 +46,37 @@ def run_demo(
                 s, path, text_column=text_column, id_column=id_column, coder=coder, progress=tick
             )
             runs.append((path.name, run))
-    engine = make_engine(s.db_url)
-    try:
-        with session_factory(engine)() as session:
-            per_run = [bucket_summary(session, run.run_id) for _, run in runs]
-    finally:
-        engine.dispose()
-    return DemoResult(runs, _sum_summaries(per_run))
+    # Summarised from the results, not the new rows: a re-run stores nothing new (storing is
+    # idempotent on item id and text) and must still print the corpus.
+    return DemoResult(runs, summarise([r for _, run in runs for r in run.results]))
 
 
-def _sum_summaries(per_run: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    total: dict[str, dict[str, Any]] = {}
-    for summary in per_run:
-        for row in summary:
-            acc = total.setdefault(row["bucket"], {k: 0 for k in row if k != "bucket"})
-            n_before = acc["units"]
-            for key, value in row.items():
-                if key not in ("bucket", "mean_confidence"):
-                    acc[key] += value or 0
-            if row["units"]:
-                acc["mean_confidence"] = (
-                    (acc["mean_confidence"] or 0) * n_before + row["mean_confidence"] * row["units"]
-                ) / acc["units"]
-    return [{"bucket": b, **v} for b, v in total.items()]
+def summarise(results: list[ItemResult]) -> list[dict[str, Any]]:
+    """Per-bucket counts of unit-level codes, shaped like ``storage.bucket_summary``."""
+    rows: dict[str, dict[str, Any]] = {}
+    confidence: dict[str, list[float]] = {}
+    for item_index, result in enumerate(results):
+        for unit in result.units:
+            for code in unit.buckets:
+                row = rows.setdefault(
+                    code.bucket,
+                    {"units": set(), "items": set(), **dict.fromkeys(POLARITIES, 0)},
+                )
+                row["units"].add((item_index, unit.unit.index))
+                row["items"].add(item_index)
+                row[code.polarity] = row.get(code.polarity, 0) + 1
+                confidence.setdefault(code.bucket, []).append(float(code.confidence))
+    out = []
+    for bucket in [*BUCKETS, *sorted(set(rows) - set(BUCKETS))]:
+        row = rows.get(bucket, {"units": set(), "items": set(), **dict.fromkeys(POLARITIES, 0)})
+        conf = confidence.get(bucket)
+        out.append(
+            {
+                "bucket": bucket,
+                "units": len(row["units"]),
+                "items": len(row["items"]),
+                **{p: int(row[p]) for p in POLARITIES},
+                "mean_confidence": sum(conf) / len(conf) if conf else None,
+            }
+        )
+    return out

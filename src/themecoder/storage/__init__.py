@@ -10,6 +10,8 @@ from themecoder.storage.engine import (
     make_engine,
     session_factory,
 )
+from themecoder.storage.escalations import EscalationEventRecord, EscalationRecord
+from themecoder.storage.outcomes import AccountRecord, OutcomeRecord
 from themecoder.storage.repository import (
     bucket_summary,
     latest_run_id,
@@ -32,6 +34,10 @@ from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "AccountRecord",
+    "EscalationEventRecord",
+    "EscalationRecord",
+    "OutcomeRecord",
     "ApiKeyRecord",
     "AuditEventRecord",
     "Base",

@@ -47,6 +47,11 @@ def save_results(
     (it is that batch's), so overlapping batches never fail on the unique key. The run's
     ``n_items`` / ``n_units`` count what this call stored.
 
+    Storing is idempotent on the item's id and text: an item whose ``(external_id, text)``
+    the project (or, for ``project_id=None``, the CLI store) already holds is skipped, so
+    re-running ``code`` or ``demo`` on the same input never counts an item twice. An item
+    whose text changed under the same id is stored as a new item.
+
     Args:
         session: Open session; the caller commits.
         results: The coder's output, one per item, in input order.
@@ -61,6 +66,7 @@ def save_results(
     Returns:
         The id of the new run.
     """
+    results = new_results(session, results, project_id)
     run = RunRecord(
         source=source,
         model_version=model_version,
@@ -105,6 +111,32 @@ def save_results(
     if codes:
         session.execute(insert(CodeRecord), codes)
     return run.id
+
+
+def new_results(
+    session: Session, results: Sequence[ItemResult], project_id: int | None
+) -> list[ItemResult]:
+    """``results`` without the items already stored under the same id and text (and without
+    repeats inside ``results``), in input order."""
+    ids = list(dict.fromkeys(str(r.item.id) for r in results))
+    scope = (
+        ItemRecord.project_id.is_(None)
+        if project_id is None
+        else ItemRecord.project_id == project_id
+    )
+    seen: set[tuple[str, str]] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        stmt = select(ItemRecord.external_id, ItemRecord.text).where(
+            scope, ItemRecord.external_id.in_(ids[start : start + _IN_CHUNK])
+        )
+        seen.update((str(e), str(t)) for e, t in session.execute(stmt))
+    out = []
+    for result in results:
+        key = (str(result.item.id), result.item.text or "")
+        if key not in seen:
+            seen.add(key)
+            out.append(result)
+    return out
 
 
 def load_embeddings(

@@ -1,0 +1,245 @@
+"""``themecoder analytics import-outcomes | linkage | coverage | story``: outcomes, linkage,
+sampling coverage and the sample corpus's story. Parse, call one service, print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from themecoder.cli_analytics import (
+    Db,
+    Out,
+    ProjectOpt,
+    _short,
+    analytics_app,
+    print_frame,
+    project_id,
+)
+from themecoder.cli_support import console, out
+from themecoder.cli_support import errors as _errors
+from themecoder.cli_support import settings as _settings
+
+
+@analytics_app.command(name="import-outcomes")
+def import_outcomes(
+    path: Annotated[Path, typer.Argument(help="CSV with one row per account.")],
+    outcome: Annotated[str, typer.Option(help="Outcome column (yes/no or numeric).")] = "renewed",
+    date_column: Annotated[str, typer.Option(help="Date of the outcome.")] = "renewal_date",
+    account_column: Annotated[str, typer.Option(help="Account id column.")] = "account_id",
+    allow_unknown: Annotated[
+        bool, typer.Option(help="Accept accounts no stored item names.")
+    ] = False,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Import accounts (every other column kept as attributes) and a dated outcome; bad rows
+    are reported by line, good rows imported.
+
+    Example: themecoder analytics import-outcomes data/sample/accounts.csv --outcome renewed
+    """
+    from themecoder.services import analytics as svc
+    from themecoder.services import outcomes
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        done = outcomes.import_outcomes(
+            session,
+            path.read_text(encoding="utf-8"),
+            project_id=project_id(session, project),
+            outcome=outcome,
+            date_column=date_column,
+            account_column=account_column,
+            allow_unknown=allow_unknown,
+        )
+        session.commit()
+    for e in done["errors"]:
+        console.print(
+            f"line {e['line']} ({e['account_id']}): {e['message']}", style="yellow", markup=False
+        )
+    console.print(
+        f"imported {done['accounts']} accounts, {done['outcomes']} {outcome} outcomes "
+        f"({done['pending']} pending, {len(done['errors'])} rows with errors)"
+    )
+
+
+@analytics_app.command(name="linkage")
+def linkage_(
+    outcome: Annotated[str, typer.Option(help="Imported binary outcome.")] = "renewed",
+    adjust_for: Annotated[
+        list[str] | None, typer.Option(help="Account attribute to adjust for (segment, plan).")
+    ] = None,
+    themes: Annotated[bool, typer.Option(help="Also link themes.")] = True,
+    all_rows: Annotated[bool, typer.Option("--all", help="Show signals nobody had too.")] = False,
+    out_path: Out = None,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Outcome rate with and without each signal before the outcome date, difference and risk
+    ratio with bootstrap 95% CIs, counts beside every figure, expected vs observed direction.
+
+    Example: themecoder analytics linkage --outcome renewed --adjust-for segment
+    """
+    from themecoder.services import analytics as svc
+    from themecoder.services import outcomes
+    from themecoder.services.codebook import load
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        found = outcomes.linkage(
+            session,
+            load(s.codebook_path),
+            project_id=project_id(session, project),
+            outcome=outcome,
+            adjust_for=adjust_for or [],
+            themes=themes,
+        )
+    table = found["table"]
+    if out_path:
+        svc.write_table(table, out_path)
+        console.print(f"wrote {out_path}", markup=False)
+    shown = table if all_rows else table[table["n_with"] > 0]
+    console.print(
+        f"{found['outcome']} (glossary metric {found['metric']}): {found['accounts']} accounts, "
+        f"rate {found['outcome_rate']:.2f}"
+        + (f"; adjusted for {', '.join(found['adjusted_for'])}" if found["adjusted_for"] else "")
+    )
+    print_linkage(shown)
+
+
+def print_linkage(table: Any) -> None:
+    """The linkage table with counts beside every rate and CIs beside every effect."""
+    t = Table(title="signal -> outcome (95% bootstrap CIs)")
+    for col in (
+        "signal",
+        "with",
+        "without",
+        "difference [CI]",
+        "risk ratio [CI]",
+        "expected",
+        "observed",
+        "note",
+    ):
+        t.add_column(col)
+
+    def rate(events: float, n: int, r: Any) -> str:
+        return "-" if r is None or r != r else f"{r:.2f} ({int(events)}/{n})"
+
+    def ci(v: Any, lo: Any, hi: Any) -> str:
+        if v is None or v != v:
+            return "-"
+        return f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" if lo is not None and lo == lo else f"{v:+.2f}"
+
+    for r in table.itertuples():
+        rr = (
+            "-"
+            if r.risk_ratio is None or r.risk_ratio != r.risk_ratio
+            else (
+                f"{r.risk_ratio:.2f}"
+                + (
+                    f" [{r.rr_low:.2f}, {r.rr_high:.2f}]"
+                    if r.rr_low is not None and r.rr_low == r.rr_low
+                    else ""
+                )
+            )
+        )
+        note = "small cell" if r.small_cell else ""
+        note += ", no CI: < 5 accounts in a group" if min(r.n_with, r.n_without) < 5 else ""
+        note += " (RR +0.5 corrected)" if r.rr_corrected else ""
+        t.add_row(
+            _short(r.signal, 40),
+            rate(r.events_with, r.n_with, r.rate_with),
+            rate(r.events_without, r.n_without, r.rate_without),
+            ci(r.difference, r.difference_low, r.difference_high),
+            rr,
+            r.expected,
+            r.observed,
+            note.strip(),
+        )
+    out.print(t)
+
+
+@analytics_app.command(name="coverage")
+def coverage_(
+    by: Annotated[list[str] | None, typer.Option(help="Account attribute (repeatable).")] = None,
+    out_path: Out = None,
+    project: ProjectOpt = None,
+    db: Db = None,
+) -> None:
+    """Who gave feedback against the imported customer base; under-heard groups flagged.
+    Use --weighted on timeseries to apply post-stratification weights.
+
+    Example: themecoder analytics coverage --by plan --by segment --by region
+    """
+    from themecoder.services import analytics as svc
+    from themecoder.services import outcomes
+
+    s = _settings(db)
+    with _errors(), svc.store_session(s) as session:
+        table = outcomes.coverage(
+            session, project_id(session, project), by or ["plan", "segment", "region"]
+        )
+    if out_path:
+        svc.write_table(table, out_path)
+    print_frame(table, "sampling coverage (under_heard: representation < 0.67 or nobody heard)")
+
+
+@analytics_app.command()
+def story(
+    accounts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Accounts CSV to import if no outcome is (default: the "
+            "sample corpus's accounts.csv)."
+        ),
+    ] = None,
+    end: Annotated[str, typer.Option(help="Last month of the trend.")] = "2026-09-30",
+    db: Db = None,
+) -> None:
+    """The sample corpus end to end, after `themecoder demo`: monthly trend of risk shares and
+    net sentiment, top risks by account, and the linkage table for `renewed`.
+
+    Example: themecoder demo && themecoder analytics story
+    """
+    import pandas as pd
+
+    from themecoder.services import analytics as svc
+    from themecoder.services import escalations, outcomes
+    from themecoder.services.codebook import load
+    from themecoder.storage.outcomes import outcomes_frame
+
+    s = _settings(db)
+    book = load(s.codebook_path)
+    with _errors(), svc.store_session(s) as session:
+        if outcomes_frame(session, None, "renewed").empty:
+            text = (accounts or s.sample_dir / "accounts.csv").read_text(encoding="utf-8")
+            done = outcomes.import_outcomes(session, text)
+            session.commit()
+            console.print(f"imported {done['accounts']} accounts, {done['outcomes']} outcomes")
+        trend = svc.timeseries(session, book, series=[":risk"], end=end)
+        net = svc.timeseries(session, book, measure="sentiment", series=["net"], end=end)
+        top = escalations.top_accounts(escalations.scored(session, None)).head(10)
+        link = outcomes.linkage(session, book, outcome="renewed", themes=False)
+    wide = trend.pivot_table(index="period", columns="series", values="share", sort=True)
+    wide.columns = [c.split(":")[0] for c in wide.columns]
+    wide = pd.concat(
+        [
+            wide,
+            net.set_index("period")[["share", "total"]].rename(
+                columns={"share": "net_sentiment", "total": "items"}
+            ),
+        ],
+        axis=1,
+    ).reset_index()
+    print_frame(wide, "1. monthly share of items with a risk signal, and net sentiment")
+    print_frame(
+        top[["account_id", "max_score", "bucket", "escalate", "review", "tag", "quote"]],
+        "2. top risks by account (highest signal score)",
+    )
+    console.print(
+        f"3. renewed: {link['accounts']} accounts decided, rate "
+        f"{link['outcome_rate']:.2f}; signals before the renewal date"
+    )
+    print_linkage(link["table"][link["table"]["n_with"] > 0])
