@@ -9,6 +9,25 @@ import pytest
 
 pytestmark = pytest.mark.model
 
+EVERYONE = frozenset({"admin", "reviewer", "analyst", "ingest"})
+REVIEW = frozenset({"admin", "reviewer"})
+READ = frozenset({"admin", "reviewer", "analyst"})
+#: Every page route and the roles that may use it (None: no sign-in needed).
+PAGE_ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
+    ("GET", "/signin"): None,
+    ("POST", "/signin"): None,
+    ("POST", "/signout"): None,
+    ("GET", "/"): EVERYONE,
+    ("GET", "/review"): REVIEW,
+    ("POST", "/review/units/{unit_id}/decide"): REVIEW,
+    ("GET", "/blind"): REVIEW,
+    ("POST", "/blind/{unit_id}"): REVIEW,
+    ("GET", "/documents"): READ,
+    ("GET", "/documents/{item_id}"): READ,
+    ("GET", "/themes"): READ,
+    ("GET", "/codebook"): EVERYONE,
+    ("GET", "/analytics"): EVERYONE,
+}
 TICKETS = [
     "The new per-seat pricing doubles our bill and nobody warned us.",
     "Support fixed the sync error within an hour, great job.",
@@ -106,6 +125,35 @@ def test_roles_as_in_the_api(web) -> None:
     assert c.get("/codebook").status_code == 200
 
 
+def test_each_role_against_each_page(web) -> None:
+    """Signed out: GETs go to sign-in and POSTs are refused; signed in: allowed roles pass,
+    the others get 403 (a POST with a valid CSRF token, so the role is what refuses it)."""
+    c = web.client
+    for (method, template), allowed in PAGE_ROUTES.items():
+        if allowed is None:
+            continue
+        path = template.replace("{unit_id}", "1").replace("{item_id}", "1")
+        c.cookies.clear()
+        r = c.request(method, path, follow_redirects=False)
+        assert r.status_code in ((303,) if method == "GET" else (303, 401)), (method, path)
+        for role in EVERYONE:
+            c.cookies.clear()
+            sign_in(c, web.keys[role])
+            token = csrf_of(c.get("/codebook").text)
+            kw = {}
+            if method == "POST":
+                kw = {"headers": {"X-CSRF-Token": token}, "data": {"csrf_token": token}}
+                if "decide" in path:
+                    kw = {"headers": {"X-CSRF-Token": token}, "json": {"decisions": []}}
+            r = c.request(method, path, follow_redirects=False, **kw)
+            where = f"{method} {path} as {role}: {r.status_code} {r.text[:200]}"
+            assert r.status_code < 500, where
+            if role in allowed:
+                assert r.status_code not in (401, 403), where
+            else:
+                assert r.status_code == 403, where
+
+
 def test_a_key_of_another_project_sees_nothing(web) -> None:
     c = web.client
     sign_in(c, web.keys["reviewer"])
@@ -151,3 +199,35 @@ def test_docs_are_served_from_local_assets(web) -> None:
         assert url.startswith("/static/"), url
         assert web.client.get(url).status_code == 200
     assert web.client.get("/redoc").status_code == 404  # its bundle loads a logo from a CDN
+
+
+def test_a_stale_decision_is_reported_and_the_others_of_the_unit_stand(web) -> None:
+    """Decisions of one unit apply one by one: a 409 on one comes back as "conflict" with the
+    winning state, and the unit's other decisions and added codes are still stored."""
+    c = web.client
+    sign_in(c, web.keys["reviewer"])
+    page = c.get("/review").text
+    unit = int(re.search(r'data-unit="(\d+)"', page).group(1))
+    token = csrf_of(page)
+    first = re.search(r'data-sid="(\d+)" data-version="(\d+)"', page)
+    sid = int(first.group(1))
+    r = web.client.post(
+        f"/v1/suggestions/{sid}/approve", headers=web.h("reviewer2"), json={"version": 1}
+    )
+    assert r.status_code == 200
+    taken = set(re.findall(r'data-bucket="(\w+)"[^>]*\s+data-sid="\d+"', page))
+    free = next(b for b in re.findall(r'data-bucket="(\w+)"', page) if b not in taken)
+    body = {
+        "decisions": [{"suggestion_id": sid, "version": 1, "action": "reject"}],
+        "add": [{"bucket": free, "polarity": "risk"}],
+    }
+    r = c.post(f"/review/units/{unit}/decide", json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["conflicts"] == 1
+    (res,) = out["results"]
+    assert res["status"] == "conflict" and res["suggestion"]["state"] == "approved"
+    assert [a["bucket"] for a in out["added"]] == [free]
+    events = c.get("/v1/audit", headers=web.h("analyst")).json()["events"]
+    assert [e["action"] for e in events if e["subject"] == f"suggestion:{sid}"] == ["approve"]
+    assert any(e["action"] == "add" for e in events)
