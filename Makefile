@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo story test lint eval bench train serve
+.PHONY: install demo story test lint eval bench train serve browser-deps
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,13 +20,16 @@ demo: install  ## code the bundled sample corpus into SQLite and print a per-buc
 story: install  ## after make demo: monthly trend, top risks by account, linkage to renewal
 	$(VENV)/bin/themecoder analytics story
 
-test: install  ## the full suite, SQLite and PostgreSQL (started on loopback by scripts/postgres.sh)
+browser-deps:  ## Debian's chromium (apt, if missing) and axe-core (npm pack, pinned) for the browser tests
+	bash scripts/browser.sh
+
+test: install browser-deps  ## the full suite: SQLite, PostgreSQL (scripts/postgres.sh) and Chromium pages
 	THEMECODER_TEST_POSTGRES_URL="$$(bash scripts/postgres.sh)" $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check src api tests eval
 
-serve: install  ## the HTTP API on 127.0.0.1:8000 (docs at /docs); first: themecoder projects create SLUG
+serve: install  ## the HTTP API and the pages on 127.0.0.1:8000 (/ to sign in, /docs); first: themecoder projects create SLUG
 	$(VENV)/bin/themecoder serve
 
 train: install

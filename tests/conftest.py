@@ -156,3 +156,107 @@ def api(db_url: str, coder, tmp_path: Path):
     engine.dispose()
     with TestClient(create_app(s, coder=coder), raise_server_exceptions=False) as client:
         yield ApiHarness(client, s, keys, other_key)
+
+
+# -- browser tests ------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("THEMECODER_TEST_CHROMIUM") or "/usr/bin/chromium"
+AXE = Path(os.environ.get("THEMECODER_TEST_AXE") or REPO / ".cache/axe-core/4.14.1/axe.min.js")
+#: Screenshots and other browser artifacts (ignored by git, kept by CI as artifacts).
+ARTIFACTS = REPO / "out" / "browser"
+
+
+class LiveServer:
+    """The app served by uvicorn on a loopback port, in a thread of the test process."""
+
+    def __init__(self, app) -> None:
+        import threading
+
+        import uvicorn
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        sock.close()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def live(api, coder):
+    """A second app on the ``api`` fixture's database, served over loopback for the browser."""
+    from themecoder_api import create_app
+
+    server = LiveServer(create_app(api.settings, coder=coder))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `bash scripts/browser.sh` (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+class OfflinePage:
+    """A page whose requests may only reach loopback; ``outside`` lists any that tried."""
+
+    def __init__(self, chromium) -> None:
+        self.context = chromium.new_context(viewport={"width": 1280, "height": 900})
+        self.outside: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(15_000)
+
+    def _route(self, route) -> None:
+        from urllib.parse import urlparse
+
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            self.outside.append(route.request.url)
+            route.abort()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    """A fresh browser context (own cookies) and page; external requests are refused."""
+    made = OfflinePage(chromium)
+    yield made
+    made.context.close()
+    assert not made.outside, f"pages asked for assets outside: {made.outside}"
+
+
+@pytest.fixture
+def page(browser_page):
+    return browser_page.page
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.is_file():
+        pytest.fail(f"axe-core not found at {AXE}: run `bash scripts/browser.sh` (make test does)")
+    return AXE.read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from themecoder.services import jobs, privacy
 from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coders import CoderRegistry
 from themecoder.services.store import open_store
-from themecoder_api import errors
+from themecoder_api import errors, web
 from themecoder_api.deps import Context
 from themecoder_api.limits import BodyLimit
 from themecoder_api.routes import admin, analytics, intake, review
@@ -76,13 +76,15 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by web.install from local assets, never a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes)
     for module in (intake, review, admin, analytics):
         app.include_router(module.router)
+    web.install(app, s)
 
     @app.get("/v1/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -104,6 +104,16 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `themecoder serve` binds.")
     port: int = Field(8000, ge=1, le=65535)
+    session_secret: str | None = Field(
+        None,
+        min_length=32,
+        description="Signs the web pages' session cookies (None: a random secret per process, "
+        "so sessions end when the service restarts).",
+    )
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="Web session lifetime.")
+    secure_cookies: bool = Field(
+        False, description="Mark session cookies Secure (set when served over HTTPS)."
+    )
 
 
 @lru_cache(maxsize=1)

@@ -88,6 +88,13 @@ def existing_ids(session: Session, project_id: int, external_ids: Sequence[str])
     return found
 
 
+def _document(metadata: Mapping[str, Any]) -> str | None:
+    """The document an item belongs to (``metadata.document``: a transcript's turns share one),
+    so pages can show a turn among its neighbours."""
+    value = metadata.get("document")
+    return str(value)[:200] if isinstance(value, str | int) and str(value) else None
+
+
 def check_batch(items: Sequence[IncomingItem]) -> None:
     seen: dict[str, int] = {}
     for i, it in enumerate(items):
@@ -142,7 +149,11 @@ def ingest(
         masked, originals = privacy.mask_items(
             [
                 Item(
-                    id=it.external_id, text=it.text, metadata=dict(it.metadata), speaker=it.speaker
+                    id=it.external_id,
+                    text=it.text,
+                    metadata=dict(it.metadata),
+                    speaker=it.speaker,
+                    source=_document(it.metadata),
                 )
                 for it in new
             ],

@@ -1,0 +1,54 @@
+"""The web pages: server-rendered Jinja2 with a little plain JavaScript, over the same services
+as the API. Every asset is served locally (Swagger UI 5 from the files the ``fastapi-offline``
+package ships), so the pages and ``/docs`` work without internet. ReDoc is left out: its
+bundle fetches its logo from a CDN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from themecoder.config import Settings
+from themecoder.errors import ThemecoderError
+from themecoder_api import errors
+from themecoder_api.web import auth, browse, review
+from themecoder_api.web.deps import page_error
+from themecoder_api.web.session import Signer
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+DOCS_ASSETS = Path(fastapi_offline.__file__).resolve().parent / "static"
+
+
+async def _error(request: Request, err: Exception) -> object:
+    assert isinstance(err, ThemecoderError)
+    if getattr(request.state, "page", False):
+        return await page_error(request, err)
+    return await errors._library_error(request, err)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the pages, their static files, offline API docs, and HTML errors for pages."""
+    app.state.signer = Signer(
+        settings.session_secret, settings.session_hours, settings.secure_cookies
+    )
+    app.mount("/static/docs", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for module in (auth, review, browse):
+        app.include_router(module.router)
+    app.include_router(review.pages_router)
+    app.add_exception_handler(ThemecoderError, _error)
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API docs",
+            swagger_js_url="/static/docs/swagger-ui-bundle.js",
+            swagger_css_url="/static/docs/swagger-ui.css",
+            swagger_favicon_url="/static/docs/favicon.png",
+        )

@@ -1,0 +1,53 @@
+"""Pages for researchers and analysts: documents with coded spans, the codebook, themes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from themecoder.services import pages
+from themecoder_api.deps import Ctx, Db
+from themecoder_api.schemas import BucketName, RowId
+from themecoder_api.web.deps import AnyViewer, ReaderViewer, mark_page, render
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
+
+
+@router.get("/documents", response_class=HTMLResponse)
+def documents_page(request: Request, db: Db, v: ReaderViewer) -> HTMLResponse:
+    """Transcripts and tickets of the project, newest first."""
+    return render(request, "documents.html", v.session, v.who, docs=pages.documents(db, v.who))
+
+
+@router.get("/documents/{item_id}", response_class=HTMLResponse)
+def document_page(
+    request: Request,
+    item_id: RowId,
+    db: Db,
+    v: ReaderViewer,
+    bucket: Annotated[BucketName | None, Query()] = None,
+) -> HTMLResponse:
+    """A document with its coded spans in place; a span links to its review."""
+    doc = pages.document_view(db, v.who, item_id, bucket)
+    return render(request, "document.html", v.session, v.who, doc=doc, bucket=bucket)
+
+
+@router.get("/codebook", response_class=HTMLResponse)
+def codebook_page(request: Request, ctx: Ctx, v: AnyViewer) -> HTMLResponse:
+    """The codes in force with definitions, examples, owners and metrics, and the lineage."""
+    book = ctx.codebook
+    return render(request, "codebook.html", v.session, v.who, book=book)
+
+
+@router.get("/themes", response_class=HTMLResponse)
+def themes_page(request: Request, db: Db, v: ReaderViewer) -> HTMLResponse:
+    """Themes of the project's units with sizes, quotes and a trend sparkline."""
+    return render(request, "themes.html", v.session, v.who, themes=pages.themes(db, v.who))
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+def analytics_page(request: Request, v: AnyViewer) -> HTMLResponse:
+    """A placeholder: the analytics capability lands on its own branch."""
+    return render(request, "analytics.html", v.session, v.who)
