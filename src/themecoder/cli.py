@@ -253,3 +253,9 @@ app.command()(serve)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+
+from themecoder.cli_interop import export, import_, segments  # noqa: E402
+
+app.command()(export)
+app.command(name="import")(import_)
+app.command()(segments)

@@ -10,6 +10,12 @@ from themecoder.storage.engine import (
     make_engine,
     session_factory,
 )
+from themecoder.storage.interop import (
+    CodedSegmentRecord,
+    QdaImportRecord,
+    WebhookDeliveryRecord,
+    WebhookSecretRecord,
+)
 from themecoder.storage.repository import (
     bucket_summary,
     latest_run_id,
@@ -37,16 +43,20 @@ __all__ = [
     "Base",
     "BlindCodeRecord",
     "CodeRecord",
+    "CodedSegmentRecord",
     "DoubleCodedUnitRecord",
     "ItemRecord",
     "JobRecord",
     "ModelVersionRecord",
     "ProjectRecord",
+    "QdaImportRecord",
     "RunRecord",
     "SuggestionRecord",
     "ThemeRecord",
     "UnitRecord",
     "UnitThemeRecord",
+    "WebhookDeliveryRecord",
+    "WebhookSecretRecord",
     "alembic_config",
     "bucket_summary",
     "init_db",
