@@ -46,3 +46,25 @@ class MatrixOut(BaseModel):
     by: str
     columns: list[str]
     rows: list[dict[str, Any]] = Field(description="{code, counts: {column: n}, total}")
+
+
+class HelpdeskProblemOut(BaseModel):
+    record: int
+    ticket_id: str | None
+    message: str
+
+
+class HelpdeskOut(BaseModel):
+    tickets: int
+    messages: int
+    agent_messages: int = Field(description="Agent turns: stored, not coded.")
+    created: int
+    existing: int = Field(description="Turns the project held already (idempotent re-sends).")
+    units: int
+    suggestions: int
+    problems: list[HelpdeskProblemOut]
+    ticket_id: str | None = None
+
+
+class WebhookSecretOut(BaseModel):
+    secret: str = Field(description="Shown once; sign webhooks with it.")

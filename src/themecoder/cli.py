@@ -254,8 +254,16 @@ app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
 
-from themecoder.cli_interop import export, import_, segments  # noqa: E402
+from themecoder.cli_interop import (  # noqa: E402
+    export,
+    import_,
+    intake,
+    segments,
+    webhook_secret,
+)
 
 app.command()(export)
 app.command(name="import")(import_)
 app.command()(segments)
+app.command()(intake)
+app.command(name="webhook-secret")(webhook_secret)

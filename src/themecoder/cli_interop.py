@@ -153,3 +153,61 @@ def segments(
         out.print(f'  "{seg["text"]}"', markup=False)
         out.print(f"  context: {' '.join(seg['context'].split())}", markup=False, style="dim")
     console.print(f"{len(found['segments'])} of {found['total']} segments")
+
+
+def intake(
+    vendor: Annotated[str, typer.Argument(help="zendesk, intercom or freshdesk.")],
+    path: Annotated[Path, typer.Argument(help="The vendor's ticket export (API JSON).")],
+    project: Annotated[str, typer.Option("--project", "-p", help="Project slug.")],
+    db: Db = None,
+) -> None:
+    """Ingest a helpdesk export into a project: customer turns coded, agent turns kept uncoded,
+    records missing required fields reported; re-sent tickets store only new turns.
+
+    Example: themecoder intake zendesk tickets.json -p acme
+    """
+    import json
+
+    from themecoder.errors import InvalidInput
+    from themecoder.services import helpdesk
+    from themecoder.services.codebook import load as load_codebook
+    from themecoder.services.coders import CoderRegistry
+
+    s = _settings(db)
+    with _errors():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: not JSON ({exc})") from None
+        with _factory(db).begin() as session:
+            report = helpdesk.ingest_export(
+                session,
+                _project_id(session, project),
+                CoderRegistry(s).get,
+                vendor,
+                data,
+                settings=s,
+                codebook_version=load_codebook(s.codebook_path).version,
+            )
+    for p in report["problems"]:
+        console.print(f"skipped: {p['message']}", markup=False)
+    console.print(
+        f"{report['tickets']} tickets, {report['messages']} messages "
+        f"({report['agent_messages']} agent, not coded): {report['created']} stored, "
+        f"{report['existing']} already held"
+    )
+
+
+def webhook_secret(
+    project: Annotated[str, typer.Option("--project", "-p", help="Project slug.")],
+    db: Db = None,
+) -> None:
+    """Make a new webhook signing secret for a project and print it once (audited).
+
+    Example: themecoder webhook-secret -p acme
+    """
+    from themecoder.services import helpdesk
+
+    with _errors(), _factory(db).begin() as session:
+        secret = helpdesk.create_webhook_secret(session, _project_id(session, project))
+    out.print(secret, markup=False)

@@ -50,6 +50,8 @@ class IncomingItem:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     speaker: str | None = None
+    #: False for turns kept but not coded (a helpdesk agent's reply).
+    coded: bool = True
 
 
 @dataclass
@@ -142,7 +144,11 @@ def ingest(
         masked, originals = privacy.mask_items(
             [
                 Item(
-                    id=it.external_id, text=it.text, metadata=dict(it.metadata), speaker=it.speaker
+                    id=it.external_id,
+                    text=it.text,
+                    metadata=dict(it.metadata),
+                    speaker=it.speaker,
+                    coded=it.coded,
                 )
                 for it in new
             ],
