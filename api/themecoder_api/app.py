@@ -18,7 +18,7 @@ from themecoder.services.store import open_store
 from themecoder_api import errors, web
 from themecoder_api.deps import Context
 from themecoder_api.limits import BodyLimit
-from themecoder_api.routes import admin, analytics, intake, review
+from themecoder_api.routes import admin, analytics, helpdesk, intake, interop, review
 
 DESCRIPTION = """Codes customer feedback into six signal buckets with polarity, sentiment and
 expression type, and runs the human review around it.
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes)
-    for module in (intake, review, admin, analytics):
+    for module in (intake, review, admin, analytics, interop, helpdesk):
         app.include_router(module.router)
     web.install(app, s)
 

@@ -249,3 +249,16 @@ app.add_typer(analytics_app, name="analytics")
 from themecoder.cli_analytics import digest  # noqa: E402
 
 app.command()(digest)
+from themecoder.cli_interop import (  # noqa: E402
+    export,
+    import_,
+    intake,
+    segments,
+    webhook_secret,
+)
+
+app.command()(export)
+app.command(name="import")(import_)
+app.command()(segments)
+app.command()(intake)
+app.command(name="webhook-secret")(webhook_secret)

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     )
     sample_dir: Path = Field(REPO_ROOT / "data" / "sample", description="Bundled sample corpus.")
     datasets_dir: Path = Field(REPO_ROOT.parent / "shared" / "datasets")
+    qda_schema: Path = Field(
+        REPO_ROOT.parent / "shared" / "standards" / "refi-qda" / "Project.xsd",
+        description="The REFI-QDA Project.xsd (QDA-XML 1.0) that .qdpx imports are checked "
+        "against.",
+    )
     results_dir: Path = Field(REPO_ROOT / "eval" / "results")
     cache_dir: Path = Field(REPO_ROOT / ".cache", description="Embedding cache for training/eval.")
     device: str = Field("cpu", description="torch device for the embedding model.")

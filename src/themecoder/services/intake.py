@@ -50,6 +50,8 @@ class IncomingItem:
     text: str
     metadata: dict[str, Any] = field(default_factory=dict)
     speaker: str | None = None
+    #: False for turns kept but not coded (a helpdesk agent's reply).
+    coded: bool = True
 
 
 @dataclass
@@ -154,6 +156,7 @@ def ingest(
                     metadata=dict(it.metadata),
                     speaker=it.speaker,
                     source=_document(it.metadata),
+                    coded=it.coded,
                 )
                 for it in new
             ],

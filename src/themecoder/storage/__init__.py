@@ -11,6 +11,12 @@ from themecoder.storage.engine import (
     session_factory,
 )
 from themecoder.storage.escalations import EscalationEventRecord, EscalationRecord
+from themecoder.storage.interop import (
+    CodedSegmentRecord,
+    QdaImportRecord,
+    WebhookDeliveryRecord,
+    WebhookSecretRecord,
+)
 from themecoder.storage.outcomes import AccountRecord, OutcomeRecord
 from themecoder.storage.repository import (
     bucket_summary,
@@ -43,16 +49,20 @@ __all__ = [
     "Base",
     "BlindCodeRecord",
     "CodeRecord",
+    "CodedSegmentRecord",
     "DoubleCodedUnitRecord",
     "ItemRecord",
     "JobRecord",
     "ModelVersionRecord",
     "ProjectRecord",
+    "QdaImportRecord",
     "RunRecord",
     "SuggestionRecord",
     "ThemeRecord",
     "UnitRecord",
     "UnitThemeRecord",
+    "WebhookDeliveryRecord",
+    "WebhookSecretRecord",
     "alembic_config",
     "bucket_summary",
     "init_db",

@@ -1,0 +1,115 @@
+"""REFI-QDA project export and import, coded-segment retrieval and the code matrix."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from themecoder.services import qda_export, qda_import, segments
+from themecoder.services.segments import SegmentFilter
+from themecoder.storage.review import ProjectRecord
+from themecoder_api.deps import Admin, Ctx, Db, Reader
+from themecoder_api.schemas import QueryId, QueryText
+from themecoder_api.schemas_interop import MatrixOut, QdaImportOut, SegmentsOut
+
+router = APIRouter(prefix="/v1", tags=["interchange"])
+_ERRORS = {401: {"description": "No or bad key"}, 403: {"description": "Role may not"}}
+_QDPX = "application/vnd.refi-qda.qdpx+zip"
+
+
+@router.get(
+    "/export/qdpx",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "A .qdpx archive"},
+        **_ERRORS,
+        422: {"description": "Bad group"},
+    },
+)
+def export_qdpx(
+    ctx: Ctx, db: Db, who: Reader, group: Literal["source", "account"] = "source"
+) -> Response:
+    """The project as a REFI-QDA project (.qdpx): sources, codes, coded segments, reviewers,
+    notes, variables and cases, for MAXQDA, NVivo, ATLAS.ti or QualCoder (audited)."""
+    data = qda_export.export_qdpx(db, who.project_id, group=group, codebook=ctx.codebook, who=who)
+    slug = db.get(ProjectRecord, who.project_id).slug
+    db.commit()
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{slug}.qdpx"'},
+    )
+
+
+@router.post(
+    "/import/qdpx",
+    response_model=QdaImportOut,
+    status_code=201,
+    responses={
+        **_ERRORS,
+        409: {"description": "Sources imported before"},
+        413: {"description": "Body too large"},
+        422: {"description": "Not a zip, no project.qde, fails the schema"},
+    },
+    openapi_extra={
+        "requestBody": {"content": {"application/zip": {}, _QDPX: {}}, "required": True}
+    },
+)
+async def import_qdpx(
+    request: Request,
+    db: Db,
+    who: Admin,
+    filename: Annotated[str, Query(max_length=200)] = "upload.qdpx",
+) -> QdaImportOut:
+    """Import a .qdpx from another QDA tool (the raw archive as the body): its sources as
+    items, its codes as a custom codebook, its coded segments as labelled examples. All or
+    nothing (audited)."""
+    data = await request.body()
+    slug = db.get(ProjectRecord, who.project_id).slug
+    report = qda_import.import_qdpx(
+        db, who.project_id, data, filename=filename, project_slug=slug, who=who
+    )
+    db.commit()
+    return QdaImportOut(**report)
+
+
+@router.get(
+    "/segments",
+    response_model=SegmentsOut,
+    responses={**_ERRORS, 422: {"description": "Bad filter"}},
+)
+def find_segments(
+    db: Db,
+    who: Reader,
+    code: QueryText = None,
+    account: QueryText = None,
+    theme: QueryId = None,
+    source: QueryText = None,
+    limit: Annotated[int, Query(ge=1, le=segments.MAX_LIMIT)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SegmentsOut:
+    """Coded quotes by code (``pricing_perception:risk``, a bucket, ``theme:12`` or a custom
+    code), account, theme and source, with position, speaker, context and who decided."""
+    where = SegmentFilter(code=code, account=account, theme=theme, source=source)
+    return SegmentsOut(
+        **segments.find_segments(db, who.project_id, where, limit=limit, offset=offset)
+    )
+
+
+@router.get(
+    "/segments/matrix",
+    response_model=MatrixOut,
+    responses={**_ERRORS, 422: {"description": "Bad by"}},
+)
+def code_matrix(
+    db: Db,
+    who: Reader,
+    by: Literal["source", "account"] = "source",
+    account: QueryText = None,
+    theme: QueryId = None,
+    source: QueryText = None,
+) -> MatrixOut:
+    """Segments per code (rows) and per source or account (columns), with totals."""
+    where = SegmentFilter(account=account, theme=theme, source=source)
+    return MatrixOut(**segments.code_matrix(db, who.project_id, by=by, where=where))

@@ -1,0 +1,1 @@
+"""Interchange with other tools: REFI-QDA projects, helpdesk exports and webhooks."""

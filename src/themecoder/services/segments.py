@@ -1,0 +1,184 @@
+"""Coded-segment retrieval: the quotes behind a code, and a code x document matrix.
+
+A segment is a coded unit (its codes as the project's review left them: rejected suggestions
+out, overrides applied) or a segment imported from a QDA tool. Filters combine with AND:
+
+* ``code``: ``bucket:polarity`` (``pricing_perception:risk``), a bucket (any polarity),
+  ``theme:12``, or an imported custom code id;
+* ``account``, ``theme`` (a theme id), ``source`` (the file a unit came from, e.g.
+  ``interview_03.txt``, or an imported source's name).
+
+Each quote comes with its source, position (offsets in its item and where the item starts
+in its source file), speaker, context (the text around it) and who decided each code.
+The matrix counts segments per code and per source (or account), as MAXQDA's Code Matrix
+Browser does.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from themecoder.errors import InvalidInput
+from themecoder.storage import interop_queries as q
+
+MATRIX_BY = ("source", "account")
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class SegmentFilter:
+    """What to retrieve; ``None`` fields do not filter."""
+
+    code: str | None = None
+    account: str | None = None
+    theme: int | None = None
+    source: str | None = None
+
+
+def _segments(session: Session, project_id: int | None) -> Iterator[dict[str, Any]]:
+    items = {i["id"]: i for i in q.project_items(session, project_id)}
+    units = q.project_units(session, project_id)
+    codes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for c in q.unit_codes(session, project_id):
+        codes[c["unit_id"]].append(c)
+    themes: dict[int, list[int]] = defaultdict(list)
+    for t in q.unit_themes(session, [u["id"] for u in units]):
+        themes[t["unit_id"]].append(int(t["theme_id"]))
+    for unit in units:
+        mine, theirs = codes.get(unit["id"], []), list(themes.get(unit["id"], []))
+        theirs += [
+            int(c["theme_id"]) for c in mine if c["theme_id"] and c["theme_id"] not in theirs
+        ]
+        if not mine and not theirs:
+            continue
+        yield _row(
+            "unit",
+            unit["id"],
+            items[unit["item_id"]],
+            unit["start_char"],
+            unit["end_char"],
+            unit["text"],
+            codes=[f"{c['bucket']}:{c['polarity']}" for c in mine] + [f"theme:{t}" for t in theirs],
+            themes=theirs,
+            decided_by=[c["decided_by"] or f"model {c['model_version']}" for c in mine],
+            state=[c["state"] for c in mine],
+        )
+    for seg in q.coded_segments(session, project_id):
+        yield _row(
+            "segment",
+            seg["id"],
+            items[seg["item_id"]],
+            seg["start_char"],
+            seg["end_char"],
+            seg["text"],
+            codes=[seg["code"]],
+            themes=[],
+            decided_by=[seg["coder"] or "unknown coder"],
+            state=["imported"],
+        )
+
+
+def _row(
+    kind: str, row_id: int, item: dict[str, Any], start: int, end: int, text: str, **rest: Any
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "id": row_id,
+        "item_id": item["id"],
+        "external_id": item["external_id"],
+        "source": item["source"],
+        "account_id": item["account_id"],
+        "speaker": item["speaker"],
+        "start": start,
+        "end": end,
+        "source_offset": item["source_offset"],
+        "text": text,
+        "_item_text": item["text"],
+        **rest,
+    }
+
+
+def _matches(row: dict[str, Any], f: SegmentFilter) -> bool:
+    if f.account is not None and row["account_id"] != f.account:
+        return False
+    if f.source is not None and row["source"] != f.source:
+        return False
+    if f.theme is not None and f.theme not in row["themes"]:
+        return False
+    if f.code is not None:
+        wanted = f.code if ":" in f.code else None
+        if wanted is not None:
+            return wanted in row["codes"]
+        return any(c == f.code or c.split(":", 1)[0] == f.code for c in row["codes"])
+    return True
+
+
+def _context(text: str, start: int, end: int, chars: int) -> str:
+    lo, hi = max(0, start - chars), min(len(text), end + chars)
+    return ("..." if lo else "") + text[lo:hi] + ("..." if hi < len(text) else "")
+
+
+def find_segments(
+    session: Session,
+    project_id: int | None,
+    where: SegmentFilter,
+    *,
+    limit: int = 100,
+    offset: int = 0,
+    context_chars: int = 150,
+) -> dict[str, Any]:
+    """The segments matching ``where``, in source order: ``{"total", "segments"}``.
+
+    Raises:
+        InvalidInput: ``limit`` outside 1..1000 or a negative ``offset``.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative", field="offset")
+    found = [r for r in _segments(session, project_id) if _matches(r, where)]
+    page = []
+    for r in found[offset : offset + limit]:
+        text = r.pop("_item_text")
+        page.append({**r, "context": _context(text, r["start"], r["end"], context_chars)})
+    return {"total": len(found), "segments": page}
+
+
+def code_matrix(
+    session: Session,
+    project_id: int | None,
+    *,
+    by: str = "source",
+    where: SegmentFilter | None = None,
+) -> dict[str, Any]:
+    """Segments per code (rows) and per source or account (columns), with totals.
+
+    Raises:
+        InvalidInput: ``by`` is not ``source`` or ``account``.
+    """
+    if by not in MATRIX_BY:
+        raise InvalidInput(f"by must be one of {', '.join(MATRIX_BY)}, not {by!r}", field="by")
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    columns: set[str] = set()
+    for r in _segments(session, project_id):
+        if where is not None and not _matches(r, where):
+            continue
+        column = (r["source"] if by == "source" else r["account_id"]) or "(none)"
+        columns.add(column)
+        for code in dict.fromkeys(r["codes"]):
+            counts[code][column] += 1
+    ordered = sorted(columns)
+    rows = [
+        {
+            "code": code,
+            "counts": {c: counts[code].get(c, 0) for c in ordered},
+            "total": sum(counts[code].values()),
+        }
+        for code in sorted(counts)
+    ]
+    return {"by": by, "columns": ordered, "rows": rows}
