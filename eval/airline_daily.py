@@ -50,8 +50,9 @@ def main() -> None:
         run = code_path(s, src, id_column="tweet_id", out=Path(tmp) / "coded.jsonl")
         coded = pd.read_json(Path(tmp) / "coded.jsonl", lines=True, dtype={"id": str})
         with svc.store_session(s) as session:
-            ts = svc.timeseries(session, load(), measure="sentiment", freq="day",
-                                group_by=["airline"])
+            ts = svc.timeseries(
+                session, load(), measure="sentiment", freq="day", group_by=["airline"]
+            )
     ts = ts[ts["series"] != "net"]
     # 1. the analytics counts equal a pandas groupby on the coder's output
     coded["airline"] = coded["metadata"].map(lambda m: m["airline"])
@@ -67,8 +68,9 @@ def main() -> None:
     # 2. negative share per airline against the labels
     coded = coded.merge(tweets[["tweet_id", "label"]], left_on="id", right_on="tweet_id")
     neg = coded.assign(pred=coded["label_out"] == "negative", true=coded["label"] == "negative")
-    per = neg.groupby("airline").agg(n=("pred", "size"), coder=("pred", "mean"),
-                                     labels=("true", "mean"))
+    per = neg.groupby("airline").agg(
+        n=("pred", "size"), coder=("pred", "mean"), labels=("true", "mean")
+    )
     recall = neg.loc[neg["true"], "pred"].mean()
     false_pos = neg.loc[~neg["true"], "pred"].mean()
     per["expected"] = per["labels"] * recall + (1 - per["labels"]) * false_pos
@@ -80,8 +82,12 @@ def main() -> None:
     neg_ts = ts[ts["series"] == "negative"].copy()
     neg_ts["series"] = "negative share"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    svc.chart(neg_ts, RESULTS / "airline_daily.png", group_by=["airline"],
-              title="Airline tweets: coder's negative share per airline per day")
+    svc.chart(
+        neg_ts,
+        RESULTS / "airline_daily.png",
+        group_by=["airline"],
+        title="Airline tweets: coder's negative share per airline per day",
+    )
     report = {
         "tweets": len(tweets),
         "items_coded": int(coded["coded"].sum()),

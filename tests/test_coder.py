@@ -135,12 +135,26 @@ def test_code_frame_missing_column_lists_columns(coder):
         coder.code_frame(pd.DataFrame({"id": [1], "body": ["x"]}), text_column="text")
 
 
-def test_a_unit_that_says_two_things_gets_both_codes_each_with_its_sentence(coder):
+def test_a_unit_that_says_two_things_gets_both_codes(coder):
     text = (
         "The new per-seat pricing doubles our bill. "
         "Honestly we are looking at other vendors before the contract ends."
     )
     (res,) = coder.code([text])
+    codes = {c.bucket: c.polarity for c in res.buckets}
+    assert codes["pricing_perception"] == "risk" and codes["renewal_likelihood"] == "risk"
+
+
+def test_with_sentence_scoring_each_code_has_its_sentence_as_evidence(coder):
+    from themecoder.coder import Coder
+    from themecoder.config import Settings
+
+    sentences = Coder.load(Settings(score_sentences=True), embedder=coder.embedder)
+    text = (
+        "The new per-seat pricing doubles our bill. "
+        "Honestly we are looking at other vendors before the contract ends."
+    )
+    (res,) = sentences.code([text])
     (unit,) = res.units
     assert len(unit.unit.parts) == 2
     codes = {c.bucket: c for c in res.buckets}

@@ -66,7 +66,7 @@ def test_every_segmenter_meets_the_protocol(seg):
 
 
 def test_a_short_message_is_one_unit_with_its_sentences_as_parts():
-    seg = SpacySegmenter(whole_chars=280)
+    seg = SpacySegmenter(whole_chars=280, parts=True)
     text = "The new per-seat pricing doubles our bill. If nobody answers by Friday we cancel."
     (unit,) = seg.segment(text, "t1")
     assert (unit.start, unit.end) == (0, len(text))
@@ -77,13 +77,13 @@ def test_a_short_message_is_one_unit_with_its_sentences_as_parts():
 
 
 def test_a_one_sentence_message_has_no_parts():
-    seg = SpacySegmenter(whole_chars=280)
+    seg = SpacySegmenter(whole_chars=280, parts=True)
     (unit,) = seg.segment("  Where do I find the SSO settings?  ", "t1")
     assert unit.parts == () and unit.text == "Where do I find the SSO settings?"
     assert seg.segment("ok :)", "t2")[0].parts == ()
 
 
-def test_sentence_parts_can_be_switched_off():
-    seg = SpacySegmenter(whole_chars=280, parts=False)
+def test_sentence_parts_are_off_by_default():
+    seg = SpacySegmenter(whole_chars=280)
     (unit,) = seg.segment("The price doubled. We will leave.", "t1")
     assert unit.parts == ()

