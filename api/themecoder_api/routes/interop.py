@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Request, Response
 
 from themecoder.services import qda_export, qda_import, segments
 from themecoder.services.segments import SegmentFilter
-from themecoder.storage.review import ProjectRecord
 from themecoder_api.deps import Admin, Ctx, Db, Reader
 from themecoder_api.schemas import QueryId, QueryText
 from themecoder_api.schemas_interop import MatrixOut, QdaImportOut, SegmentsOut
@@ -33,7 +32,7 @@ def export_qdpx(
     """The project as a REFI-QDA project (.qdpx): sources, codes, coded segments, reviewers,
     notes, variables and cases, for MAXQDA, NVivo, ATLAS.ti or QualCoder (audited)."""
     data = qda_export.export_qdpx(db, who.project_id, group=group, codebook=ctx.codebook, who=who)
-    slug = db.get(ProjectRecord, who.project_id).slug
+    slug = qda_export.project_slug(db, who.project_id)
     db.commit()
     return Response(
         data,
@@ -66,7 +65,7 @@ async def import_qdpx(
     items, its codes as a custom codebook, its coded segments as labelled examples. All or
     nothing (audited)."""
     data = await request.body()
-    slug = db.get(ProjectRecord, who.project_id).slug
+    slug = qda_export.project_slug(db, who.project_id)
     report = qda_import.import_qdpx(
         db, who.project_id, data, filename=filename, project_slug=slug, who=who
     )

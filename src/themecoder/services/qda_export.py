@@ -82,8 +82,7 @@ def export_project(
     codes = q.unit_codes(session, project_id)
     themes = q.unit_themes(session, [u["id"] for u in units])
     if name is None:
-        record = session.get(ProjectRecord, project_id) if project_id is not None else None
-        name = record.slug if record is not None else "themecoder"
+        name = project_slug(session, project_id)
     project = QdaProject(name=name, origin="themecoder")
     builder = _Builder(project)
     if units:
@@ -116,6 +115,12 @@ def export_project(
             },
         )
     return project
+
+
+def project_slug(session: Session, project_id: int | None) -> str:
+    """The project's slug (``"themecoder"`` for the command line's store)."""
+    record = session.get(ProjectRecord, project_id) if project_id is not None else None
+    return record.slug if record is not None else "themecoder"
 
 
 def export_qdpx(session: Session, project_id: int | None, **options: Any) -> bytes:
