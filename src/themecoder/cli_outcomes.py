@@ -208,12 +208,11 @@ def story(
     from themecoder.services import analytics as svc
     from themecoder.services import escalations, outcomes
     from themecoder.services.codebook import load
-    from themecoder.storage.outcomes import outcomes_frame
 
     s = _settings(db)
     book = load(s.codebook_path)
     with _errors(), svc.store_session(s) as session:
-        if outcomes_frame(session, None, "renewed").empty:
+        if not outcomes.has_outcomes(session, None, "renewed"):
             text = (accounts or s.sample_dir / "accounts.csv").read_text(encoding="utf-8")
             done = outcomes.import_outcomes(session, text)
             session.commit()

@@ -39,6 +39,11 @@ OUTCOME_METRICS = {
 }
 
 
+def has_outcomes(session: Any, project_id: int | None, outcome: str) -> bool:
+    """Whether any account outcome named ``outcome`` is stored (for the project)."""
+    return not store.outcomes_frame(session, project_id, outcome).empty
+
+
 def import_outcomes(
     session: Session,
     text: str,
