@@ -28,7 +28,7 @@ def test_improvement_promotes_with_deltas():
 
 def test_a_bucket_drop_beyond_tolerance_blocks_a_macro_gain():
     after = {"support_friction": 0.90, "pricing_perception": 0.55, "upsell_readiness": 0.50}
-    assert should_promote(BEFORE, after).promote is False  # tolerance 0
+    assert should_promote(BEFORE, after, tolerance=0.0).promote is False
     assert should_promote(BEFORE, after, tolerance=0.04).promote is False
     assert should_promote(BEFORE, after, tolerance=0.05).promote is True
 
