@@ -293,7 +293,8 @@ def _schemathesis(base: str, key: str, tmp: Path, *selection: str) -> dict[str, 
         "--no-color",
         *selection,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    # in tmp: the CLI keeps a .schemathesis folder in its working directory
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False, cwd=tmp)
     assert report.exists(), out.stdout[-3000:] + out.stderr[-3000:]
     result = json.loads(report.read_text())
     result["output"] = out.stdout
