@@ -209,5 +209,8 @@ def test_migration_masks_rows_stored_before_it(db_url: str) -> None:
     (item,), units = _stored(db_url)
     assert item.text == "[PERSON]: call me on [PHONE] or mail [EMAIL], card [CARD]."
     assert item.speaker == "[PERSON]" and item.meta == {"speaker": "[PERSON]", "plan": "Pro"}
-    assert [u.text for u in units] == ["[PERSON]: call me on [PHONE]", "or mail [EMAIL], card [CARD]."]
+    assert [u.text for u in units] == [
+        "[PERSON]: call me on [PHONE]",
+        "or mail [EMAIL], card [CARD].",
+    ]
     assert all(item.text[u.start_char : u.end_char] == u.text for u in units)

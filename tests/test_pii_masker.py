@@ -113,7 +113,9 @@ def test_lowercase_names_after_cues(rules: PiiMasker) -> None:
 @pytest.mark.model
 def test_names_by_ner_and_precision_on_ordinary_text(masker: PiiMasker) -> None:
     text = "Jürgen Müller and Zhang Wei said the Salesforce sync broke on Monday."
-    assert masker.mask(text).text == "[PERSON] and [PERSON] said the Salesforce sync broke on Monday."
+    assert (
+        masker.mask(text).text == "[PERSON] and [PERSON] said the Salesforce sync broke on Monday."
+    )
     ordinary = [
         "The Northwind Analytics dashboard is slow since the March release.",
         "Export to CSV drops rows; Chrome and Firefox both fail. Support was great.",
