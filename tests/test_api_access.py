@@ -923,7 +923,6 @@ def test_oversized_bodies_get_413(api):
             ("chunked", {"content": stream(big)}),
             ("one byte over", {"content": _padded(MAX_BODY + 1)}),
             ("one byte over, chunked", {"content": stream(_padded(MAX_BODY + 1))}),
-            ("no key", {"content": big, "headers": {"content-type": "application/json"}}),
         ):
             r = api.client.request(method, url, **{"headers": admin, **kw})
             where = f"{method} {template} ({label}): {r.status_code} {r.text[:200]}"
@@ -1359,7 +1358,7 @@ def test_malformed_json_error_names_the_body_not_a_character_offset(api):
 def test_keys_and_roles_are_checked_before_the_body_is_parsed(api):
     """FastAPI parses a JSON body before it solves the ``principal``/``require`` dependencies,
     so a malformed body would answer 422 to a caller without a key or with the wrong role;
-    errors.auth_first checks the key first, keeping "no key: 401, wrong role: 403"."""
+    the key gate (gate.KeyGate) checks the key first, keeping "no key: 401, wrong role: 403"."""
     failures = []
     for method, template in BODY_ROUTES:
         wrong = next(role for role in ROLES if role not in ROUTES[(method, template)])

@@ -235,7 +235,9 @@ def test_code_transcript_keeps_interviewer_turns_uncoded(tmp_path, db_url, shipp
 @pytest.mark.model
 def test_latin1_input_asks_for_encoding_then_codes_with_it(tmp_path, db_url, shipped):
     source = tmp_path / "latin1.csv"
-    source.write_bytes("id,text\n1,Le café du support est trop lent.\n".encode("latin-1"))
+    source.write_bytes(
+        "id,text\n1,The café support team is far too slow for us.\n".encode("latin-1")
+    )
     out = tmp_path / "coded.jsonl"
 
     result, output = invoke("code", source, "--out", out)
@@ -246,7 +248,9 @@ def test_latin1_input_asks_for_encoding_then_codes_with_it(tmp_path, db_url, shi
     result, output = invoke("code", source, "--encoding", "latin-1", "--out", out)
     assert result.exit_code == 0, output
     (record,) = read_jsonl(out)
-    assert record["units"] and record["units"][0]["end"] == len("Le café du support est trop lent.")
+    assert record["units"] and record["units"][0]["end"] == len(
+        "The café support team is far too slow for us."
+    )
 
 
 def test_missing_text_column_lists_the_columns_found(tmp_path, db_url):

@@ -359,9 +359,11 @@ def test_vtt_merges_consecutive_cues_of_one_speaker():
 def test_vtt_bad_cue_is_a_problem_with_its_line():
     result = read_items(DATA / "call.vtt")
 
-    assert result.problems == [
-        IngestProblem(24, "invalid cue timing '00:00:13 --> soon'; cue skipped", "call.vtt")
-    ]
+    assert result.problems[0] == IngestProblem(
+        24, "invalid cue timing '00:00:13 --> soon'; cue skipped", "call.vtt"
+    )
+    # No header names the interviewer of this two-speaker call: coded whole, with a warning.
+    assert len(result.problems) == 2 and "'Sam', 'Dana Lee'" in result.problems[1].message
 
 
 def test_srt_name_prefixes_and_unlabelled_cues_continue_the_speaker():

@@ -17,7 +17,9 @@ from themecoder.services.coders import CoderRegistry
 from themecoder.services.store import open_store
 from themecoder_api import errors, web
 from themecoder_api.deps import Context
+from themecoder_api.gate import KeyGate
 from themecoder_api.limits import BodyLimit
+from themecoder_api.public import HealthPublic
 from themecoder_api.routes import admin, analytics, helpdesk, intake, interop, review
 
 DESCRIPTION = """Codes customer feedback into six signal buckets with polarity, sentiment and
@@ -82,13 +84,14 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
     )
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes)
+    app.add_middleware(KeyGate)  # added last, so outermost: the key before the body
     for module in (intake, review, admin, analytics, interop, helpdesk):
         app.include_router(module.router)
     web.install(app, s)
 
-    @app.get("/v1/health", tags=["meta"])
-    def health() -> dict[str, str]:
+    @app.get("/v1/health", tags=["meta"], response_model=HealthPublic)
+    def health() -> HealthPublic:
         """Liveness: the process answers (no key needed)."""
-        return {"status": "ok", "version": __version__}
+        return HealthPublic(status="ok", version=__version__)
 
     return app

@@ -64,11 +64,19 @@ def check_role(who: Principal, roles: tuple[str, ...]) -> Principal:
 
 
 def principal(
+    request: Request,
     db: Annotated[Session, Depends(session)],
     key: Annotated[str | None, Security(_key_header)] = None,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Principal:
-    """The caller: 401 without a key or with an unknown or revoked one."""
+    """The caller: 401 without a key or with an unknown or revoked one.
+
+    The key gate (``gate.KeyGate``) has normally checked the key before the body was read;
+    its principal is used, so the key is looked up once per request.
+    """
+    checked = getattr(request.state, "principal", None)
+    if isinstance(checked, Principal):
+        return checked
     return resolve_key(db, key or (bearer.credentials if bearer else None))
 
 
@@ -78,8 +86,8 @@ principal.roles = ()  # type: ignore[attr-defined]
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A dependency that lets through keys with one of ``roles`` (admin always) or 403s.
 
-    The roles are kept on the dependency (``.roles``) so the error handler can check the key
-    of a request whose body did not even parse (see ``errors.auth_first``).
+    The roles are kept on the dependency (``.roles``) so the key gate can check the key and
+    role before the request's body is read (see ``gate.KeyGate``).
     """
 
     def check(who: Annotated[Principal, Depends(principal)]) -> Principal:

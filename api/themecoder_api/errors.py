@@ -12,7 +12,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from themecoder.errors import (
@@ -64,47 +63,8 @@ async def _library_error(_: Request, err: Exception) -> JSONResponse:
     )
 
 
-def _route_roles(dependencies: list[Any]) -> tuple[str, ...] | None:
-    for dep in dependencies:
-        roles = getattr(dep.call, "roles", None)
-        if roles is not None:
-            return tuple(roles)
-        inner = _route_roles(dep.dependencies)
-        if inner is not None:
-            return inner
-    return None
-
-
-def auth_first(request: Request) -> ThemecoderError | None:
-    """The 401/403 a request deserves before its body is looked at, if any.
-
-    FastAPI parses a JSON body before it resolves dependencies, so a malformed body would
-    otherwise answer 422 to a caller without a valid key or role.
-    """
-    from themecoder_api.deps import check_role, resolve_key
-
-    route = request.scope.get("route")
-    roles = _route_roles(getattr(getattr(route, "dependant", None), "dependencies", []))
-    if roles is None:
-        return None
-    key = request.headers.get("x-api-key")
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    if not key and scheme.lower() == "bearer":
-        key = credentials.strip()
-    try:
-        with request.app.state.context.factory() as db:
-            check_role(resolve_key(db, key), roles)
-    except (Unauthorized, Forbidden) as denied:
-        return denied
-    return None
-
-
-async def _validation_error(request: Request, err: Exception) -> JSONResponse:
+async def _validation_error(_: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, RequestValidationError)
-    if any(e.get("type") == "json_invalid" for e in err.errors()):
-        denied = await run_in_threadpool(auth_first, request)
-        if denied is not None:
-            return await _library_error(request, denied)
     fields = [
         {
             "field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
@@ -118,6 +78,10 @@ async def _validation_error(request: Request, err: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, HTTPException)
+    if err.status_code == 400:  # FastAPI's "error parsing the body": bytes that are no JSON
+        message = "body: not a JSON document in UTF-8"
+        fields = [{"field": "body", "message": str(err.detail)}]
+        return JSONResponse(error_body("invalid_input", message, fields), status_code=422)
     code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
         err.status_code, "http_error"
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from themecoder.domain import BUCKETS, POLARITIES
+from themecoder.review.queue import SuggestionState
+from themecoder.services.review import BANDS
 
 MAX_TEXT_CHARS = 20_000
 #: Ids are 32-bit integer columns; larger numbers cannot name a row.
@@ -15,6 +17,8 @@ MAX_ID = 2**31 - 1
 MAX_METADATA_DEPTH = 16
 BucketName = Literal[BUCKETS]  # type: ignore[valid-type]
 PolarityName = Literal[POLARITIES]  # type: ignore[valid-type]
+BandName = Literal[BANDS]  # type: ignore[valid-type]
+StateName = Literal[tuple(s.value for s in SuggestionState)]  # type: ignore[valid-type]
 
 
 def storable(text: str) -> str:
@@ -26,6 +30,14 @@ def storable(text: str) -> str:
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text (no lone surrogates)") from None
     return text
+
+
+def integral(value: Any) -> Any:
+    """``3.0`` as ``3``: JSON Schema counts a number with no fraction as an integer. Anything
+    else goes on unchanged, so strict validation still refuses ``"3"``, ``true`` and ``3.5``."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def storable_json(value: Any, depth: int = 0) -> Any:
@@ -45,6 +57,10 @@ def storable_json(value: Any, depth: int = 0) -> Any:
 
 
 Text = Annotated[str, AfterValidator(storable)]
+#: A non-empty string in a list (a column or word name).
+Name = Annotated[Text, Field(min_length=1, max_length=200)]
+#: An integer of a 32-bit column in a body; a whole float such as 3.0 counts.
+BodyInt = Annotated[int, BeforeValidator(integral)]
 Metadata = Annotated[dict[str, Any], AfterValidator(storable_json)]
 #: A row id in a path, and an optional one in a query.
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -54,7 +70,10 @@ ExternalId = Annotated[Text, Path(min_length=1, max_length=200)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Unknown fields refused; no coercion: ``"version": "1"`` is not an int, ``false`` not a
+    float, ``1`` not a boolean."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ItemIn(Strict):
@@ -81,7 +100,7 @@ class CodeRequest(Strict):
 
 
 class Decision(Strict):
-    version: int = Field(ge=1, description="The suggestion version you saw.")
+    version: BodyInt = Field(ge=1, le=MAX_ID, description="The suggestion version you saw.")
     comment: Text | None = Field(None, max_length=2000)
 
 
@@ -94,7 +113,7 @@ class AddedCode(Strict):
 class Override(Decision):
     bucket: BucketName | None = None
     polarity: PolarityName | None = None
-    theme_id: int | None = Field(None, ge=1, le=MAX_ID)
+    theme_id: BodyInt | None = Field(None, ge=1, le=MAX_ID)
     add: list[AddedCode] = Field(default_factory=list, max_length=len(BUCKETS))
 
 
@@ -112,14 +131,14 @@ class KeyRequest(Strict):
 class ProjectPatch(Strict):
     double_coding_share: float | None = Field(None, ge=0.0, le=1.0)
     gate_threshold: float | None = Field(None, gt=-1.0, le=1.0)
-    gate_min_units: int | None = Field(None, ge=1, le=1_000_000)
-    personal_metadata: list[Text] | None = Field(
+    gate_min_units: BodyInt | None = Field(None, ge=1, le=1_000_000)
+    personal_metadata: list[Name] | None = Field(
         None, max_length=100, description="Metadata columns masked as personal data at ingest."
     )
     keep_original: bool | None = Field(
         None, description="Keep each item's original, encrypted with the service's PII key."
     )
-    pii_allow: list[Text] | None = Field(
+    pii_allow: list[Name] | None = Field(
         None, max_length=1000, description="Words never masked as names (product names)."
     )
 

@@ -82,6 +82,10 @@ def code(
     ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Force the input format.")] = None,
     store: Annotated[bool, typer.Option(help="Store results in the database.")] = True,
+    code_other_languages: Annotated[
+        bool,
+        typer.Option(help="Code text detected as another language than English anyway."),
+    ] = False,
 ) -> None:
     """Code feedback into buckets, sentiment and expression type.
 
@@ -90,6 +94,8 @@ def code(
     from themecoder.services.coding import code_path
 
     s = _settings(db)
+    if code_other_languages:
+        s = s.model_copy(update={"code_other_languages": True})
     with _errors(), _progress("coding units") as tick:
         run = code_path(
             s,

@@ -89,6 +89,16 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Words never masked as names (product names), on top of the built-in list.",
     )
+    language_check: bool = Field(
+        True,
+        description="Detect each item's and unit's language (py3langid, offline) when coding "
+        "files; text in another language than English is flagged and left uncoded.",
+    )
+    code_other_languages: bool = Field(
+        False,
+        description="Code text detected as another language than English anyway (still "
+        "flagged with a warning).",
+    )
     seed: int = 13
     project_models_dir: Path = Field(
         REPO_ROOT / "themecoder-models",

@@ -91,6 +91,8 @@ class UnitResult:
     sentiment_proba: Any = None
     bucket_proba: Any = None
     expression_proba: Any = None
+    #: Set when the unit is confidently in another language than the coder's (ISO 639-1).
+    language: str | None = None
 
 
 @dataclass
@@ -104,3 +106,5 @@ class ItemResult:
     sentiment_score: float
     expression: str
     warnings: list[str] = field(default_factory=list)
+    #: Set when the whole item is confidently in another language than the coder's.
+    language: str | None = None

@@ -30,9 +30,11 @@ def item_record(res: ItemResult, model_version: str) -> dict[str, Any]:
                 "start": u.unit.start,
                 "end": u.unit.end,
                 "buckets": {c.bucket: c.polarity for c in u.buckets},
+                "language": u.language,
             }
             for u in res.units
         ],
+        "language": res.language,
         "speaker": res.item.speaker,
         "coded": res.item.coded,
         "metadata": res.item.metadata,
@@ -52,6 +54,7 @@ def unit_record(res: ItemResult, unit: UnitResult, model_version: str) -> dict[s
         "buckets": {c.bucket: bucket_record(c) for c in unit.buckets},
         "sentiment": {"label": unit.sentiment, "score": unit.sentiment_score},
         "expression": unit.expression,
+        "language": unit.language,
         "speaker": res.item.speaker,
         "metadata": res.item.metadata,
         "model_version": model_version,

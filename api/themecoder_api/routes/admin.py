@@ -7,7 +7,18 @@ from typing import Any
 from fastapi import APIRouter, status
 
 from themecoder.services import models, projects
+from themecoder_api.contract import JOB_LINK, documented, linked
 from themecoder_api.deps import Admin, Anyone, Ctx, Db
+from themecoder_api.public import (
+    JobPublic,
+    KeyCreatedPublic,
+    KeyListPublic,
+    KeyPublic,
+    ModelListPublic,
+    ProjectPublic,
+    RollbackPublic,
+    SettingsPublic,
+)
 from themecoder_api.schemas import (
     KeyRequest,
     ProjectPatch,
@@ -19,14 +30,14 @@ from themecoder_api.schemas import (
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
-@router.get("/project")
-def get_project(db: Db, who: Anyone) -> dict[str, Any]:
+@router.get("/project", responses=documented(401))
+def get_project(db: Db, who: Anyone) -> ProjectPublic:
     """The caller's project, its review rules and current model, and the caller's role."""
-    return projects.project_view(db, who)
+    return ProjectPublic.model_validate(projects.project_view(db, who))
 
 
-@router.patch("/project")
-def patch_project(body: ProjectPatch, ctx: Ctx, db: Db, who: Admin) -> dict[str, Any]:
+@router.patch("/project", responses=documented(401, 403, 413, 422))
+def patch_project(body: ProjectPatch, ctx: Ctx, db: Db, who: Admin) -> SettingsPublic:
     """Change the review rules (double-coding share, gate threshold and minimum units) or the
     personal-data rules (personal metadata columns, keep_original, pii_allow)."""
     settings = projects.update_settings(
@@ -37,58 +48,73 @@ def patch_project(body: ProjectPatch, ctx: Ctx, db: Db, who: Admin) -> dict[str,
         key_configured=ctx.settings.pii_key is not None,
     )
     db.commit()
-    return {"settings": settings}
+    return SettingsPublic(settings=settings)
 
 
-@router.get("/keys")
-def list_keys(db: Db, who: Admin) -> dict[str, Any]:
+@router.get("/keys", responses=documented(401, 403))
+def list_keys(db: Db, who: Admin) -> KeyListPublic:
     """The project's keys (never the keys themselves)."""
-    return {"keys": projects.list_keys(db, who.project_id)}
+    return KeyListPublic.model_validate({"keys": projects.list_keys(db, who.project_id)})
 
 
-@router.post("/keys", status_code=status.HTTP_201_CREATED)
-def create_key(body: KeyRequest, db: Db, who: Admin) -> dict[str, Any]:
+@router.post("/keys", status_code=status.HTTP_201_CREATED, responses=documented(401, 403, 413, 422))
+def create_key(body: KeyRequest, db: Db, who: Admin) -> KeyCreatedPublic:
     """Issue a key in the caller's project; the plain key is in this response only."""
     record, plain = projects.create_key(db, who.project_id, body.role, body.name, actor=who)
     db.commit()
-    return {**projects.key_view(record), "key": plain}
+    return KeyCreatedPublic.model_validate({**projects.key_view(record), "key": plain})
 
 
 @router.delete(
     "/keys/{key_id}",
-    responses={409: {"description": "The project's last live admin key cannot be revoked."}},
+    responses=documented(
+        401, 403, 404, 409, 422, s409="The project's last live admin key cannot be revoked."
+    ),
 )
-def revoke_key(key_id: RowId, db: Db, who: Admin) -> dict[str, Any]:
+def revoke_key(key_id: RowId, db: Db, who: Admin) -> KeyPublic:
     """Revoke a key of the project; it stops working at once. The last live admin key of a
     project cannot be revoked (409): create another admin key first."""
     record = projects.revoke_key(db, who.project_id, key_id, actor=who)
     db.commit()
-    return projects.key_view(record)
+    return KeyPublic.model_validate(projects.key_view(record))
 
 
-@router.get("/models")
-def list_models(db: Db, who: Admin) -> dict[str, Any]:
+@router.get("/models", responses=documented(401, 403))
+def list_models(db: Db, who: Admin) -> ModelListPublic:
     """Model versions trained for the project, with their retrain reports."""
-    return {"versions": models.list_versions(db, who.project_id)}
+    return ModelListPublic.model_validate({"versions": models.list_versions(db, who.project_id)})
 
 
 @router.post(
     "/models/rollback",
-    responses={
-        404: {"description": "to_version is not an earlier promoted version."},
-        409: {"description": "The project uses the shipped model."},
-    },
+    responses=documented(
+        401,
+        403,
+        404,
+        409,
+        413,
+        422,
+        s404="to_version is not an earlier promoted version.",
+        s409="The project uses the shipped model.",
+    ),
 )
-def rollback(body: RollbackRequest, db: Db, who: Admin) -> dict[str, Any]:
+def rollback(body: RollbackRequest, db: Db, who: Admin) -> RollbackPublic:
     """Take the project back to the model promoted before the current one (or to
     ``to_version``, or ``"shipped"``); audited."""
     out = models.rollback(db, who.project_id, who, to=body.to_version)
     db.commit()
-    return out
+    return RollbackPublic.model_validate(out)
 
 
-@router.post("/models/retrain", status_code=status.HTTP_202_ACCEPTED)
-def retrain(body: RetrainRequest, ctx: Ctx, who: Admin) -> dict[str, Any]:
+@router.post(
+    "/models/retrain",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        **linked(202, "The queued retrain job.", GetJob=JOB_LINK),
+        **documented(401, 403, 413, 422),
+    },
+)
+def retrain(body: RetrainRequest, ctx: Ctx, who: Admin) -> JobPublic:
     """Train a new version on reviewed decisions, compare it with the current one on held-out
     reviewed units, promote it only if not worse. A background job: its result holds the
     before/after F1 per bucket and the promotion decision."""
@@ -105,4 +131,4 @@ def retrain(body: RetrainRequest, ctx: Ctx, who: Admin) -> dict[str, Any]:
             progress=progress,
         )
 
-    return ctx.jobs.submit(who.project_id, "retrain", 4, who.key_id, run)
+    return JobPublic.model_validate(ctx.jobs.submit(who.project_id, "retrain", 4, who.key_id, run))

@@ -12,11 +12,15 @@ from themecoder.records import bucket_record
 from themecoder.services import intake, items, jobs, projects
 from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.services.projects import Principal
+from themecoder_api.contract import JOB_LINK, documented, link, linked
 from themecoder_api.deps import Anyone, Context, Ctx, Db, Ingest, Reader
+from themecoder_api.public import CodePublic, IngestPublic, ItemPublic, JobPublic
 from themecoder_api.schemas import CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
 
 router = APIRouter(prefix="/v1", tags=["ingest and coding"])
 _JOB_CHUNK = 256
+ITEM_0 = "$response.body#/items/0/external_id"
+SUGGESTION_0 = "$response.body#/suggestions/0/id"
 
 
 def _incoming(items: list[ItemIn]) -> list[IncomingItem]:
@@ -60,21 +64,57 @@ def _check_size(ctx: Context, n: int) -> None:
         )
 
 
-@router.post("/items", status_code=status.HTTP_200_OK)
-def ingest_items(body: IngestRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]:
+@router.post(
+    "/items",
+    status_code=status.HTTP_200_OK,
+    responses={
+        **linked(
+            200,
+            "The batch's outcome, item by item.",
+            GetItem=link("GET", "/v1/items/{external_id}", external_id=ITEM_0),
+        ),
+        **documented(401, 403, 413, 422, 503),
+    },
+)
+def ingest_items(body: IngestRequest, ctx: Ctx, db: Db, who: Ingest) -> IngestPublic:
     """Code and store a batch. Idempotent on ``external_id``: re-sent items are not re-created."""
     _check_size(ctx, len(body.items))
-    return _outcome(_ingest(ctx, db, who, _incoming(body.items)))
+    return IngestPublic.model_validate(_outcome(_ingest(ctx, db, who, _incoming(body.items))))
 
 
-@router.get("/items/{external_id}")
-def get_item(external_id: ExternalId, db: Db, who: Reader) -> dict[str, Any]:
+@router.get(
+    "/items/{external_id}",
+    responses={
+        **linked(
+            200,
+            "The item, its units and suggestions.",
+            GetSuggestion=link(
+                "GET", "/v1/suggestions/{suggestion_id}", suggestion_id=SUGGESTION_0
+            ),
+            AddCode=link("POST", "/v1/units/{unit_id}/codes", unit_id="$response.body#/units/0/id"),
+        ),
+        **documented(401, 403, 404, 422),
+    },
+)
+def get_item(external_id: ExternalId, db: Db, who: Reader) -> ItemPublic:
     """A stored item of the project with its suggestions."""
-    return items.item_view(db, who, external_id)
+    return ItemPublic.model_validate(items.item_view(db, who, external_id))
 
 
-@router.post("/code")
-def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]:
+@router.post(
+    "/code",
+    responses={
+        **linked(
+            200,
+            "The ticket's codes.",
+            GetItem=link(
+                "GET", "/v1/items/{external_id}", external_id="$response.body#/external_id"
+            ),
+        ),
+        **documented(401, 403, 413, 422, 503),
+    },
+)
+def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePublic:
     """Code one ticket synchronously: buckets with polarity and metrics, sentiment, expression.
 
     With ``store: true`` the ticket is also stored (idempotent on ``external_id``) and its
@@ -121,11 +161,18 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> dict[str, Any]
     }
     if stored is not None:
         out["stored"] = _outcome(stored)
-    return out
+    return CodePublic.model_validate(out)
 
 
-@router.post("/jobs/code", status_code=status.HTTP_202_ACCEPTED)
-def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
+@router.post(
+    "/jobs/code",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        **linked(202, "The queued job.", GetJob=JOB_LINK),
+        **documented(401, 403, 413, 422),
+    },
+)
+def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> JobPublic:
     """Ingest a large batch in the background; poll ``GET /v1/jobs/{id}`` for progress.
 
     Items are stored in chunks, each in its own transaction, so progress is durable and
@@ -150,10 +197,12 @@ def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> dict[str, Any]:
             progress(min(start + _JOB_CHUNK, len(batch)), len(batch))
         return totals
 
-    return ctx.jobs.submit(who.project_id, "code", len(batch), who.key_id, run)
+    return JobPublic.model_validate(
+        ctx.jobs.submit(who.project_id, "code", len(batch), who.key_id, run)
+    )
 
 
-@router.get("/jobs/{job_id}")
-def get_job(job_id: RowId, db: Db, who: Anyone) -> dict[str, Any]:
+@router.get("/jobs/{job_id}", responses=documented(401, 404, 422))
+def get_job(job_id: RowId, db: Db, who: Anyone) -> JobPublic:
     """A background job of the project: state, progress and, when done, its result."""
-    return jobs.get_job(db, who.project_id, job_id)
+    return JobPublic.model_validate(jobs.get_job(db, who.project_id, job_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -166,7 +167,57 @@ def is_interviewer(
     key = speaker.strip().casefold()
     if key in skip_speakers or key in INTERVIEWER_NAMES:
         return True
-    return interviewer is not None and key == interviewer.strip().casefold()
+    return interviewer is not None and same_person(speaker, interviewer)
+
+
+def _person(label: str) -> list[str]:
+    """A speaker label's name words: "Dana Whitfield (Northwind Research)" -> dana, whitfield."""
+    return re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", label).casefold().split()
+
+
+def same_person(speaker: str, name: str) -> bool:
+    """Whether a turn's ``speaker`` label names the person ``name`` (a header value): the same
+    name words, or one is the other's first name ("Dana (Northwind)" is "Dana Whitfield
+    (Northwind Customer Research)"); what is in parentheses is ignored."""
+    a, b = _person(speaker), _person(name)
+    if not a or not b:
+        return False
+    return a == b or (len(a) == 1 and a[0] == b[0]) or (len(b) == 1 and b[0] == a[0])
+
+
+def interviewer_warning(items: list[Item], source: str) -> list[IngestProblem]:
+    """A problem naming the speakers when a transcript has two or more speakers and none of
+    its turns was identified as the interviewer's (every turn would be coded)."""
+    speakers = list(dict.fromkeys(it.speaker for it in items if it.speaker))
+    if len(speakers) < 2 or any(not it.coded for it in items if it.speaker):
+        return []
+    names = ", ".join(repr(s) for s in speakers[:6]) + (", ..." if len(speakers) > 6 else "")
+    message = (
+        f"{len(speakers)} speakers ({names}) and no interviewer identified: every turn is "
+        "coded; name the interviewer with a header line 'interviewer: NAME' or --skip-speaker"
+    )
+    return [IngestProblem(None, message, source)]
+
+
+#: How deeply a record's JSON may nest; deeper ones are reported and skipped (the recursive
+#: JSON decoder, encoder and database drivers fail somewhere past a few hundred levels).
+MAX_NESTING = 64
+
+
+def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
+    """How deeply ``value`` nests lists and dicts, counted without recursion and only up to
+    ``limit + 1`` (enough to tell that it is too deep)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(current, Mapping):
+            stack.extend((v, depth + 1) for v in current.values())
+        elif isinstance(current, list | tuple):
+            stack.extend((v, depth + 1) for v in current)
+    return deepest
 
 
 def to_json_value(value: Any) -> Any:

@@ -20,6 +20,7 @@ from themecoder.ingest._common import (
     IngestProblem,
     IngestResult,
     ReadOptions,
+    interviewer_warning,
     is_interviewer,
     is_speaker_name,
     read_text,
@@ -32,6 +33,8 @@ _VOICE = re.compile(r"<v(?:\.[^\s>]*)?[ \t]+([^>]*)>")
 _MARKUP = re.compile(r"</?[A-Za-z0-9.][^>]*>|\{\\[^}]*\}")
 _PREFIX = re.compile(SPEAKER_PATTERN + r"[ \t]*:(?:[ \t]+(?P<rest>.*))?")
 _NON_CUE_BLOCKS = re.compile(r"(?:WEBVTT|NOTE|STYLE|REGION)(?:\s|$)")
+#: A header line: ``# key: value`` (either format) or ``key: value`` in a WebVTT NOTE block.
+_HEADER_LINE = re.compile(r"#?[ \t]*(?P<key>[A-Za-z][\w \t-]*?)[ \t]*:[ \t]*(?P<value>.*?)[ \t]*")
 
 
 @dataclass
@@ -101,7 +104,7 @@ def parse_cues(text: str) -> tuple[list[Cue], list[IngestProblem]]:
     for first, block in _blocks(lines):
         at = next((i for i, line in enumerate(block) if "-->" in line), None)
         if at is None:
-            if not _NON_CUE_BLOCKS.match(block[0]):
+            if not _NON_CUE_BLOCKS.match(block[0]) and not block[0].lstrip().startswith("#"):
                 message = "text outside a cue (no 'start --> end' line); skipped"
                 problems.append(IngestProblem(first, message))
             continue
@@ -116,6 +119,8 @@ def parse_cues(text: str) -> tuple[list[Cue], list[IngestProblem]]:
 
 def _read(path: Path, options: ReadOptions, *, expect_header: bool) -> IngestResult:
     text = read_text(path, options.encoding)
+    header = parse_header(text)
+    interviewer = header.get("interviewer")
     cues, problems = parse_cues(text)
     for problem in problems:
         problem.source = path.name
@@ -124,6 +129,7 @@ def _read(path: Path, options: ReadOptions, *, expect_header: bool) -> IngestRes
     items = []
     for number, turn in enumerate(_turns(cues), start=1):
         metadata = {
+            **header,
             "speaker": turn.speaker,
             "turn": number,
             "start": turn.start,
@@ -136,11 +142,31 @@ def _read(path: Path, options: ReadOptions, *, expect_header: bool) -> IngestRes
                 text=" ".join(turn.texts),
                 metadata=metadata,
                 speaker=turn.speaker,
-                coded=not is_interviewer(turn.speaker, options.skip_speakers),
+                coded=not is_interviewer(turn.speaker, options.skip_speakers, interviewer),
                 source=path.name,
             )
         )
+    problems.extend(interviewer_warning(items, path.name))
     return IngestResult(items, problems, str(path))
+
+
+def parse_header(text: str) -> dict[str, str]:
+    """``key: value`` lines before the first cue: a block of ``# key: value`` lines (SubRip has
+    no comments; the block is read, not shown) or a WebVTT ``NOTE`` block of ``key: value``
+    lines. Keys lower-cased, spaces as underscores, as in plain-text transcripts."""
+    header: dict[str, str] = {}
+    lines = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for _, block in _blocks(lines):
+        if any("-->" in line for line in block):
+            break
+        note = block[0].split()[0] == "NOTE"
+        if not note and not block[0].lstrip().startswith("#"):
+            continue
+        for line in [block[0].strip()[4:], *block[1:]] if note else block:
+            match = _HEADER_LINE.fullmatch(line.strip())
+            if match and (note or line.lstrip().startswith("#")):
+                header[re.sub(r"\s+", "_", match["key"].lower())] = match["value"]
+    return header
 
 
 def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:

@@ -18,14 +18,17 @@ from typing import Any
 from themecoder.domain import Item
 from themecoder.errors import InvalidInput, MissingColumn
 from themecoder.ingest._common import (
+    MAX_NESTING,
     STAFF_ROLES,
     IngestProblem,
     IngestResult,
     ReadOptions,
+    nesting_depth,
     read_text,
     to_json_value,
 )
 
+_TOO_DEEP = object()
 #: (data row number, physical line or None, values by column)
 Row = tuple[int, int | None, Mapping[str, Any]]
 
@@ -125,6 +128,12 @@ def read_jsonl(path: Path, options: ReadOptions) -> IngestResult:
             message = f"not valid JSON ({exc.msg} at column {exc.colno}); line skipped"
             problems.append(IngestProblem(line, message, path.name))
             continue
+        except RecursionError:  # nesting past the decoder's recursion limit
+            value = _TOO_DEEP
+        if value is _TOO_DEEP or nesting_depth(value) > MAX_NESTING:
+            message = f"JSON nested deeper than {MAX_NESTING} levels; line skipped"
+            problems.append(IngestProblem(line, message, path.name))
+            continue
         if not isinstance(value, dict):
             message = f"expected a JSON object, found {type(value).__name__}; line skipped"
             problems.append(IngestProblem(line, message, path.name))
@@ -160,8 +169,15 @@ def read_parquet(path: Path, options: ReadOptions) -> IngestResult:
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.astype(object).where(frame.notna(), None)
     records = frame.to_dict("records")
-    rows: list[Row] = [(n, None, record) for n, record in enumerate(records, start=1)]
-    return _build(path, list(frame.columns), rows, [], options)
+    rows: list[Row] = []
+    problems: list[IngestProblem] = []
+    for n, record in enumerate(records, start=1):
+        if nesting_depth(record) > MAX_NESTING + 1:
+            message = f"row {n}: nested deeper than {MAX_NESTING} levels; row skipped"
+            problems.append(IngestProblem(None, message, path.name))
+        else:
+            rows.append((n, None, record))
+    return _build(path, list(frame.columns), rows, problems, options)
 
 
 def _check_header(header: list[str], path: Path) -> list[str]:
@@ -210,9 +226,29 @@ def _build(
     _require(options.text_column, columns, path)
     if options.id_column is not None:
         _require(options.id_column, columns, path)
-    items = [_to_item(row, path.name, options, problems) for row in rows]
+    items = [
+        _to_item(row, path.name, options, problems)
+        for row in rows
+        if _is_text(row, path.name, options, problems)
+    ]
     problems.sort(key=lambda p: p.line or 0)
     return IngestResult(items, problems, str(path))
+
+
+def _is_text(row: Row, source: str, options: ReadOptions, problems: list[IngestProblem]) -> bool:
+    """Whether the row's text cell is text (or missing); a number, boolean, list or object
+    is reported and the row skipped, never coded as its string form."""
+    row_no, line, values = row
+    value = values.get(options.text_column)
+    if value is None or isinstance(value, str):
+        return True
+    where = "" if line is not None else f"row {row_no}: "
+    kind = {bool: "a boolean", dict: "an object", list: "a list"}.get(type(value), "a number")
+    if not isinstance(value, bool | dict | list | int | float):
+        kind = f"a {type(value).__name__}"
+    message = f"{where}{options.text_column!r} is {kind}, not text; row skipped"
+    problems.append(IngestProblem(line, message, source))
+    return False
 
 
 def _to_item(row: Row, source: str, options: ReadOptions, problems: list[IngestProblem]) -> Item:

@@ -9,7 +9,9 @@ A file looks like::
     [00:00:12] Dana (Northwind): Rough at first.
     We had no owner for the rollout.
 
-Header lines (``# key: value``) come first; their keys go into every item's metadata. A turn
+Header lines (``# key: value``) come first; their keys go into every item's metadata. The
+header's ``interviewer`` matches turns by name or first name ("Dana (Northwind)" turns under
+"interviewer: Dana Whitfield (Northwind Research)"); those turns are kept but not coded. A turn
 starts at a line opening with an optional ``[hh:mm:ss]`` / ``[mm:ss]`` timestamp, a speaker
 label and a colon; any other line continues the current turn. When the first turn carries a
 timestamp, later turns must too, so that prose such as "Then she said: fine" stays in its turn.
@@ -32,6 +34,7 @@ from themecoder.ingest._common import (
     IngestProblem,
     IngestResult,
     ReadOptions,
+    interviewer_warning,
     is_interviewer,
     is_speaker_name,
     read_text,
@@ -96,6 +99,7 @@ def read_transcript(path: Path, options: ReadOptions) -> IngestResult:
     if turns and all(turn.speaker is None for turn in turns):
         message = "no 'Name: text' speaker turns found; the whole text is one item"
         problems.append(IngestProblem(None, message, path.name))
+    problems.extend(interviewer_warning(items, path.name))
     return IngestResult(items, problems, str(path))
 
 

@@ -15,7 +15,7 @@ from themecoder.domain import ItemResult
 from themecoder.errors import InvalidInput
 from themecoder.ingest import IngestProblem, read_items
 from themecoder.records import flat_row, records
-from themecoder.services import privacy
+from themecoder.services import languages, privacy
 from themecoder.services.codebook import load as load_codebook
 from themecoder.storage import init_db, make_engine, save_results, session_factory
 
@@ -97,7 +97,8 @@ def code_path(
 
     With ``s.redact`` (the default) items are masked before coding: the output file and the
     store hold the masked text, and unit offsets index it (``source_offset`` still indexes the
-    source file).
+    source file). With ``s.language_check`` (the default) text in another language than
+    English is flagged per item and unit and left uncoded unless ``s.code_other_languages``.
     """
     if level not in LEVELS:
         raise InvalidInput(f"--level must be one of {LEVELS}, got {level!r}")
@@ -114,7 +115,10 @@ def code_path(
     coder = coder or Coder.load(s)
     rules = privacy.policy(s)
     items, _ = privacy.mask_items(ingested.items, privacy.masker_for(s, rules), rules)
+    detector = languages.detector_for(s)
+    items, held = languages.hold_back(items, detector, code_other=s.code_other_languages)
     results = coder.code(items, progress=progress)
+    languages.flag(results, held, detector, code_other=s.code_other_languages)
     if out is not None:
         write_records(records(results, level, coder.version), out)
     run_id = store_results(s, results, str(path), coder.version, level) if store else None
