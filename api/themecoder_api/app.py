@@ -16,6 +16,7 @@ from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coders import CoderRegistry
 from themecoder.services.store import open_store
 from themecoder_api import errors, web
+from themecoder_api.contract import error_shapes
 from themecoder_api.deps import Context
 from themecoder_api.gate import KeyGate
 from themecoder_api.limits import BodyLimit
@@ -94,4 +95,19 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         """Liveness: the process answers (no key needed)."""
         return HealthPublic(status="ok", version=__version__)
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            app.openapi_schema = error_shapes(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -48,3 +48,24 @@ def linked(status: int, description: str, **links: dict) -> dict[int | str, dict
 
 #: A job's response leads to its progress.
 JOB_LINK = link("GET", "/v1/jobs/{job_id}", job_id="$response.body#/id")
+
+
+def error_shapes(schema: dict[str, Any]) -> dict[str, Any]:
+    """Give every documented 4xx/5xx response without a body schema the error shape.
+
+    Every error of the app answers ``ErrorPublic`` (``errors.install`` maps each error there),
+    so a route that names a status with a description only is documented with that body."""
+    ref = {"$ref": "#/components/schemas/ErrorPublic"}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorPublic" not in components:
+        components["ErrorPublic"] = ErrorPublic.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components.update(components["ErrorPublic"].pop("$defs", {}))
+    for operations in schema.get("paths", {}).values():
+        for op in operations.values():
+            for status, response in op.get("responses", {}).items():
+                if status >= "400" and "content" not in response:
+                    response["content"] = {"application/json": {"schema": dict(ref)}}
+                    response.setdefault("description", MEANING.get(int(status), "Error"))
+    return schema

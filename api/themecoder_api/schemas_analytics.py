@@ -21,7 +21,7 @@ class TimeSeriesRow(BaseModel):
     groups: dict[str, str] = Field(default_factory=dict)
 
 
-class TimeSeriesOut(BaseModel):
+class TimeSeriesPublic(BaseModel):
     measure: str
     freq: str
     group_by: list[str]
@@ -50,12 +50,12 @@ class RiskSignal(BaseModel):
     text: str
 
 
-class RiskOut(BaseModel):
+class RiskPublic(BaseModel):
     total: int
     signals: list[RiskSignal]
 
 
-class EscalationOut(BaseModel):
+class EscalationPublic(BaseModel):
     id: int
     account_id: str | None
     bucket: str
@@ -68,13 +68,13 @@ class EscalationOut(BaseModel):
     updated_at: str
 
 
-class EscalationList(BaseModel):
-    escalations: list[EscalationOut]
+class EscalationListPublic(BaseModel):
+    escalations: list[EscalationPublic]
 
 
-class RouteOut(BaseModel):
+class RoutePublic(BaseModel):
     routes: dict[str, int]
-    escalations: list[EscalationOut]
+    escalations: list[EscalationPublic]
     repeat_escalations: int
     review_ahead: int
 
@@ -104,7 +104,7 @@ class AccountHealth(BaseModel):
     reason: str
 
 
-class HealthOut(BaseModel):
+class AccountHealthPublic(BaseModel):
     accounts: list[AccountHealth]
 
 
@@ -124,7 +124,7 @@ class DigestAccount(BaseModel):
     signals: list[DigestSignal]
 
 
-class DigestOut(BaseModel):
+class DigestPublic(BaseModel):
     week: str
     start: str
     end: str
@@ -146,7 +146,7 @@ class Alert(BaseModel):
     units: list[Quote]
 
 
-class AnomalyOut(BaseModel):
+class AnomalyPublic(BaseModel):
     test: str
     measure: str
     freq: str
@@ -167,7 +167,7 @@ class RowError(BaseModel):
     message: str
 
 
-class ImportOut(BaseModel):
+class OutcomeImportPublic(BaseModel):
     accounts: int
     outcomes: int
     pending: int
@@ -195,7 +195,7 @@ class LinkageRow(BaseModel):
     agrees: bool | None
 
 
-class LinkageOut(BaseModel):
+class LinkagePublic(BaseModel):
     outcome: str
     metric: str | None
     adjusted_for: list[str]
@@ -217,7 +217,7 @@ class CoverageRow(BaseModel):
     under_heard: bool
 
 
-class CoverageOut(BaseModel):
+class CoveragePublic(BaseModel):
     rows: list[CoverageRow]
 
 

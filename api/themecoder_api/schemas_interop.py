@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 
-class QdaImportOut(BaseModel):
+class QdaImportPublic(BaseModel):
     import_id: int
     codebook: str = Field(description="Name of the stored custom codebook the codes went to.")
     name: str
@@ -37,12 +37,12 @@ class SegmentOut(BaseModel):
     state: list[str]
 
 
-class SegmentsOut(BaseModel):
+class SegmentsPublic(BaseModel):
     total: int
     segments: list[SegmentOut]
 
 
-class MatrixOut(BaseModel):
+class MatrixPublic(BaseModel):
     by: str
     columns: list[str]
     rows: list[dict[str, Any]] = Field(description="{code, counts: {column: n}, total}")
@@ -54,7 +54,7 @@ class HelpdeskProblemOut(BaseModel):
     message: str
 
 
-class HelpdeskOut(BaseModel):
+class HelpdeskPublic(BaseModel):
     tickets: int
     messages: int
     agent_messages: int = Field(description="Agent turns: stored, not coded.")
@@ -66,5 +66,5 @@ class HelpdeskOut(BaseModel):
     ticket_id: str | None = None
 
 
-class WebhookSecretOut(BaseModel):
+class WebhookSecretPublic(BaseModel):
     secret: str = Field(description="Shown once; sign webhooks with it.")

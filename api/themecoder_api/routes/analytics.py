@@ -19,20 +19,20 @@ from themecoder.services import escalations, outcomes
 from themecoder_api.deps import Analyst, Ctx, Db, Reader
 from themecoder_api.schemas import RowId
 from themecoder_api.schemas_analytics import (
-    AnomalyOut,
-    CoverageOut,
-    DigestOut,
-    EscalationList,
-    EscalationOut,
-    HealthOut,
-    ImportOut,
-    LinkageOut,
+    AccountHealthPublic,
+    AnomalyPublic,
+    CoveragePublic,
+    DigestPublic,
+    EscalationListPublic,
+    EscalationPublic,
+    LinkagePublic,
+    OutcomeImportPublic,
     OutcomesIn,
-    RiskOut,
+    RiskPublic,
     RouteIn,
-    RouteOut,
+    RoutePublic,
     StatusChange,
-    TimeSeriesOut,
+    TimeSeriesPublic,
     rows_of,
 )
 
@@ -44,9 +44,15 @@ ERRORS = {
     403: {"description": "role not allowed"},
     422: {"description": "bad input; an unknown column lists the known ones"},
 }
+#: Routes with a body can also meet the body limit.
+WRITE = {**ERRORS, 413: {"description": "the body is over the size limit"}}
 
 
-@router.get("/timeseries", response_model=TimeSeriesOut, responses=ERRORS)
+@router.get(
+    "/timeseries",
+    response_model=TimeSeriesPublic,
+    responses={**ERRORS, 404: {"description": "weighted counts need imported accounts"}},
+)
 def timeseries(
     db: Db,
     ctx: Ctx,
@@ -84,7 +90,7 @@ def timeseries(
     }
 
 
-@router.get("/risk", response_model=RiskOut, responses=ERRORS)
+@router.get("/risk", response_model=RiskPublic, responses=ERRORS)
 def risk(db: Db, who: Reader, top: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     """The highest-risk signals with their components and route."""
     frame = escalations.scored(db, who.project_id).sort_values("score", ascending=False)
@@ -106,7 +112,7 @@ def risk(db: Db, who: Reader, top: Annotated[int, Query(ge=1, le=500)] = 50) -> 
     return {"total": len(frame), "signals": signals}
 
 
-@router.post("/route", response_model=RouteOut, responses=ERRORS)
+@router.post("/route", response_model=RoutePublic, responses=WRITE)
 def route(body: RouteIn, db: Db, ctx: Ctx, who: Analyst) -> dict:
     """Route every signal of the project; new escalations go to their bucket's owner.
     Send ``{}`` for the documented weights and thresholds."""
@@ -116,7 +122,7 @@ def route(body: RouteIn, db: Db, ctx: Ctx, who: Analyst) -> dict:
     return done
 
 
-@router.get("/escalations", response_model=EscalationList, responses=ERRORS)
+@router.get("/escalations", response_model=EscalationListPublic, responses=ERRORS)
 def list_escalations(
     db: Db, who: Reader, status: Annotated[str | None, Query(max_length=20)] = None
 ) -> dict:
@@ -131,40 +137,42 @@ def _change(db: Db, who: Reader, escalation_id: int, status: str, body: StatusCh
 
 
 CHANGE = {
-    **ERRORS,
+    **WRITE,
     404: {"description": "no such escalation"},
     409: {"description": "not in a state this change starts from"},
 }
 
 
 @router.post(
-    "/escalations/{escalation_id}/acknowledge", response_model=EscalationOut, responses=CHANGE
+    "/escalations/{escalation_id}/acknowledge", response_model=EscalationPublic, responses=CHANGE
 )
 def acknowledge(escalation_id: RowId, body: StatusChange, db: Db, who: Reader) -> dict:
     """Acknowledge an open escalation (audited)."""
     return _change(db, who, escalation_id, "acknowledged", body)
 
 
-@router.post("/escalations/{escalation_id}/close", response_model=EscalationOut, responses=CHANGE)
+@router.post(
+    "/escalations/{escalation_id}/close", response_model=EscalationPublic, responses=CHANGE
+)
 def close(escalation_id: RowId, body: StatusChange, db: Db, who: Reader) -> dict:
     """Close an escalation (audited)."""
     return _change(db, who, escalation_id, "closed", body)
 
 
-@router.get("/health", response_model=HealthOut, responses=ERRORS)
+@router.get("/health", response_model=AccountHealthPublic, responses=ERRORS)
 def health(db: Db, who: Reader, as_of: Annotated[str | None, Query(max_length=30)] = None) -> dict:
     """Green / gray / red per account, worst first."""
     return {"accounts": svc.records(svc.health(db, who.project_id, as_of))}
 
 
-@router.get("/digest", response_model=DigestOut, responses=ERRORS)
+@router.get("/digest", response_model=DigestPublic, responses=ERRORS)
 def digest(db: Db, who: Reader, week: Annotated[str | None, Query(max_length=10)] = None) -> dict:
     """The weekly digest of ISO ``week`` (``2026-W36``; default: the week of the latest
     signal), JSON with its Markdown."""
     return svc.weekly_digest(db, week, who.project_id)
 
 
-@router.get("/anomalies", response_model=AnomalyOut, responses=ERRORS)
+@router.get("/anomalies", response_model=AnomalyPublic, responses=ERRORS)
 def anomalies(
     db: Db, ctx: Ctx, who: Reader, measure: Name = "buckets", freq: Name = "week", by: Names = None
 ) -> dict:
@@ -174,7 +182,7 @@ def anomalies(
     )
 
 
-@router.post("/outcomes", response_model=ImportOut, responses=ERRORS)
+@router.post("/outcomes", response_model=OutcomeImportPublic, responses=WRITE)
 def import_outcomes(body: OutcomesIn, db: Db, who: Analyst) -> dict:
     """Import accounts and a dated outcome from CSV text; bad rows come back by line."""
     done = outcomes.import_outcomes(
@@ -192,7 +200,7 @@ def import_outcomes(body: OutcomesIn, db: Db, who: Analyst) -> dict:
 
 @router.get(
     "/linkage",
-    response_model=LinkageOut,
+    response_model=LinkagePublic,
     responses={**ERRORS, 404: {"description": "outcome not imported"}},
 )
 def linkage(
@@ -217,7 +225,7 @@ def linkage(
 
 @router.get(
     "/coverage",
-    response_model=CoverageOut,
+    response_model=CoveragePublic,
     responses={**ERRORS, 404: {"description": "no accounts imported"}},
 )
 def coverage(db: Db, who: Reader, by: Names = None) -> dict:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from themecoder.services import helpdesk
 from themecoder_api.deps import Admin, Ctx, Db, Ingest
-from themecoder_api.schemas_interop import HelpdeskOut, WebhookSecretOut
+from themecoder_api.schemas_interop import HelpdeskPublic, WebhookSecretPublic
 
 router = APIRouter(prefix="/v1", tags=["helpdesk intake"])
 Vendor = Literal["zendesk", "intercom", "freshdesk"]
@@ -18,12 +18,18 @@ Vendor = Literal["zendesk", "intercom", "freshdesk"]
 
 @router.post(
     "/intake/{vendor}",
-    response_model=HelpdeskOut,
-    responses={401: {}, 403: {}, 413: {"description": "Too many messages"}, 422: {}},
+    response_model=HelpdeskPublic,
+    responses={
+        401: {},
+        403: {},
+        404: {"description": "Unknown vendor path"},
+        413: {"description": "Too many messages"},
+        422: {},
+    },
 )
 def intake_export(
     vendor: Vendor, data: Annotated[Any, Body()], ctx: Ctx, db: Db, who: Ingest
-) -> HelpdeskOut:
+) -> HelpdeskPublic:
     """Ingest a vendor's ticket export (its API's JSON): customer turns are coded, agent turns
     kept uncoded; records missing a required field are reported in ``problems``; re-sent
     tickets store only new turns."""
@@ -39,27 +45,28 @@ def intake_export(
         who=who,
     )
     db.commit()
-    return HelpdeskOut(**report)
+    return HelpdeskPublic(**report)
 
 
 @router.post(
     "/webhooks/secret",
-    response_model=WebhookSecretOut,
+    response_model=WebhookSecretPublic,
     status_code=201,
     responses={401: {}, 403: {}},
 )
-def webhook_secret(db: Db, who: Admin) -> WebhookSecretOut:
+def webhook_secret(db: Db, who: Admin) -> WebhookSecretPublic:
     """A new webhook signing secret for the project, shown once (the previous one stops)."""
     secret = helpdesk.create_webhook_secret(db, who.project_id, who)
     db.commit()
-    return WebhookSecretOut(secret=secret)
+    return WebhookSecretPublic(secret=secret)
 
 
 @router.post(
     "/webhooks/{project}/{vendor}",
-    response_model=HelpdeskOut,
+    response_model=HelpdeskPublic,
     responses={
         401: {"description": "Bad or stale signature"},
+        404: {"description": "No such project"},
         409: {"description": "Replay"},
         422: {},
     },
@@ -72,7 +79,7 @@ async def receive_webhook(
     db: Db,
     x_themecoder_timestamp: Annotated[str | None, Header()] = None,
     x_themecoder_signature: Annotated[str | None, Header()] = None,
-) -> HelpdeskOut:
+) -> HelpdeskPublic:
     """A new or updated ticket from a helpdesk webhook, signed with HMAC-SHA256 over
     ``"{timestamp}." + raw body`` (no API key). Bad or stale signature: 401, nothing stored;
     the same signed request again: 409; idempotent on the ticket id."""
@@ -94,4 +101,4 @@ async def receive_webhook(
         db.commit()
         return report
 
-    return HelpdeskOut(**await run_in_threadpool(run))
+    return HelpdeskPublic(**await run_in_threadpool(run))

@@ -10,7 +10,7 @@ from themecoder.services import qda_export, qda_import, segments
 from themecoder.services.segments import SegmentFilter
 from themecoder_api.deps import Admin, Ctx, Db, Reader
 from themecoder_api.schemas import QueryId, QueryText
-from themecoder_api.schemas_interop import MatrixOut, QdaImportOut, SegmentsOut
+from themecoder_api.schemas_interop import MatrixPublic, QdaImportPublic, SegmentsPublic
 
 router = APIRouter(prefix="/v1", tags=["interchange"])
 _ERRORS = {401: {"description": "No or bad key"}, 403: {"description": "Role may not"}}
@@ -43,7 +43,7 @@ def export_qdpx(
 
 @router.post(
     "/import/qdpx",
-    response_model=QdaImportOut,
+    response_model=QdaImportPublic,
     status_code=201,
     responses={
         **_ERRORS,
@@ -52,7 +52,13 @@ def export_qdpx(
         422: {"description": "Not a zip, no project.qde, fails the schema"},
     },
     openapi_extra={
-        "requestBody": {"content": {"application/zip": {}, _QDPX: {}}, "required": True}
+        "requestBody": {
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}}
+                for t in ("application/octet-stream", "application/zip", _QDPX)
+            },
+            "required": True,
+        }
     },
 )
 async def import_qdpx(
@@ -60,7 +66,7 @@ async def import_qdpx(
     db: Db,
     who: Admin,
     filename: Annotated[str, Query(max_length=200)] = "upload.qdpx",
-) -> QdaImportOut:
+) -> QdaImportPublic:
     """Import a .qdpx from another QDA tool (the raw archive as the body): its sources as
     items, its codes as a custom codebook, its coded segments as labelled examples. All or
     nothing (audited)."""
@@ -70,12 +76,12 @@ async def import_qdpx(
         db, who.project_id, data, filename=filename, project_slug=slug, who=who
     )
     db.commit()
-    return QdaImportOut(**report)
+    return QdaImportPublic(**report)
 
 
 @router.get(
     "/segments",
-    response_model=SegmentsOut,
+    response_model=SegmentsPublic,
     responses={**_ERRORS, 422: {"description": "Bad filter"}},
 )
 def find_segments(
@@ -87,18 +93,18 @@ def find_segments(
     source: QueryText = None,
     limit: Annotated[int, Query(ge=1, le=segments.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> SegmentsOut:
+) -> SegmentsPublic:
     """Coded quotes by code (``pricing_perception:risk``, a bucket, ``theme:12`` or a custom
     code), account, theme and source, with position, speaker, context and who decided."""
     where = SegmentFilter(code=code, account=account, theme=theme, source=source)
-    return SegmentsOut(
+    return SegmentsPublic(
         **segments.find_segments(db, who.project_id, where, limit=limit, offset=offset)
     )
 
 
 @router.get(
     "/segments/matrix",
-    response_model=MatrixOut,
+    response_model=MatrixPublic,
     responses={**_ERRORS, 422: {"description": "Bad by"}},
 )
 def code_matrix(
@@ -108,7 +114,7 @@ def code_matrix(
     account: QueryText = None,
     theme: QueryId = None,
     source: QueryText = None,
-) -> MatrixOut:
+) -> MatrixPublic:
     """Segments per code (rows) and per source or account (columns), with totals."""
     where = SegmentFilter(account=account, theme=theme, source=source)
-    return MatrixOut(**segments.code_matrix(db, who.project_id, by=by, where=where))
+    return MatrixPublic(**segments.code_matrix(db, who.project_id, by=by, where=where))

@@ -11,6 +11,7 @@ reviewer (the rest are the model's codes).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,8 +137,8 @@ def time_series(
         return pd.DataFrame(
             columns=["period", *group_by, "series", "count", "total", "share", "reviewed"]
         )
-    first = pd.Period(start, pfreq) if start else coded["period"].min()
-    last = pd.Period(end, pfreq) if end else coded["period"].max()
+    first = _period(start, pfreq, "start") if start else coded["period"].min()
+    last = _period(end, pfreq, "end") if end else coded["period"].max()
     periods = pd.period_range(first, last, freq=pfreq)
     keys = ["period", *group_by]
     for column in group_by:
@@ -215,3 +216,11 @@ def _theme_names(
         current = int(head.split(":", 1)[1]) if head.startswith("theme:") else tid
         out[tid] = f"{dest} {labels.get(current, '')}".strip()
     return out
+
+
+def _period(value: Any, freq: str, name: str) -> pd.Period:
+    """A caller's start or end as a period; a value that is no date is an input error."""
+    try:
+        return pd.Period(value, freq)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{name}: {value!r} is not a date ({exc})", field=name) from exc

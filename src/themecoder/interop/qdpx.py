@@ -15,6 +15,7 @@ No database, no services: :mod:`themecoder.services.interop` maps stored rows to
 from __future__ import annotations
 
 import io
+import re
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -123,6 +124,15 @@ def _q(tag: str) -> str:
     return f"{{{NS}}}{tag}"
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot carry (control characters, lone
+    surrogates); a stored metadata value may hold them, an export must still be written."""
+    return _NOT_XML.sub("", value)
+
+
 def to_xml(project: QdaProject) -> bytes:
     """``project.qde`` for ``project``; sources point to ``internal://<guid>.txt``."""
     from lxml import etree
@@ -130,9 +140,9 @@ def to_xml(project: QdaProject) -> bytes:
     def sub(
         parent: etree._Element, tag: str, text: str | None = None, **attrs: str
     ) -> etree._Element:
-        element = etree.SubElement(parent, _q(tag), {k: v for k, v in attrs.items() if v})
+        element = etree.SubElement(parent, _q(tag), {k: xml_safe(v) for k, v in attrs.items() if v})
         if text is not None:
-            element.text = text
+            element.text = xml_safe(text)
         return element
 
     root = etree.Element(

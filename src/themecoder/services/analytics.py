@@ -227,9 +227,19 @@ def health(
     latest signal)."""
     sig = signal_frame(session, project_id)
     when = (
-        pd.Timestamp(as_of) if as_of else (sig["at"].max() if not sig.empty else pd.Timestamp.now())
+        parse_when(as_of, "as_of")
+        if as_of
+        else (sig["at"].max() if not sig.empty else pd.Timestamp.now())
     )
     return account_health(sig, when, window_days)
+
+
+def parse_when(value: str, name: str) -> pd.Timestamp:
+    """A date or timestamp given by a caller; a bad one is an input error naming the field."""
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"{name}: {value!r} is not a date ({exc})", field=name) from exc
 
 
 def weekly_digest(

@@ -66,7 +66,11 @@ def import_outcomes(
         MissingColumn: A named column is not in the header (the message lists the header).
     """
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+        rows = [(row, reader.line_num) for row in reader]
+    except csv.Error as exc:
+        raise InvalidInput(f"line {reader.line_num}: not a readable CSV row ({exc})") from exc
     for column in (account_column, outcome, date_column):
         if column not in header:
             raise MissingColumn(
@@ -74,8 +78,7 @@ def import_outcomes(
             )
     known = store.known_accounts(session, project_id)
     accounts, results, errors, pending = [], [], [], 0
-    for row in reader:
-        line = reader.line_num
+    for row, line in rows:
         account = (row.get(account_column) or "").strip()
         if not account:
             errors.append({"line": line, "account_id": None, "message": "no account id"})
