@@ -207,7 +207,7 @@ def test_export_validates_and_offsets_are_exact(api) -> None:
                 len(path) == 2 and path[1] in ("positive", "neutral", "risk")
             )
         assert "confidence" in (sel.note or "")
-    assert "[PERSON]: Honestly" in next(s.text for s in qda.sources if s.name == "ACC-011")
+    assert "[SPEAKER 1]: Honestly" in next(s.text for s in qda.sources if s.name == "ACC-011")
     assert {c.name for c in qda.cases} == {"ACC-0", "ACC-1", "ACC-011"}
     assert "plan" in {v.name for v in qda.variables}
     assert "reviewer key" in qda.users.values()  # the approving reviewer codes the approved unit

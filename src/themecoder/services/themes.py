@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -140,8 +141,9 @@ def discover(
             )
         unit_ids, X = load_embeddings(session, ids)
         texts = unit_texts(session, ids)
+        embedder, X = _theme_space(s, texts, X, embedder)
         if model is None:
-            model = BERTopicThemes(_checked(embedder or _embedder(s), X), p, s.seed)
+            model = BERTopicThemes(_checked(embedder, X), p, s.seed)
         model.fit(texts, X)
         status = "proposed" if residual else "active"
         records = [
@@ -205,6 +207,7 @@ def assign_new(
             done = assigned_units(session, live)
             ids = [int(u) for u in dict.fromkeys(unit_ids) if int(u) not in done]
         _, X = load_embeddings(session, ids)
+        X = _theme_space(s, unit_texts(session, ids), X, None)[1] if ids else X
         centroids = np.array([t.vector for t in themes])
         if ids and X.shape[1] != centroids.shape[1]:
             raise Conflict(
@@ -320,12 +323,30 @@ def _scope_name(bucket: str | None) -> str:
 
 
 def _embedder(s: Settings) -> Any:
-    """The coder's own embedding model (its fine-tuned adapter included): keywords and
-    new units must land in the space the stored unit embeddings live in."""
+    """The base encoder, which themes use: the coder's fine-tuned adapter organises units by
+    signal rather than topic (measured: fewer, broader themes, lower topic diversity)."""
     from themecoder.artifact import load_artifact
     from themecoder.pipeline.embed import make_embedder
 
-    return make_embedder(s, load_artifact(s.model_dir))
+    return make_embedder(s, load_artifact(s.model_dir), base=True)
+
+
+def _theme_space(
+    s: Settings, texts: Sequence[str], stored: np.ndarray, embedder: Any
+) -> tuple[Any, np.ndarray]:
+    """The encoder and unit vectors themes are fitted and assigned with.
+
+    Stored unit vectors come from the coder's encoder. When that carries a fine-tuned adapter
+    (which organises units by signal, not topic), themes use the base encoder instead: the
+    units are embedded again through the disk cache (each text once), whatever ``embedder``
+    the caller passed. Otherwise the stored vectors and the caller's encoder are used."""
+    from themecoder.artifact import load_artifact
+    from themecoder.services.embedding_cache import CachedEmbedder
+
+    if not load_artifact(s.model_dir).config.get("encoder_adapter"):
+        return embedder or _embedder(s), stored
+    base = CachedEmbedder(_embedder(s), Path(s.cache_dir) / "themes")
+    return base, np.asarray(base.encode(list(texts)), dtype=np.float32)
 
 
 def _checked(embedder: Any, X: np.ndarray) -> Any:
