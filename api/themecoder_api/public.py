@@ -171,7 +171,9 @@ class CodePublic(Public):
     sentiment: Sentiment
     expression: str
     units: list[CodedUnit]
-    stored: IngestPublic | None = Field(None, description="Present when store was true.")
+    stored: IngestPublic | None = Field(
+        None, description="The ingest outcome when store was true, else null."
+    )
 
 
 class StoredUnit(Public):
