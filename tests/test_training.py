@@ -26,8 +26,8 @@ def probe_texts(s: Settings) -> list[str]:
     """300 ticket and NPS texts of the bundled sample corpus (never trained on)."""
     import pandas as pd
 
-    tickets = pd.read_csv(s.sample_dir / "tickets.csv").text.tolist()
-    nps = pd.read_csv(s.sample_dir / "nps.csv").comment.dropna().tolist()
+    tickets = pd.read_csv(s.sample_dir / "tickets.csv").text.dropna().astype(str).tolist()
+    nps = pd.read_csv(s.sample_dir / "nps.csv").comment.dropna().astype(str).tolist()
     return (tickets[:150] + nps[:150])[:300]
 
 

@@ -228,16 +228,10 @@ def decide_unit(
     added = []
     for bucket, polarity in add:
         with session.begin_nested():
-            added.append(
-                review.add_code(
-                    session,
-                    principal,
-                    unit_id,
-                    bucket,
-                    polarity,
-                    codebook_version=codebook_version,
-                )
+            code, _ = review.add_code(
+                session, principal, unit_id, bucket, polarity, codebook_version=codebook_version
             )
+            added.append(code)
     return {"results": results, "added": added}
 
 
