@@ -322,15 +322,6 @@ def _scope_name(bucket: str | None) -> str:
     return f"bucket {bucket!r}"
 
 
-def _embedder(s: Settings) -> Any:
-    """The base encoder, which themes use: the coder's fine-tuned adapter organises units by
-    signal rather than topic (measured: fewer, broader themes, lower topic diversity)."""
-    from themecoder.artifact import load_artifact
-    from themecoder.pipeline.embed import make_embedder
-
-    return make_embedder(s, load_artifact(s.model_dir), base=True)
-
-
 def _theme_space(
     s: Settings, texts: Sequence[str], stored: np.ndarray, embedder: Any
 ) -> tuple[Any, np.ndarray]:
@@ -341,11 +332,14 @@ def _theme_space(
     units are embedded again through the disk cache (each text once), whatever ``embedder``
     the caller passed. Otherwise the stored vectors and the caller's encoder are used."""
     from themecoder.artifact import load_artifact
+    from themecoder.pipeline.embed import make_embedder
     from themecoder.services.embedding_cache import CachedEmbedder
 
-    if not load_artifact(s.model_dir).config.get("encoder_adapter"):
-        return embedder or _embedder(s), stored
-    base = CachedEmbedder(_embedder(s), Path(s.cache_dir) / "themes")
+    art = load_artifact(s.model_dir)  # read once: the adapter check and the base encoder
+    base_encoder = make_embedder(s, art, base=True)
+    if not art.config.get("encoder_adapter"):
+        return embedder or base_encoder, stored
+    base = CachedEmbedder(base_encoder, Path(s.cache_dir) / "themes")
     return base, np.asarray(base.encode(list(texts)), dtype=np.float32)
 
 
