@@ -62,82 +62,67 @@ def _numbered(rows: list[dict[str, str]], id_field: str) -> list[str]:
     return out
 
 
+def _row(row_id: str, text: str, split: str, group: str, draw_key: str) -> dict[str, str]:
+    return {"row_id": row_id, "text": text, "split": split, "group": group, "draw_key": draw_key}
+
+
+def _b2b(root: Path) -> list[dict[str, str]]:
+    rows = _jsonl(root / "b2b_feedback_public" / "quotes.jsonl")
+    return [_row(r["id"], r["text"], split_of(r["text"]), r["source_url"], r["id"]) for r in rows]
+
+
+def _banking77(root: Path) -> list[dict[str, str]]:
+    rows = _csv(root / "banking77" / "banking77.csv")
+    return [_row(str(i), r["text"], r["split"], str(i), str(i)) for i, r in enumerate(rows)]
+
+
+def _maalej(root: Path) -> list[dict[str, str]]:
+    rows = _jsonl(root / "app_reviews_maalej2016" / "reviews_multilabel.jsonl")
+    out = []
+    for r in rows:
+        rid = str(min(r["source_ids"]))
+        out.append(_row(rid, r["text"], split_of(r["text"]), rid, rid))
+    return out
+
+
+def _panichella(root: Path) -> list[dict[str, str]]:
+    rows = _csv(root / "app_reviews_panichella2015" / "sentences.csv")
+    return [
+        _row(rid, r["text"], split_of(r["text"]), rid, r["id"])
+        for rid, r in zip(_numbered(rows, "id"), rows, strict=True)
+    ]
+
+
+def _laptops(root: Path) -> list[dict[str, str]]:
+    rows = _jsonl(root / "semeval2016_absa_laptops" / "sentences.jsonl")
+    return [_row(r["id"], r["text"], r["split"], r["review_id"], r["id"]) for r in rows]
+
+
+def _airline(root: Path) -> list[dict[str, str]]:
+    rows = _csv(root / "twitter_airline_sentiment" / "tweets.csv")
+    return [
+        _row(rid, r["text"], split_of(r["text"]), rid, r["tweet_id"])
+        for rid, r in zip(_numbered(rows, "tweet_id"), rows, strict=True)
+    ]
+
+
+_READERS = {
+    "b2b": _b2b,
+    "banking77": _banking77,
+    "app_reviews_maalej": _maalej,
+    "app_reviews_panichella": _panichella,
+    "semeval_laptops": _laptops,
+    "airline": _airline,
+}
+
+
 def load_rows(root: Path, source: str) -> list[dict[str, str]]:
     """Rows of one source as ``{row_id, text, split, group, draw_key}``; ``split`` is
     train/test; ``draw_key`` is the dataset's own id, which the dev-set draw ranked."""
-    if source == "b2b":
-        rows = _jsonl(root / "b2b_feedback_public" / "quotes.jsonl")
-        return [
-            {
-                "row_id": r["id"],
-                "text": r["text"],
-                "split": split_of(r["text"]),
-                "group": r["source_url"],
-                "draw_key": r["id"],
-            }
-            for r in rows
-        ]
-    if source == "banking77":
-        rows = _csv(root / "banking77" / "banking77.csv")
-        return [
-            {
-                "row_id": str(i),
-                "text": r["text"],
-                "split": r["split"],
-                "group": str(i),
-                "draw_key": str(i),
-            }
-            for i, r in enumerate(rows)
-        ]
-    if source == "app_reviews_maalej":
-        rows = _jsonl(root / "app_reviews_maalej2016" / "reviews_multilabel.jsonl")
-        return [
-            {
-                "row_id": str(min(r["source_ids"])),
-                "text": r["text"],
-                "split": split_of(r["text"]),
-                "group": str(min(r["source_ids"])),
-                "draw_key": str(min(r["source_ids"])),
-            }
-            for r in rows
-        ]
-    if source == "app_reviews_panichella":
-        rows = _csv(root / "app_reviews_panichella2015" / "sentences.csv")
-        return [
-            {
-                "row_id": rid,
-                "text": r["text"],
-                "split": split_of(r["text"]),
-                "group": rid,
-                "draw_key": r["id"],
-            }
-            for rid, r in zip(_numbered(rows, "id"), rows, strict=True)
-        ]
-    if source == "semeval_laptops":
-        rows = _jsonl(root / "semeval2016_absa_laptops" / "sentences.jsonl")
-        return [
-            {
-                "row_id": r["id"],
-                "text": r["text"],
-                "split": r["split"],
-                "group": r["review_id"],
-                "draw_key": r["id"],
-            }
-            for r in rows
-        ]
-    if source == "airline":
-        rows = _csv(root / "twitter_airline_sentiment" / "tweets.csv")
-        return [
-            {
-                "row_id": rid,
-                "text": r["text"],
-                "split": split_of(r["text"]),
-                "group": rid,
-                "draw_key": r["tweet_id"],
-            }
-            for rid, r in zip(_numbered(rows, "tweet_id"), rows, strict=True)
-        ]
-    raise InvalidInput(f"unknown dev-set source {source!r}; known: {', '.join(SOURCES)}")
+    reader = _READERS.get(source)
+    if reader is None:
+        raise InvalidInput(f"unknown dev-set source {source!r}; known: {', '.join(SOURCES)}")
+    return reader(root)
 
 
 def devset_hashes(devset_dir: Path) -> set[str]:
