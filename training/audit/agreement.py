@@ -3,11 +3,11 @@ project's own training units, and how the adjudicated labels were applied.
 
     python training/audit/agreement.py
 
-``blind_sample.jsonl``: for 500 units of each file added in December 2026 (the first 500 by
-``sha1("check:" + text)``), the writer's buckets, a second coder's blind codes (text only),
-and the final buckets after a third coder adjudicated each disagreement; the training files
-carry the final buckets. Sentiment and expression agreement compare against the training
-file's values (the writers'), which adjudication did not change.
+``blind_sample.jsonl``: for 500 units of each of parts 9-12 (the first 500 by
+``sha1("check:" + text)``) and for every unit of part 13, the writer's buckets, a second
+coder's blind codes (text only), and the final buckets after a third coder adjudicated each
+disagreement; the training files carry the final buckets. Sentiment and expression agreement
+compare against the training file's values (the writers'), which adjudication did not change.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main() -> None:
     print("| bucket | alpha 4-way | alpha presence |\n|---|---|---|")
     for b in BUCKETS:
         cells = []
-        for f in (lambda x: x.get(b, "absent"), lambda x: b in x):
+        for f in (lambda x, b=b: x.get(b, "absent"), lambda x, b=b: b in x):
             pairs = [[f(r["writer"]), f(r["blind"]["buckets"])] for r in rows]
             lo, hi = bootstrap_ci(krippendorff_alpha, pairs, n_boot=300, seed=3)
             cells.append(f"{krippendorff_alpha(pairs):.3f} [{lo:.3f}, {hi:.3f}]")
@@ -44,10 +44,23 @@ def main() -> None:
     for field in ("sentiment", "expression"):
         pairs = [[written[r["text_sha1"]][field], r["blind"][field]] for r in rows]
         print(f"{field}: alpha {krippendorff_alpha(pairs):.3f}")
+    releases: dict[str, list[dict]] = {}
+    for r in rows:
+        releases.setdefault(
+            "part 13" if r["file"].startswith("part13_") else "parts 9-12", []
+        ).append(r)
+    for label, part in sorted(releases.items()):
+        cells = []
+        for b in BUCKETS:
+            pairs = [[b in r["writer"], b in r["blind"]["buckets"]] for r in part]
+            cells.append(f"{b} {krippendorff_alpha(pairs):.3f}")
+        print(f"{label} ({len(part)} units), alpha presence: {', '.join(cells)}")
     disagreed = sum(r["writer"] != r["blind"]["buckets"] for r in rows)
     applied = sum(written[r["text_sha1"]]["buckets"] == r["final"] for r in rows)
-    print(f"{disagreed} units disagreed on buckets and were adjudicated; "
-          f"{applied} of {len(rows)} training units carry the final labels")
+    print(
+        f"{disagreed} units disagreed on buckets and were adjudicated; "
+        f"{applied} of {len(rows)} training units carry the final labels"
+    )
 
 
 if __name__ == "__main__":
