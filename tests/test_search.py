@@ -135,3 +135,69 @@ def test_bad_queries_are_refused(store, tmp_path: Path) -> None:
     for query, k in (("  ", 10), ("x" * 1001, 10), ("price", 0), ("price", 101)):
         with pytest.raises(InvalidInput):
             _search(factory, cache, query, k=k)
+
+
+TICKETS = [
+    ("T-1", "Setting up single sign-on took our IT team three weeks.", "ACC-1", "2026-03-02"),
+    ("T-2", "The per-seat price went up again and finance is unhappy.", "ACC-2", "2026-03-05"),
+    ("T-3", "SAML configuration was painful, the SSO docs are outdated.", "ACC-2", "2026-04-10"),
+    ("T-4", "Support solved our export problem within the hour.", "ACC-1", "2026-04-12"),
+]
+
+
+@pytest.mark.model
+def test_api_search_by_meaning_with_filters_and_index(api) -> None:
+    items = [
+        {"external_id": i, "text": t, "metadata": {"account_id": a, "created_at": d}}
+        for i, t, a, d in TICKETS
+    ]
+    api.ingest(items)
+    q = {"q": "SSO login setup was hard"}
+    r = api.client.get("/v1/search", headers=api.h("analyst"), params=q)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["backend"] == "exact" and body["units"] >= 4
+    assert {h["external_id"] for h in body["hits"][:2]} == {"T-1", "T-3"}
+    one = api.client.get(
+        "/v1/search", headers=api.h("reviewer"), params={**q, "account": "ACC-1", "k": 5}
+    ).json()
+    assert {h["account_id"] for h in one["hits"]} == {"ACC-1"} and one["hits"][0][
+        "external_id"
+    ] == "T-1"
+    april = api.client.get(
+        "/v1/search", headers=api.h(), params={**q, "since": "2026-04-01", "until": "2026-05-01"}
+    ).json()
+    assert {h["external_id"] for h in april["hits"]} <= {"T-3", "T-4"}
+    api.client.app.state.context.search.exact_max = 1  # take the FAISS path on this tiny project
+    approx = api.client.get("/v1/search", headers=api.h(), params=q).json()
+    assert approx["backend"] == "faiss" and approx["index"] == "rebuilt"
+    assert [h["unit_id"] for h in approx["hits"]] == [h["unit_id"] for h in body["hits"]]
+    api.ingest([{"external_id": "T-5", "text": "Our SSO rollout with Okta stalled for a month."}])
+    after = api.client.get("/v1/search", headers=api.h(), params=q).json()
+    assert after["index"].startswith("added ") and after["units"] > body["units"]
+    assert "T-5" in {h["external_id"] for h in after["hits"][:3]}
+    assert api.client.get("/v1/search", headers=api.h("other"), params=q).json()["hits"] == []
+    assert api.client.get("/v1/search", headers=api.h("ingest"), params=q).status_code == 403
+    assert api.client.get("/v1/search", headers=api.h(), params={**q, "k": 0}).status_code == 422
+    assert api.client.get("/v1/search", headers=api.h(), params={"q": ""}).status_code == 422
+
+
+@pytest.mark.model
+def test_cli_search_finds_the_quote(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from themecoder.cli import app
+
+    data = tmp_path / "tickets.csv"
+    data.write_text("id,text,account_id\n" + "".join(f'{i},"{t}",{a}\n' for i, t, a, _ in TICKETS))
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    coded = runner.invoke(app, ["code", str(data), "--id-column", "id", "--db", db,
+                                "--out", str(tmp_path / "o.jsonl")])  # fmt: skip
+    assert coded.exit_code == 0, coded.output
+    found = runner.invoke(app, ["search", "the invoice got more expensive", "-k", "2", "--db", db])
+    assert found.exit_code == 0, found.output
+    quotes = [line for line in found.output.splitlines() if line.startswith('  "')]
+    assert "per-seat price" in quotes[0] and "of 4 units searched (exact" in found.output
+    narrowed = runner.invoke(app, ["search", "pricing", "--account", "ACC-1", "--db", db])
+    assert "per-seat" not in narrowed.output and narrowed.exit_code == 0
