@@ -114,13 +114,13 @@ def test_index_keeps_in_step_as_units_arrive(store, tmp_path: Path) -> None:
     factory, add = store
     cache = IndexCache(tmp_path / "idx", exact_max=10)
     assert _search(factory, cache, "renew the contract")["index"] == "rebuilt"
-    assert _search(factory, cache, "renew the contract")["index"] == "loaded"
+    assert _search(factory, cache, "renew the contract")["index"] == "current"
     add(300, 40)
     got = _search(factory, cache, "renew the contract")
     assert got["index"] == "added 40" and got["units"] == 340
     fresh = IndexCache(tmp_path / "idx", exact_max=10)  # another process: reads the file
     again = _search(factory, fresh, "renew the contract")
-    assert again["index"] == "loaded"
+    assert again["index"] == "current"
     assert [h["unit_id"] for h in again["hits"]] == [h["unit_id"] for h in got["hits"]]
     exact = _search(factory, IndexCache(tmp_path / "x", exact_max=10_000), "renew the contract")
     assert _same(exact["hits"], got["hits"])

@@ -89,13 +89,13 @@ class IndexCache:
         return self.directory / f"units-{db}-{'cli' if project_id is None else project_id}.faiss"
 
     def synced(self, session: Session, project_id: int | None) -> tuple[FaissIndex, str]:
-        """The scope's index in step with the database, and what was done: ``"loaded"``,
-        ``"added N"`` or ``"rebuilt"``."""
+        """The scope's index in step with the database, and what that took: ``"current"``
+        (nothing), ``"added N"`` or ``"rebuilt"``."""
         count, top = store.embedded_stats(session, project_id)
         path = self.path(session, project_id)
         with self._lock:
             index = self._held.get(path) or FaissIndex.load(path)
-            done = "loaded"
+            done = "current"
             if index is not None and (index.state.count > count or index.state.max_id > top):
                 index = None  # units went away (or another database took the path): rebuild
             if index is not None and top > index.state.max_id:
@@ -109,7 +109,7 @@ class IndexCache:
                 ids, x = store.unit_vectors(session, project_id)
                 index = FaissIndex(x.shape[1] if len(ids) else 0).add(ids, x)
                 done = "rebuilt"
-            if done != "loaded":
+            if done != "current":
                 index.save(path)
             self._held[path] = index
             return index, done
