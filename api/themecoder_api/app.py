@@ -14,6 +14,7 @@ from themecoder.config import Settings, get_settings
 from themecoder.services import jobs, privacy
 from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coders import CoderRegistry
+from themecoder.services.search import IndexCache
 from themecoder.services.store import open_store
 from themecoder_api import errors, web
 from themecoder_api.contract import error_shapes
@@ -21,7 +22,7 @@ from themecoder_api.deps import Context
 from themecoder_api.gate import KeyGate
 from themecoder_api.limits import BodyLimit
 from themecoder_api.public import HealthPublic
-from themecoder_api.routes import admin, analytics, helpdesk, intake, interop, review
+from themecoder_api.routes import admin, analytics, helpdesk, intake, interop, research, review
 
 DESCRIPTION = """Codes customer feedback into six signal buckets with polarity, sentiment and
 expression type, and runs the human review around it.
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
             coders=CoderRegistry(s, default=coder),
             jobs=runner,
             codebook=load_codebook(s.codebook_path),
+            search=IndexCache(s.search_dir, s.search_exact_max),
         )
         try:
             yield
@@ -86,7 +88,7 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes)
     app.add_middleware(KeyGate)  # added last, so outermost: the key before the body
-    for module in (intake, review, admin, analytics, interop, helpdesk):
+    for module in (intake, review, admin, analytics, interop, helpdesk, research):
         app.include_router(module.router)
     web.install(app, s)
 

@@ -17,6 +17,7 @@ from themecoder.errors import Forbidden, Unauthorized
 from themecoder.services.coders import CoderRegistry
 from themecoder.services.jobs import JobRunner
 from themecoder.services.projects import Principal, authenticate
+from themecoder.services.search import IndexCache
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Context:
     coders: CoderRegistry
     jobs: JobRunner
     codebook: Codebook
+    search: IndexCache
 
 
 def context(request: Request) -> Context:

@@ -268,3 +268,8 @@ app.command(name="import")(import_)
 app.command()(segments)
 app.command()(intake)
 app.command(name="webhook-secret")(webhook_secret)
+
+from themecoder.cli_research import insights_app, search  # noqa: E402
+
+app.command()(search)
+app.add_typer(insights_app, name="insights")

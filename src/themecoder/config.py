@@ -52,6 +52,17 @@ class Settings(BaseSettings):
     )
     results_dir: Path = Field(REPO_ROOT / "eval" / "results")
     cache_dir: Path = Field(REPO_ROOT / ".cache", description="Embedding cache for training/eval.")
+    search_index_dir: Path | None = Field(
+        None,
+        description="Where quote search keeps its FAISS index files, one per database and "
+        "project (None: cache_dir/search).",
+    )
+    search_exact_max: int = Field(
+        20_000,
+        ge=0,
+        description="Quote search ranks up to this many units (a project, or what its "
+        "filters leave) exactly over the stored embeddings; above it, through the FAISS index.",
+    )
     device: str = Field("cpu", description="torch device for the embedding model.")
     batch_size: int = Field(64, ge=1, le=4096)
     max_unit_chars: int = Field(
@@ -130,6 +141,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         False, description="Mark session cookies Secure (set when served over HTTPS)."
     )
+
+    @property
+    def search_dir(self) -> Path:
+        """The folder of quote search's index files."""
+        return self.search_index_dir or Path(self.cache_dir) / "search"
 
 
 @lru_cache(maxsize=1)

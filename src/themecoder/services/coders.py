@@ -22,9 +22,9 @@ from themecoder.domain import Item, ItemResult
 class LockedCoder:
     """A coder whose calls all run, one at a time, on one dedicated thread.
 
-    Exposes what the services use (``version``, ``code``). One thread rather than a lock: torch's
-    OpenMP team belongs to the calling thread, so calls arriving on changing request threads
-    would each wake (or build) a different team; on one thread the team stays warm.
+    Exposes what the services use (``version``, ``code``, ``encode``). One thread rather than a
+    lock: torch's OpenMP team belongs to the calling thread, so calls arriving on changing
+    request threads would each wake (or build) a different team; on one thread it stays warm.
     """
 
     def __init__(self, coder: Coder) -> None:
@@ -34,6 +34,10 @@ class LockedCoder:
 
     def code(self, items: Sequence[str | Item], progress: Any = None) -> list[ItemResult]:
         return self._thread.submit(self.coder.code, items, progress=progress).result()
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        """Embed ``texts`` with the coder's embedding model (on the coder's thread)."""
+        return self._thread.submit(self.coder.embedder.encode, list(texts)).result()
 
 
 class CoderRegistry:

@@ -11,6 +11,7 @@ from themecoder.storage.engine import (
     session_factory,
 )
 from themecoder.storage.escalations import EscalationEventRecord, EscalationRecord
+from themecoder.storage.insights import InsightLinkRecord, InsightRecord, InsightStatusRecord
 from themecoder.storage.interop import (
     CodedSegmentRecord,
     QdaImportRecord,
@@ -51,6 +52,9 @@ __all__ = [
     "CodeRecord",
     "CodedSegmentRecord",
     "DoubleCodedUnitRecord",
+    "InsightLinkRecord",
+    "InsightRecord",
+    "InsightStatusRecord",
     "ItemRecord",
     "JobRecord",
     "ModelVersionRecord",
