@@ -26,7 +26,7 @@ PAGE_ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/documents/{item_id}"): READ,
     ("GET", "/themes"): READ,
     ("GET", "/codebook"): EVERYONE,
-    ("GET", "/analytics"): EVERYONE,
+    ("GET", "/analytics"): READ,
 }
 TICKETS = [
     "The new per-seat pricing doubles our bill and nobody warned us.",

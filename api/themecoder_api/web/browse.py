@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
 
-from themecoder.services import pages
+from themecoder.services import dashboard, pages
+from themecoder.services.dashboard import DashboardFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import BucketName, RowId
 from themecoder_api.web.deps import AnyViewer, ReaderViewer, mark_page, render
@@ -47,7 +49,29 @@ def themes_page(request: Request, db: Db, v: ReaderViewer) -> HTMLResponse:
     return render(request, "themes.html", v.session, v.who, themes=pages.themes(db, v.who))
 
 
+class AnalyticsQuery(BaseModel):
+    """The analytics page's filters (query parameters); empty means everything."""
+
+    bucket: BucketName | None = None
+    freq: Literal["week", "month"] = "month"
+    source: str | None = Field(None, max_length=200)
+    account_id: str | None = Field(None, max_length=200)
+    segment: str | None = Field(None, max_length=200)
+
+    def dashboard_filter(self) -> DashboardFilter:
+        values = (self.source, self.account_id, self.segment)
+        return DashboardFilter(self.bucket, self.freq, *(v or None for v in values))
+
+
 @router.get("/analytics", response_class=HTMLResponse)
-def analytics_page(request: Request, v: AnyViewer) -> HTMLResponse:
-    """A placeholder: the analytics capability lands on its own branch."""
-    return render(request, "analytics.html", v.session, v.who)
+def analytics_page(
+    request: Request,
+    db: Db,
+    ctx: Ctx,
+    v: ReaderViewer,
+    flt: Annotated[AnalyticsQuery, Query()],
+) -> HTMLResponse:
+    """Risk and positive signals over time with filters, account health, escalations and
+    alerts, and agreement per bucket with the gates."""
+    view = dashboard.analytics_view(db, v.who, ctx.codebook, flt.dashboard_filter())
+    return render(request, "analytics.html", v.session, v.who, view=view, filters=flt)
