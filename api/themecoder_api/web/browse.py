@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from themecoder.services import dashboard, pages
+from themecoder.services import curation, dashboard, pages
 from themecoder.services.dashboard import DashboardFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import BucketName, RowId
@@ -36,17 +36,25 @@ def document_page(
     return render(request, "document.html", v.session, v.who, doc=doc, bucket=bucket)
 
 
+Done = Annotated[str | None, Query(max_length=300)]
+
+
 @router.get("/codebook", response_class=HTMLResponse)
-def codebook_page(request: Request, ctx: Ctx, v: AnyViewer) -> HTMLResponse:
-    """The codes in force with definitions, examples, owners and metrics, and the lineage."""
-    book = ctx.codebook
-    return render(request, "codebook.html", v.session, v.who, book=book)
+def codebook_page(request: Request, ctx: Ctx, v: AnyViewer, done: Done = None) -> HTMLResponse:
+    """The codes in force with definitions, examples, owners and metrics, and the lineage;
+    admins add, rename and merge codes here."""
+    editable = curation.editable_codebook(ctx.settings) is not None
+    return render(
+        request, "codebook.html", v.session, v.who, book=ctx.codebook, editable=editable, done=done
+    )
 
 
 @router.get("/themes", response_class=HTMLResponse)
-def themes_page(request: Request, db: Db, v: ReaderViewer) -> HTMLResponse:
-    """Themes of the project's units with sizes, quotes and a trend sparkline."""
-    return render(request, "themes.html", v.session, v.who, themes=pages.themes(db, v.who))
+def themes_page(request: Request, db: Db, v: ReaderViewer, done: Done = None) -> HTMLResponse:
+    """Themes of the project's units with sizes, quotes and a trend sparkline; analysts
+    accept or reject proposals, rename and merge themes here."""
+    themes = pages.themes(db, v.who)
+    return render(request, "themes.html", v.session, v.who, themes=themes, done=done)
 
 
 class AnalyticsQuery(BaseModel):
