@@ -201,6 +201,7 @@ def test_themes_accept_rename_and_merge_from_the_page(web) -> None:
     page = c.get("/themes").text
     assert f'action="/themes/{ids["sso"]}/accept"' in page
     assert f'action="/themes/{ids["billing"]}/accept"' not in page  # active: nothing to accept
+    assert page.count('<svg class="spark"') >= 2  # a monthly trend per dated theme
     r = c.post(f"/themes/{ids['sso']}/accept", data={"csrf_token": token}, follow_redirects=False)
     assert r.status_code == 303
     assert "sso (active)" in c.get(r.headers["location"]).text
