@@ -14,7 +14,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-demo: install  ## code the bundled sample corpus into SQLite and print a per-bucket summary
+# demo and serve share an editable copy of the shipped codebook (the codebook page edits it)
+demo serve: export THEMECODER_CODEBOOK_PATH ?= $(CURDIR)/codebook.yaml
+
+demo: install  ## code the sample corpus into SQLite, load it into project demo, print a key and URL
 	$(VENV)/bin/themecoder demo
 
 story: install  ## after make demo: monthly trend, top risks by account, linkage to renewal
@@ -29,7 +32,7 @@ test: install browser-deps  ## the full suite: SQLite, PostgreSQL (scripts/postg
 lint: install
 	$(VENV)/bin/ruff check src api tests eval
 
-serve: install  ## the HTTP API and the pages on 127.0.0.1:8000 (/ to sign in, /docs); first: themecoder projects create SLUG
+serve: install  ## the HTTP API and the pages on 127.0.0.1:8000 (/ to sign in, /docs); first: make demo
 	$(VENV)/bin/themecoder serve
 
 train: install

@@ -131,11 +131,15 @@ def api(db_url: str, coder, tmp_path: Path):
 
     from themecoder.config import Settings
     from themecoder.services import projects
+    from themecoder.services.codebook import load as load_codebook
     from themecoder.storage import init_db, make_engine, session_factory
     from themecoder_api import create_app
 
+    book = tmp_path / "codebook.yaml"  # a copy of the shipped one, so the pages may edit it
+    book.write_text(load_codebook().to_yaml(), encoding="utf-8")
     s = Settings(
         db_url=db_url,
+        codebook_path=book,
         project_models_dir=tmp_path / "project-models",
         results_dir=tmp_path / "results",
         max_body_bytes=256 * 1024,

@@ -26,7 +26,14 @@ PAGE_ROUTES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/documents/{item_id}"): READ,
     ("GET", "/themes"): READ,
     ("GET", "/codebook"): EVERYONE,
-    ("GET", "/analytics"): EVERYONE,
+    ("GET", "/analytics"): READ,
+    ("POST", "/review/units/{unit_id}/custom"): REVIEW,
+    ("POST", "/review/units/{unit_id}/custom/{suggestion_id}/remove"): REVIEW,
+    ("POST", "/codebook/add"): frozenset({"admin"}),
+    ("POST", "/codebook/rename"): frozenset({"admin"}),
+    ("POST", "/codebook/merge"): frozenset({"admin"}),
+    ("POST", "/themes/{theme_id}/{action}"): frozenset({"admin", "analyst"}),
+    ("POST", "/themes/merge"): frozenset({"admin", "analyst"}),
 }
 TICKETS = [
     "The new per-seat pricing doubles our bill and nobody warned us.",
@@ -132,7 +139,9 @@ def test_each_role_against_each_page(web) -> None:
     for (method, template), allowed in PAGE_ROUTES.items():
         if allowed is None:
             continue
-        path = template.replace("{unit_id}", "1").replace("{item_id}", "1")
+        path = template.replace("{action}", "accept")
+        for name in ("unit_id", "item_id", "suggestion_id", "theme_id"):
+            path = path.replace("{" + name + "}", "1")
         c.cookies.clear()
         r = c.request(method, path, follow_redirects=False)
         assert r.status_code in ((303,) if method == "GET" else (303, 401)), (method, path)

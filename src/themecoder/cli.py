@@ -131,22 +131,41 @@ def demo(
     db: Annotated[
         str | None, typer.Option(help="Database URL (default THEMECODER_DB_URL).")
     ] = None,
+    web: Annotated[
+        bool, typer.Option(help="Also load it into project demo for the pages, with a key.")
+    ] = True,
 ) -> None:
-    """Code the bundled sample corpus and print a per-bucket summary.
+    """Code the bundled sample corpus and print a per-bucket summary; then load it into
+    project demo (themes, escalations) and print an admin key and the URL to sign in at.
 
     Example: themecoder demo --db sqlite:///demo.db
     """
-    from themecoder.services.demo import run_demo
+    from themecoder.coder import Coder
+    from themecoder.services.demo import demo_project, ensure_codebook, run_demo
 
     s = _settings(db)
+    with _errors():
+        ensure_codebook(s)
+        coder = Coder.load(s)
     with _errors(), _progress("demo") as tick:
-        result = run_demo(s, progress=tick)
+        result = run_demo(s, coder, progress=tick)
     for name, run in result.runs:
         console.print(
             f"{name}: {len(run.results)} items, {run.n_units} units, run {run.run_id}"
             + (f", {len(run.problems)} problems" if run.problems else "")
         )
     out.print(_summary_table(result.summary, f"Sample corpus per bucket ({s.db_url})"))
+    if not web:
+        return
+    with _errors():
+        project = demo_project(s, coder)
+    out.print(
+        f"Project {project.slug}: {project.items} items ({project.new_items} new), "
+        f"{project.themes} themes, {project.escalations} new escalations."
+    )
+    out.print(f"Serve the pages on this store ({s.db_url}):  make serve")
+    out.print(f"Then open http://{s.host}:{s.port}/signin and sign in with this admin key:")
+    out.print(project.key)
 
 
 @app.command()

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from themecoder.config import Settings
 from themecoder.errors import ThemecoderError
 from themecoder_api import errors
-from themecoder_api.web import auth, browse, review
+from themecoder_api.web import auth, browse, curate, review
 from themecoder_api.web.deps import page_error
 from themecoder_api.web.session import Signer
 
@@ -38,7 +38,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     )
     app.mount("/static/docs", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for module in (auth, review, browse):
+    for module in (auth, review, browse, curate):
         app.include_router(module.router)
     app.include_router(review.pages_router)
     app.add_exception_handler(ThemecoderError, _error)

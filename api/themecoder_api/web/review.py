@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from themecoder.services import agreement, pages
+from themecoder.services import agreement, custom_codes, pages
 from themecoder.services.pages import UnitDecision, UnitFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import (
@@ -23,6 +23,8 @@ from themecoder_api.schemas import (
 )
 from themecoder_api.web.deps import ReviewerViewer, mark_page, render
 from themecoder_api.web.session import CSRF_FIELD, CSRF_HEADER, check_csrf
+
+Token = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
 
 router = APIRouter(include_in_schema=False)
 pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
@@ -54,6 +56,7 @@ def _url(flt: Filters, unit_id: int | None) -> str | None:
 def review_page(
     request: Request,
     db: Db,
+    ctx: Ctx,
     v: ReviewerViewer,
     flt: Annotated[Filters, Query()],
     unit: QueryId = None,
@@ -62,6 +65,7 @@ def review_page(
     order = pages.review_order(db, v.who, flt.unit_filter())
     unit_id = unit if unit is not None else (order[0][0] if order else None)
     view = pages.unit_view(db, v.who, unit_id) if unit_id is not None else None
+    custom = custom_codes.unit_custom_codes(db, v.who, unit_id, ctx.codebook) if view else None
     nav = pages.neighbours(db, order, unit_id) if unit_id is not None else None
     return render(
         request,
@@ -69,6 +73,7 @@ def review_page(
         v.session,
         v.who,
         view=view,
+        custom=custom,
         nav=nav,
         prev_url=_url(flt, nav and nav["prev"]),
         next_url=_url(flt, nav and nav["next"]),
@@ -164,3 +169,36 @@ def blind_submit(
     agreement.submit_blind_code(db, v.who, unit_id, labels)
     db.commit()
     return RedirectResponse(f"/blind?done={unit_id}", status_code=303)
+
+
+@pages_router.post("/review/units/{unit_id}/custom")
+def add_custom_code(
+    unit_id: RowId,
+    ctx: Ctx,
+    db: Db,
+    v: ReviewerViewer,
+    code: Annotated[str, Form(min_length=1, max_length=80)],
+    polarity: Annotated[PolarityName, Form()],
+    csrf_token: Token = "",
+) -> RedirectResponse:
+    """Put one of the codebook's custom codes on the unit; back to the unit."""
+    check_csrf(v.session, csrf_token)
+    custom_codes.add(db, v.who, unit_id, code, polarity, ctx.codebook)
+    db.commit()
+    return RedirectResponse(f"/review?unit={unit_id}#custom", status_code=303)
+
+
+@pages_router.post("/review/units/{unit_id}/custom/{suggestion_id}/remove")
+def remove_custom_code(
+    unit_id: RowId,
+    suggestion_id: RowId,
+    db: Db,
+    v: ReviewerViewer,
+    version: Annotated[int, Form(ge=1)],
+    csrf_token: Token = "",
+) -> RedirectResponse:
+    """Take a custom code off the unit (409 if someone changed it first); back to the unit."""
+    check_csrf(v.session, csrf_token)
+    custom_codes.withdraw(db, v.who, unit_id, suggestion_id, version)
+    db.commit()
+    return RedirectResponse(f"/review?unit={unit_id}#custom", status_code=303)

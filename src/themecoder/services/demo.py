@@ -1,16 +1,26 @@
-"""The demo: code the bundled sample corpus into the store and summarise it per bucket."""
+"""The demo: code the bundled sample corpus into the store and summarise it per bucket, and
+load it into project ``demo`` (themes discovered, signals routed, an admin key minted) so every
+web page has something to show."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from themecoder.coder import Coder
 from themecoder.config import Settings
 from themecoder.domain import BUCKETS, POLARITIES, ItemResult
 from themecoder.errors import NotFound
+from themecoder.ingest import read_items
+from themecoder.pipeline.themes import TooFewUnits
+from themecoder.services import escalations, intake, projects, themes
+from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coding import CodingRun, code_path
+from themecoder.storage import init_db, make_engine, session_factory
+from themecoder.storage.views import project_themes
 
 # (file or glob, text column, id column)
 SAMPLE_FILES = (
@@ -18,6 +28,11 @@ SAMPLE_FILES = (
     ("nps.csv", "comment", "response_id"),
     ("interview_*", "text", None),
 )
+
+
+DEMO_PROJECT = "demo"
+#: Files whose items are turns of one conversation (a document on the pages).
+TRANSCRIPTS = "interview_"
 
 
 @dataclass
@@ -80,3 +95,75 @@ def summarise(results: list[ItemResult]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+@dataclass
+class DemoProject:
+    """Project ``demo`` as the pages will show it, and the admin key to sign in with."""
+
+    slug: str
+    key: str
+    items: int
+    new_items: int
+    themes: int
+    escalations: int
+
+
+def ensure_codebook(s: Settings) -> Path | None:
+    """Write the shipped codebook to ``s.codebook_path`` when that file does not exist yet, so
+    the codebook page can edit a copy (the shipped file is never rewritten)."""
+    path = s.codebook_path
+    if path is not None and not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(load_codebook().to_yaml(), encoding="utf-8")
+    return path
+
+
+def sample_items(s: Settings) -> list[intake.IncomingItem]:
+    """The sample corpus as API items; a transcript's turns share their file as document."""
+    out = []
+    for pattern, text_column, id_column in SAMPLE_FILES:
+        for path in sorted(s.sample_dir.glob(pattern)):
+            read = read_items(path, text_column=text_column, id_column=id_column)
+            for it in read.items:
+                meta = dict(it.metadata)
+                if path.name.startswith(TRANSCRIPTS):
+                    meta["document"] = it.source or path.name
+                out.append(intake.IncomingItem(it.id, it.text, meta, it.speaker, it.coded))
+    return out
+
+
+def demo_project(s: Settings, coder: Coder, embedder: Any = None) -> DemoProject:
+    """Load the sample corpus into project ``demo`` through the API's ingest path, discover
+    its themes (and propose more from the units left over), route its signals, and mint an
+    admin key. Running it again adds nothing twice but a new key.
+    """
+    book = load_codebook(s.codebook_path)
+    items = sample_items(s)
+    engine = make_engine(s.db_url)
+    try:
+        init_db(engine)
+        with session_factory(engine).begin() as session:
+            try:
+                project = projects.get_project(session, DEMO_PROJECT)
+            except NotFound:
+                project = projects.create_project(session, DEMO_PROJECT, "Sample corpus")
+            pid = project.id
+            done = intake.ingest_into(
+                session, pid, lambda _: coder, items, codebook_version=book.version, settings=s
+            )
+            fresh = not project_themes(session, pid)
+        if fresh:
+            themes.discover(s, project_id=pid, embedder=embedder)
+            # Proposals from the units no theme took; none when (almost) every unit found one.
+            with suppress(TooFewUnits, NotFound):
+                themes.discover(s, residual=True, project_id=pid, embedder=embedder)
+        with session_factory(engine).begin() as session:
+            routed = escalations.route(session, book, pid)
+            _, key = projects.create_key(session, pid, "admin", "demo admin")
+            found = len(project_themes(session, pid))
+    finally:
+        engine.dispose()
+    return DemoProject(
+        DEMO_PROJECT, key, len(done.items), done.created, found, len(routed["escalations"])
+    )

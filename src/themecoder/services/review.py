@@ -26,6 +26,7 @@ from themecoder.storage.review import (
     DoubleCodedUnitRecord,
     SuggestionRecord,
     insert_reviewer_code,
+    revive_reviewer_code,
 )
 from themecoder.storage.tables import ItemRecord, RunRecord, UnitRecord, utc_now
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord, project_theme
@@ -310,21 +311,26 @@ def add_code(
     comment: str | None = None,
     *,
     codebook_version: int | None = None,
+    custom: Sequence[str] = (),
 ) -> tuple[dict[str, Any], bool]:
     """Add a code the model missed to a unit: an approved suggestion of origin "reviewer".
 
     Idempotent: a unit carries an added code at most once per bucket and polarity; adding
     it again returns the stored code and ``created`` false (the API answers 200, not 201).
+    A custom code withdrawn earlier (``custom_codes.withdraw``) is live again.
+
+    Args:
+        custom: Custom code ids of the codebook ``bucket`` may also name.
 
     Returns:
         ``(suggestion view, created)``.
 
     Raises:
         NotFound: No such unit in the caller's project.
-        InvalidInput: Unknown bucket or polarity.
+        InvalidInput: Unknown bucket (or custom code) or polarity.
         Conflict: The unit still waits for blind double coding.
     """
-    _check_code(bucket, polarity)
+    _check_code(None if bucket in custom else bucket, polarity)
     row = session.execute(
         select(UnitRecord.id, ItemRecord.id, RunRecord.model_version)
         .join(ItemRecord, ItemRecord.id == UnitRecord.item_id)
@@ -345,6 +351,14 @@ def add_code(
         comment,
         utc_now(),
     )
+    if not created and revive_reviewer_code(session, sid, principal.key_id, utc_now()):
+        record = session.get(SuggestionRecord, sid)
+        assert record is not None
+        session.refresh(record)
+        after = _snapshot(record)
+        before = {**after, "state": "rejected", "version": record.version - 1}
+        _audit(session, principal, f"suggestion:{sid}", "add", before, after, record, comment)
+        created = True
     return get(session, principal.project_id, sid), created
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -239,3 +240,48 @@ def insert_reviewer_code(session: Session, row: dict[str, Any]) -> tuple[int, bo
     )
     assert twin is not None  # the conflicting row is committed or ours
     return int(twin), False
+
+
+def revive_reviewer_code(session: Session, sid: int, key_id: int, now: datetime) -> bool:
+    """Make a withdrawn (rejected) reviewer code approved again; whether one was."""
+    done = session.execute(
+        update(SuggestionRecord)
+        .where(
+            SuggestionRecord.id == sid,
+            SuggestionRecord.origin == "reviewer",
+            SuggestionRecord.state == "rejected",
+        )
+        .values(
+            state="approved",
+            version=SuggestionRecord.version + 1,
+            final_bucket=SuggestionRecord.bucket,
+            final_polarity=SuggestionRecord.polarity,
+            decided_by=key_id,
+            decided_at=now,
+        )
+    )
+    return bool(done.rowcount)
+
+
+def withdraw_reviewer_code(
+    session: Session, sid: int, version: int, key_id: int, now: datetime
+) -> bool:
+    """Withdraw an approved reviewer code seen at ``version``; whether it was (False: stale)."""
+    done = session.execute(
+        update(SuggestionRecord)
+        .where(
+            SuggestionRecord.id == sid,
+            SuggestionRecord.origin == "reviewer",
+            SuggestionRecord.state == "approved",
+            SuggestionRecord.version == version,
+        )
+        .values(
+            state="rejected",
+            version=SuggestionRecord.version + 1,
+            final_bucket=None,
+            final_polarity=None,
+            decided_by=key_id,
+            decided_at=now,
+        )
+    )
+    return bool(done.rowcount)
