@@ -115,10 +115,10 @@ def _held(job_id: int, owner: str) -> tuple[ColumnElement[bool], ...]:
     return (JobRecord.id == job_id, JobRecord.owner == owner, JobRecord.state == "running")
 
 
-def _update_held(session: Session, job_id: int, owner: str, **values: Any) -> bool:
+def _update_held(session: Session, job_id: int, holder: str, **values: Any) -> bool:
     result = session.execute(
         update(JobRecord)
-        .where(*_held(job_id, owner))
+        .where(*_held(job_id, holder))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
