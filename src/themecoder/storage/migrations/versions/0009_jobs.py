@@ -38,8 +38,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("payload", JSON, nullable=True))
         batch.create_index(op.f("ix_jobs_state"), ["state"])
     op.execute(
-        "UPDATE jobs SET state = 'failed', error = 'interrupted: the service stopped' "
-        "WHERE state IN ('queued', 'running')"
+        "UPDATE jobs SET state = 'failed', error = 'interrupted: the service stopped', "
+        "finished_at = CURRENT_TIMESTAMP WHERE state IN ('queued', 'running')"
     )
 
 
