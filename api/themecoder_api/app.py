@@ -11,11 +11,14 @@ from threadpoolctl import threadpool_limits
 from themecoder import __version__
 from themecoder.coder import Coder
 from themecoder.config import Settings, get_settings
-from themecoder.services import jobs, privacy
+from themecoder.services import privacy
+from themecoder.services.batching import CodeBatchers
 from themecoder.services.codebook import load as load_codebook
 from themecoder.services.coders import CoderRegistry
+from themecoder.services.jobs import JobEnv
 from themecoder.services.search import IndexCache
 from themecoder.services.store import open_store
+from themecoder.services.worker import Worker
 from themecoder_api import errors, web
 from themecoder_api.contract import error_shapes
 from themecoder_api.deps import Context
@@ -54,24 +57,28 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         try:
             with factory.begin() as session:
                 privacy.check_keys(session, s)  # a project keeping originals needs the key
-                jobs.fail_interrupted(session)
         except BaseException:
             engine.dispose()
             raise
-        runner = jobs.JobRunner(factory)
+        env = JobEnv(s, factory, CoderRegistry(s, default=coder), load_codebook(s.codebook_path))
+        # Jobs left running by a stopped process are taken over when their lease expires;
+        # without a separate `themecoder worker`, this process runs the worker in a thread.
+        worker = Worker(env).start() if s.worker_embedded else None
         app.state.context = Context(
             settings=s,
             engine=engine,
             factory=factory,
-            coders=CoderRegistry(s, default=coder),
-            jobs=runner,
-            codebook=load_codebook(s.codebook_path),
+            coders=env.coders,
+            worker=worker,
+            codebook=env.codebook,
+            batchers=CodeBatchers(s),
             search=IndexCache(s.search_dir, s.search_exact_max),
         )
         try:
             yield
         finally:
-            runner.shutdown()
+            if worker is not None:
+                worker.stop()
             engine.dispose()
             if blas is not None:
                 blas.restore_original_limits()

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from themecoder.codebook.model import Codebook
 from themecoder.config import Settings
 from themecoder.errors import Forbidden, Unauthorized
+from themecoder.services.batching import CodeBatchers
 from themecoder.services.coders import CoderRegistry
-from themecoder.services.jobs import JobRunner
 from themecoder.services.projects import Principal, authenticate
 from themecoder.services.search import IndexCache
+from themecoder.services.worker import Worker
 
 
 @dataclass
@@ -28,9 +29,16 @@ class Context:
     engine: Engine
     factory: sessionmaker[Session]
     coders: CoderRegistry
-    jobs: JobRunner
+    #: The embedded job worker; ``None`` when ``themecoder worker`` runs the jobs.
+    worker: Worker | None
     codebook: Codebook
+    batchers: CodeBatchers
     search: IndexCache
+
+    def jobs_queued(self) -> None:
+        """A job was queued: the embedded worker looks now rather than at its next poll."""
+        if self.worker is not None:
+            self.worker.wake()
 
 
 def context(request: Request) -> Context:

@@ -260,9 +260,10 @@ from themecoder.cli_themes import themes_app  # noqa: E402
 
 app.add_typer(themes_app, name="themes")
 
-from themecoder.cli_service import keys_app, models_app, projects_app, serve  # noqa: E402
+from themecoder.cli_service import keys_app, models_app, projects_app, serve, worker  # noqa: E402
 
 app.command()(serve)
+app.command()(worker)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")

@@ -1,4 +1,5 @@
-"""``themecoder serve | projects | keys | models``: run the API and manage its projects.
+"""``themecoder serve | worker | projects | keys | models``: run the API and its job worker,
+manage projects.
 
 Parse, call one service, print. Keys are printed once, when created; only hashes are stored.
 """
@@ -59,6 +60,41 @@ def serve(
         port=port or s.port,
         log_level="info",
     )
+
+
+def worker(
+    db: Db = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the queued jobs, then exit (no polling).")
+    ] = False,
+) -> None:
+    """Run background jobs (bulk coding, retraining) in this process, apart from the API.
+
+    Start the API with THEMECODER_WORKER_EMBEDDED=0 so it only queues jobs; run as many
+    workers as you like on the same database. A worker holds a lease on its job and renews it;
+    a job whose worker died is taken over when the lease expires and resumes from its last
+    chunk. Stop with Ctrl-C or SIGTERM: the job in progress stops after its current chunk and
+    goes back to the queue.
+
+    Example: THEMECODER_WORKER_EMBEDDED=0 themecoder serve & themecoder worker
+    """
+    import signal
+
+    from themecoder.services.worker import open_worker
+
+    s = _settings(db)
+    with _errors(), open_worker(s) as w:
+        if once:
+            n = 0
+            while w.run_once():
+                n += 1
+            console.print(f"ran {n} job(s)")
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: w.stop())
+        console.print(f"worker {w.owner} polling for jobs every {s.job_poll_s:g} s")
+        w.run()
+        console.print("worker stopped")
 
 
 @projects_app.command("create")

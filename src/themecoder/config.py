@@ -129,6 +129,28 @@ class Settings(BaseSettings):
         description="BLAS threads in the service (None: the library default). One keeps "
         "OpenBLAS's spinning idle threads off the cores the embedding model needs.",
     )
+    worker_embedded: bool = Field(
+        True,
+        description="Run the job worker in a thread of the API process. Set false when "
+        "`themecoder worker` runs beside the API, so bulk jobs stay off its interactive path.",
+    )
+    job_lease_s: float = Field(
+        30.0, gt=0, description="A worker's lease on its job; renewed every third of it."
+    )
+    job_poll_s: float = Field(1.0, gt=0, description="How often an idle worker looks for jobs.")
+    job_chunk_items: int = Field(
+        256, ge=1, description="Items a bulk job stores per transaction (and per checkpoint)."
+    )
+    job_max_attempts: int = Field(
+        3, ge=1, description="Claims of a job whose workers all died before it is failed."
+    )
+    code_batching: bool = Field(
+        True, description="Micro-batch concurrent `POST /v1/code` requests into one coder call."
+    )
+    code_batch_max: int = Field(32, ge=1, description="Most texts in one micro-batch.")
+    code_batch_wait_ms: float = Field(
+        5.0, ge=0, description="Longest a request waits for others to share its batch."
+    )
     host: str = Field("127.0.0.1", description="Address `themecoder serve` binds.")
     port: int = Field(8000, ge=1, le=65535)
     session_secret: str | None = Field(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, status
 
-from themecoder.services import models, projects
+from themecoder.services import jobs, models, projects
 from themecoder_api.contract import JOB_LINK, documented, linked
 from themecoder_api.deps import Admin, Anyone, Ctx, Db
 from themecoder_api.public import (
@@ -114,21 +112,11 @@ def rollback(body: RollbackRequest, db: Db, who: Admin) -> RollbackPublic:
         **documented(401, 403, 413, 422),
     },
 )
-def retrain(body: RetrainRequest, ctx: Ctx, who: Admin) -> JobPublic:
+def retrain(body: RetrainRequest, ctx: Ctx, db: Db, who: Admin) -> JobPublic:
     """Train a new version on reviewed decisions, compare it with the current one on held-out
     reviewed units, promote it only if not worse. A background job: its result holds the
     before/after F1 per bucket and the promotion decision."""
-
-    def run(progress: Any) -> dict[str, Any]:
-        return models.retrain_project(
-            ctx.settings,
-            ctx.factory,
-            ctx.coders,
-            who.project_id,
-            who,
-            tolerance=body.tolerance,
-            own_limit=ctx.settings.retrain_own_limit,
-            progress=progress,
-        )
-
-    return JobPublic.model_validate(ctx.jobs.submit(who.project_id, "retrain", 4, who.key_id, run))
+    out = jobs.enqueue_retrain(db, who, body.tolerance)
+    db.commit()
+    ctx.jobs_queued()
+    return JobPublic.model_validate(out)

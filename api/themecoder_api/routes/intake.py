@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from themecoder.errors import InvalidInput, PayloadTooLarge
 from themecoder.records import bucket_record
@@ -18,7 +19,6 @@ from themecoder_api.public import CodePublic, IngestPublic, ItemPublic, JobPubli
 from themecoder_api.schemas import CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
 
 router = APIRouter(prefix="/v1", tags=["ingest and coding"])
-_JOB_CHUNK = 256
 ITEM_0 = "$response.body#/items/0/external_id"
 SUGGESTION_0 = "$response.body#/suggestions/0/id"
 
@@ -101,6 +101,14 @@ def get_item(external_id: ExternalId, db: Db, who: Reader) -> ItemPublic:
     return ItemPublic.model_validate(items.item_view(db, who, external_id))
 
 
+def _coder_and_text(ctx: Context, db: Session, who: Principal, text: str) -> tuple[Any, str]:
+    """The project's coder and ``text`` masked as its ingest would store it."""
+    model_path = projects.model_path(db, who.project_id)
+    project_settings = projects.project_settings(db, who.project_id)
+    db.rollback()  # end the read transaction before the model runs
+    return ctx.coders.get(model_path), intake.mask_text(ctx.settings, project_settings, text)
+
+
 @router.post(
     "/code",
     responses={
@@ -114,26 +122,26 @@ def get_item(external_id: ExternalId, db: Db, who: Reader) -> ItemPublic:
         **documented(401, 403, 413, 422, 503),
     },
 )
-def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePublic:
+async def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePublic:
     """Code one ticket synchronously: buckets with polarity and metrics, sentiment, expression.
 
     With ``store: true`` the ticket is also stored (idempotent on ``external_id``) and its
-    suggestions enter review.
+    suggestions enter review. Concurrent requests are coded together in one coder call
+    (micro-batching, ``THEMECODER_CODE_BATCHING``).
     """
     if body.store and not body.external_id:
         raise InvalidInput("external_id is required when store is true", field="external_id")
     metrics = {c.id: list(c.metrics) for c in ctx.codebook.codes}
-    model_path = projects.model_path(db, who.project_id)
-    project_settings = projects.project_settings(db, who.project_id)
-    db.rollback()  # end the read transaction before the model runs
-    coder = ctx.coders.get(model_path)
+    # Queries, model loading, masking and storing block: they run on the thread pool, the
+    # event loop only gathers texts into batches.
+    coder, masked = await run_in_threadpool(_coder_and_text, ctx, db, who, body.text)
     stored = None
     if body.store:  # ingest codes the ticket once; its result is the response
         item = IncomingItem(str(body.external_id), body.text, dict(body.metadata))
-        stored = _ingest(ctx, db, who, [item])
+        stored = await run_in_threadpool(_ingest, ctx, db, who, [item])
     result = (stored.results if stored else {}).get(str(body.external_id))
     if result is None:  # not stored, or stored earlier (an idempotent re-send)
-        result = coder.code([intake.mask_text(ctx.settings, project_settings, body.text)])[0]
+        result = await ctx.batchers.code(coder, masked)
     out: dict[str, Any] = {
         "external_id": body.external_id,
         "model_version": coder.version,
@@ -172,34 +180,19 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePublic:
         **documented(401, 403, 413, 422),
     },
 )
-def bulk_code(body: IngestRequest, ctx: Ctx, who: Ingest) -> JobPublic:
+def bulk_code(body: IngestRequest, ctx: Ctx, db: Db, who: Ingest) -> JobPublic:
     """Ingest a large batch in the background; poll ``GET /v1/jobs/{id}`` for progress.
 
-    Items are stored in chunks, each in its own transaction, so progress is durable and
-    re-sending the batch after a failure resumes (ingest is idempotent).
+    A worker stores the items in chunks, each in its own transaction with the job's
+    checkpoint, so progress is durable and a job whose worker stopped is resumed from its last
+    chunk by another (ingest is idempotent, so re-sending the batch is safe too).
     """
     batch = _incoming(body.items)
     intake.check_batch(batch)
-
-    def run(progress: Any) -> dict[str, Any]:
-        totals = {"created": 0, "existing": 0, "units": 0, "suggestions": 0, "auto_accepted": 0}
-        for start in range(0, len(batch), _JOB_CHUNK):
-            with ctx.factory() as db:
-                o = _ingest(ctx, db, who, batch[start : start + _JOB_CHUNK])
-            for key, value in (
-                ("created", o.created),
-                ("existing", o.existing),
-                ("units", o.n_units),
-                ("suggestions", o.n_suggestions),
-                ("auto_accepted", o.n_auto_accepted),
-            ):
-                totals[key] += value
-            progress(min(start + _JOB_CHUNK, len(batch)), len(batch))
-        return totals
-
-    return JobPublic.model_validate(
-        ctx.jobs.submit(who.project_id, "code", len(batch), who.key_id, run)
-    )
+    out = jobs.enqueue_code(db, who, batch, ctx.settings.job_chunk_items)
+    db.commit()
+    ctx.jobs_queued()
+    return JobPublic.model_validate(out)
 
 
 @router.get("/jobs/{job_id}", responses=documented(401, 404, 422))

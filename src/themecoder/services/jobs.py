@@ -1,31 +1,81 @@
-"""Background jobs (bulk coding, retraining) with progress kept in the ``jobs`` table.
+"""Background jobs (bulk coding, retraining): queued in the ``jobs`` table, run by workers.
 
-Jobs run on a small in-process thread pool: enough for one service process. A deployment that
-outgrows one machine runs the same job functions as Ray tasks; this module stays the place
-that records state and progress. A job that was queued or running when the process stopped is
-marked failed on the next start (:func:`fail_interrupted`): nothing pretends to be running.
+The API only enqueues: a job row holds what the job runs on (its payload). Workers
+(:mod:`themecoder.services.worker`: ``themecoder worker``, or a thread of the API process in
+the embedded default) claim a job under a lease, renew it while they work and record the last
+finished chunk with the chunk itself, so a job whose worker died is taken over when the lease
+expires and resumes from its checkpoint; a live owner's job is never taken.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from themecoder.errors import NotFound, ThemecoderError
+from themecoder.codebook.model import Codebook
+from themecoder.config import Settings
+from themecoder.errors import NotFound
+from themecoder.services.coders import CoderRegistry
+from themecoder.services.intake import IncomingItem
+from themecoder.services.projects import Principal
+from themecoder.storage import jobs as store
 from themecoder.storage.review import JobRecord
-from themecoder.storage.tables import utc_now
 
 log = logging.getLogger(__name__)
 STATES = ("queued", "running", "succeeded", "failed")
-Progress = Callable[[int, int], None]
-JobFn = Callable[[Progress], dict[str, Any]]
 _PROGRESS_EVERY_S = 0.5
+
+
+@dataclass
+class JobEnv:
+    """What job functions run with: the same objects the API process holds."""
+
+    settings: Settings
+    factory: sessionmaker[Session]
+    coders: CoderRegistry
+    codebook: Codebook
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as its worker claimed it (detached from any session)."""
+
+    id: int
+    project_id: int
+    kind: str
+    total: int
+    created_by: int | None
+    checkpoint: int
+    payload: dict[str, Any]
+    partial: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, job: JobRecord) -> ClaimedJob:
+        return cls(
+            job.id,
+            job.project_id,
+            job.kind,
+            job.total,
+            job.created_by,
+            job.checkpoint,
+            job.payload or {},
+            job.result,
+        )
+
+
+class LeaseLost(Exception):
+    """The worker no longer holds the job (it stalled past its lease and was taken over)."""
+
+
+class Stopped(Exception):
+    """The worker is stopping; the job goes back to the queue at its checkpoint."""
 
 
 def view(job: JobRecord) -> dict[str, Any]:
@@ -40,7 +90,7 @@ def view(job: JobRecord) -> dict[str, Any]:
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "error": job.error,
-        "result": job.result,
+        "result": job.result if job.state == "succeeded" else None,
     }
 
 
@@ -56,78 +106,93 @@ def get_job(session: Session, project_id: int, job_id: int) -> dict[str, Any]:
     return view(job)
 
 
-def fail_interrupted(session: Session) -> int:
-    """Mark jobs left queued or running by a stopped process as failed; returns how many."""
-    result = session.execute(
-        update(JobRecord)
-        .where(JobRecord.state.in_(("queued", "running")))
-        .values(state="failed", error="interrupted: the service stopped", finished_at=utc_now())
+def enqueue_code(
+    session: Session, who: Principal, items: Sequence[IncomingItem], chunk: int
+) -> dict[str, Any]:
+    """Queue a bulk coding job over ``items``, stored ``chunk`` items per transaction; the
+    caller commits. Returns the job's view."""
+    payload = {"chunk": chunk, "items": [asdict(i) for i in items]}
+    job = store.insert_job(session, who.project_id, "code", len(items), who.key_id, payload)
+    return view(job)
+
+
+def enqueue_retrain(session: Session, who: Principal, tolerance: float) -> dict[str, Any]:
+    """Queue a retrain of the project's model; the caller commits. Returns the job's view."""
+    job = store.insert_job(
+        session, who.project_id, "retrain", 4, who.key_id, {"tolerance": tolerance}
     )
-    return int(result.rowcount or 0)
+    return view(job)
 
 
-class JobRunner:
-    """Runs job functions in the background and records their state and progress."""
+class Lease:
+    """A worker's hold on one job: a heartbeat thread renews it; checkpoints, progress and the
+    end are written only while it holds."""
 
-    def __init__(self, factory: sessionmaker[Session], max_workers: int = 1) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        job_id: int,
+        owner: str,
+        lease_s: float,
+        stopping: threading.Event,
+    ) -> None:
         self.factory = factory
-        self.pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="job")
+        self.job_id = job_id
+        self.owner = owner
+        self.lease_s = lease_s
+        self.stopping = stopping
+        self.lost = threading.Event()
+        self._done = threading.Event()
+        self._beat = threading.Thread(target=self._heartbeat, daemon=True, name="job-heartbeat")
+        self._last_progress = 0.0
 
-    def submit(
-        self, project_id: int, kind: str, total: int, created_by: int | None, fn: JobFn
-    ) -> dict[str, Any]:
-        """Record a queued job and start it; returns its view."""
+    def __enter__(self) -> Lease:
+        self._beat.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._beat.join()
+
+    def _heartbeat(self) -> None:
+        while not self._done.wait(self.lease_s / 3):
+            try:
+                with self.factory.begin() as session:
+                    held = store.renew(session, self.job_id, self.owner, self.lease_s)
+            except SQLAlchemyError:  # busy or away: the next beat tries again within the lease
+                log.warning("job %s: heartbeat failed", self.job_id, exc_info=True)
+                continue
+            if not held:
+                self.lost.set()
+                return
+
+    def checkpoint(self, session: Session, checkpoint: int, done: int, partial: dict) -> None:
+        """Record ``checkpoint`` chunks finished in ``session``'s transaction (the caller
+        commits it with the chunk).
+
+        Raises:
+            LeaseLost: Another worker holds the job now; the caller must roll back.
+        """
+        if not store.save_checkpoint(
+            session, self.job_id, self.owner, checkpoint=checkpoint, done=done, partial=partial
+        ):
+            raise LeaseLost(f"job {self.job_id}: lease lost")
+
+    def progress(self, done: int, total: int) -> None:
+        """Progress of a job without checkpoints, written at most every half second."""
+        now = time.monotonic()
+        if now - self._last_progress < _PROGRESS_EVERY_S and done < total:
+            return
+        self._last_progress = now
         with self.factory.begin() as session:
-            job = JobRecord(
-                project_id=project_id,
-                kind=kind,
-                state="queued",
-                total=total,
-                done=0,
-                created_by=created_by,
-                created_at=utc_now(),
-            )
-            session.add(job)
-            session.flush()
-            out = view(job)
-        self.pool.submit(self._run, out["id"], fn)
-        return out
+            if not store.set_progress(session, self.job_id, self.owner, int(done), int(total)):
+                raise LeaseLost(f"job {self.job_id}: lease lost")
 
-    def _set(self, job_id: int, **values: Any) -> None:
-        with self.factory.begin() as session:
-            session.execute(update(JobRecord).where(JobRecord.id == job_id).values(**values))
+    def check_stop(self) -> None:
+        """Between chunks: stop here if the worker is stopping.
 
-    def _run(self, job_id: int, fn: JobFn) -> None:
-        self._set(job_id, state="running")
-        last = [0.0]
-
-        def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if now - last[0] >= _PROGRESS_EVERY_S or done >= total:
-                last[0] = now
-                self._set(job_id, done=int(done), total=int(total))
-
-        try:
-            result = fn(progress)
-        except ThemecoderError as err:
-            self._set(job_id, state="failed", error=err.message, finished_at=utc_now())
-        except Exception as err:  # a job must end in a state, whatever went wrong
-            log.exception("job %s failed", job_id)
-            self._set(
-                job_id,
-                state="failed",
-                error=f"internal error: {type(err).__name__}",
-                finished_at=utc_now(),
-            )
-        else:
-            self._set(
-                job_id,
-                state="succeeded",
-                result=result,
-                done=JobRecord.total,
-                finished_at=utc_now(),
-            )
-
-    def shutdown(self) -> None:
-        """Stop taking jobs and wait for the running ones."""
-        self.pool.shutdown(wait=True)
+        Raises:
+            Stopped: The worker is stopping.
+        """
+        if self.stopping.is_set():
+            raise Stopped(f"job {self.job_id}: worker stopping")

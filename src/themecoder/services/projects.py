@@ -220,6 +220,22 @@ def project_view(session: Session, who: Principal) -> dict[str, Any]:
     }
 
 
+def principal_of_key(session: Session, key_id: int | None) -> Principal | None:
+    """The principal a key acted as (revoked or not): a background job acts for the key that
+    queued it; ``None`` for no key or an unknown one."""
+    if key_id is None:
+        return None
+    row = session.execute(
+        select(ApiKeyRecord, ProjectRecord.slug)
+        .join(ProjectRecord, ProjectRecord.id == ApiKeyRecord.project_id)
+        .where(ApiKeyRecord.id == key_id)
+    ).first()
+    if row is None:
+        return None
+    record, slug = row
+    return Principal(record.project_id, slug, record.id, record.name, record.role)
+
+
 def authenticate(session: Session, key: str) -> Principal | None:
     """The principal of a live key, or ``None`` for an unknown or revoked one."""
     if not key.startswith(KEY_PREFIX):

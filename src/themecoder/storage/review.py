@@ -171,7 +171,7 @@ class AuditEventRecord(Base):
 
 
 class JobRecord(Base):
-    """A background job (bulk coding, retraining) with its progress and result."""
+    """A background job (bulk coding, retraining): its input, lease, progress and result."""
 
     __tablename__ = "jobs"
 
@@ -180,14 +180,24 @@ class JobRecord(Base):
         ForeignKey("projects.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String)
-    state: Mapped[str] = mapped_column(String)
+    state: Mapped[str] = mapped_column(String, index=True)
     total: Mapped[int] = mapped_column(Integer)
     done: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
+    #: The final result; while a chunked job runs, its totals so far (kept with the checkpoint).
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    #: The worker holding the lease, and until when; a lease not renewed in time is taken over.
+    owner: Mapped[str | None] = mapped_column(String)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: Chunks finished, written in the transaction that stored the chunk.
+    checkpoint: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: What the job runs on (the items of a bulk job); dropped when the job ends.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class ModelVersionRecord(Base):

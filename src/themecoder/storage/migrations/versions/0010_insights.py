@@ -1,7 +1,7 @@
 """Insights: hypothesis cards, their links (quotes, themes, codes, accounts) and status history.
 
 Revision ID: 0010_insights
-Revises: 0008_interop (an integrator re-chains it after the other branches' revisions)
+Revises: 0009_jobs
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010_insights"
-down_revision: str | None = "0008_interop"
+down_revision: str | None = "0009_jobs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,136 @@
+"""The job worker: polls the ``jobs`` table, claims a job under a lease and runs it.
+
+``themecoder worker`` runs one in its own process, apart from the API's interactive path; with
+``worker_embedded`` (the default) the API process runs the same loop in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from themecoder.config import Settings
+from themecoder.errors import ThemecoderError
+from themecoder.services.codebook import load as load_codebook
+from themecoder.services.coders import CoderRegistry
+from themecoder.services.job_kinds import HANDLERS, Handler
+from themecoder.services.jobs import ClaimedJob, JobEnv, Lease, LeaseLost, Stopped
+from themecoder.services.store import open_store
+from themecoder.storage import jobs as store
+
+log = logging.getLogger(__name__)
+
+
+def owner_name() -> str:
+    """A worker's name, unique across hosts, processes and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    """Claims and runs jobs until stopped.
+
+    Args:
+        env: Settings, sessions, coders and codebook the jobs run with.
+        owner: The name the lease is held under (default: host, pid and a random suffix).
+        handlers: Job functions by kind (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        env: JobEnv,
+        owner: str | None = None,
+        handlers: dict[str, Handler] | None = None,
+    ) -> None:
+        self.env = env
+        self.owner = owner or owner_name()
+        self.handlers = HANDLERS if handlers is None else handlers
+        self.lease_s = env.settings.job_lease_s
+        self.poll_s = env.settings.job_poll_s
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> bool:
+        """Claim one job and run it to an end; ``False`` when there was none to claim."""
+        with self.env.factory.begin() as session:
+            store.fail_exhausted(session, self.env.settings.job_max_attempts)
+            record = store.claim_next(session, self.owner, self.lease_s)
+            job = None if record is None else ClaimedJob.of(record)
+        if job is None:
+            return False
+        log.info(
+            "job %s (%s) claimed by %s at chunk %s", job.id, job.kind, self.owner, job.checkpoint
+        )
+        handler = self.handlers.get(job.kind)
+        with Lease(self.env.factory, job.id, self.owner, self.lease_s, self.stopping) as lease:
+            if handler is None:
+                self._finish(job.id, state="failed", error=f"unknown job kind {job.kind!r}")
+                return True
+            try:
+                result = handler(self.env, job, lease)
+            except Stopped:
+                with self.env.factory.begin() as session:
+                    store.release(session, job.id, self.owner)
+            except LeaseLost:
+                log.warning("job %s: lease lost to another worker; left to it", job.id)
+            except ThemecoderError as err:
+                self._finish(job.id, state="failed", error=err.message)
+            except Exception as err:  # a job must end in a state, whatever went wrong
+                log.exception("job %s failed", job.id)
+                self._finish(job.id, state="failed", error=f"internal error: {type(err).__name__}")
+            else:
+                self._finish(job.id, state="succeeded", result=result)
+        return True
+
+    def _finish(self, job_id: int, **values: object) -> None:
+        with self.env.factory.begin() as session:
+            if not store.finish(session, job_id, self.owner, **values):  # type: ignore[arg-type]
+                log.warning("job %s: lease lost before it ended; left to its new owner", job_id)
+
+    def run(self) -> None:
+        """Poll and run jobs until :meth:`stop`; a job in progress stops after its chunk."""
+        while not self.stopping.is_set():
+            try:
+                worked = self.run_once()
+            except SQLAlchemyError:  # the database was away or busy: poll again later
+                log.exception("worker %s: database error while claiming", self.owner)
+                worked = False
+            if not worked:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+
+    def wake(self) -> None:
+        """Look for a job now (a job was just queued in this process)."""
+        self._wake.set()
+
+    def start(self) -> Worker:
+        """Run :meth:`run` in a daemon thread (the API's embedded mode)."""
+        self._thread = threading.Thread(target=self.run, daemon=True, name="job-worker")
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop polling; wait for the job in progress to reach its next checkpoint."""
+        self.stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+@contextmanager
+def open_worker(settings: Settings) -> Iterator[Worker]:
+    """A worker on the store of ``settings`` with its own coders (loaded on its first job);
+    the store's engine is disposed of on exit. ``themecoder worker`` runs it."""
+    engine, factory = open_store(settings.db_url)
+    try:
+        coders = CoderRegistry(settings)
+        yield Worker(JobEnv(settings, factory, coders, load_codebook(settings.codebook_path)))
+    finally:
+        engine.dispose()
