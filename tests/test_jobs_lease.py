@@ -150,6 +150,7 @@ def _env(s: Settings, factory: sessionmaker[Session], coders: Any) -> JobEnv:
 
 def test_a_crashed_bulk_job_resumes_from_its_checkpoint(store_, coder) -> None:
     s, factory, who = store_
+    s = s.model_copy(update={"job_lease_s": 30.0})  # no lease runs out by itself here
     job_id = _queue(factory, who)  # 3 items, 3 chunks of 1
     dying = Coders(coder, crash_on=2)
     with pytest.raises(Crash):
@@ -160,7 +161,8 @@ def test_a_crashed_bulk_job_resumes_from_its_checkpoint(store_, coder) -> None:
     healthy = Coders(coder)
     b = Worker(_env(s, factory, healthy), owner="b")
     assert not b.run_once()  # a's lease has not run out yet
-    time.sleep(s.job_lease_s + 0.1)
+    with factory.begin() as session:  # a is dead: its lease runs out
+        session.get(JobRecord, job_id).lease_expires_at = utc_now() - timedelta(seconds=1)
     assert b.run_once()
     with factory() as session:
         job = session.get(JobRecord, job_id)
