@@ -136,6 +136,7 @@ def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePublic:
         result = coder.code([intake.mask_text(ctx.settings, project_settings, body.text)])[0]
     out: dict[str, Any] = {
         "external_id": body.external_id,
+        "text": result.item.text if body.with_text else None,
         "model_version": coder.version,
         "codebook_version": ctx.codebook.version,
         "buckets": {
