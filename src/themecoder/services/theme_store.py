@@ -7,14 +7,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from themecoder.codebook.lineage import Lineage, LineageEvent
 from themecoder.config import Settings
 from themecoder.domain import BUCKETS
-from themecoder.errors import InvalidInput
+from themecoder.errors import Conflict, InvalidInput
 from themecoder.services import audit
 from themecoder.storage import init_db, make_engine, session_factory
 from themecoder.storage.themes import (
@@ -166,3 +168,36 @@ def project_id_of(s: Settings, slug: str | None) -> int | None:
 
     with store_session(s) as db:
         return get_project(db, slug).id
+
+
+def theme_space(
+    s: Settings, texts: Sequence[str], stored: np.ndarray, embedder: Any
+) -> tuple[Any, np.ndarray]:
+    """The encoder and unit vectors themes are fitted and assigned with.
+
+    Stored unit vectors come from the coder's encoder. When that carries a fine-tuned adapter
+    (which organises units by signal, not topic), themes use the base encoder instead: the
+    units are embedded again through the disk cache (each text once), whatever ``embedder``
+    the caller passed. Otherwise the stored vectors and the caller's encoder are used."""
+    from themecoder.artifact import load_artifact
+    from themecoder.pipeline.embed import make_embedder
+    from themecoder.services.embedding_cache import CachedEmbedder
+
+    art = load_artifact(s.model_dir)  # read once: the adapter check and the base encoder
+    base_encoder = make_embedder(s, art, base=True)
+    if not art.config.get("encoder_adapter"):
+        return embedder or base_encoder, stored
+    base = CachedEmbedder(base_encoder, Path(s.cache_dir) / "themes")
+    return base, np.asarray(base.encode(list(texts)), dtype=np.float32)
+
+
+def checked_embedder(embedder: Any, X: np.ndarray) -> Any:
+    """``embedder``, if it makes vectors of the stored ones' dimension; else :class:`Conflict`."""
+    dim = getattr(embedder, "dim", None)
+    if dim is not None and X.size and int(dim) != X.shape[1]:
+        raise Conflict(
+            f"stored embeddings have {X.shape[1]} dimensions but the embedding model "
+            f"{getattr(embedder, 'name', '?')!r} makes {dim}; discover with the model that "
+            "coded the units"
+        )
+    return embedder

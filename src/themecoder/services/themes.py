@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from themecoder.pipeline.themes import (
 from themecoder.services.theme_store import (
     ThemeView,
     audited,
+    checked_embedder,
     current_lineage,
     live_ids,
     pool,
@@ -42,6 +43,7 @@ from themecoder.services.theme_store import (
     scope_name,
     stamped,
     store_session,
+    theme_space,
     theme_views,
 )
 from themecoder.storage import load_embeddings
@@ -76,6 +78,10 @@ class Study:
         object.__setattr__(
             self, "sources", tuple(dict.fromkeys(Path(s).name for s in self.sources))
         )
+        for end in ("since", "until"):  # naive days are UTC, as stored dates are
+            at = getattr(self, end)
+            if at is not None and at.tzinfo is None:
+                object.__setattr__(self, end, at.replace(tzinfo=UTC))
         if self.since and self.until and self.since >= self.until:
             raise InvalidInput(f"--since {self.since:%Y-%m-%d} is not before --until")
 
@@ -198,10 +204,10 @@ def discover(
                 needed=p.min_units,
             )
         unit_ids, X_all = load_embeddings(db, ids)
-        embedder, X_all = _theme_space(s, texts, X_all, embedder)
+        embedder, X_all = theme_space(s, texts, X_all, embedder)
         X = X_all[fit]
         if model is None:
-            model = BERTopicThemes(_checked(embedder, X), base, s.seed)
+            model = BERTopicThemes(checked_embedder(embedder, X), base, s.seed)
         model.fit([texts[i] for i in fit], X)
         status = "proposed" if residual else "active"
         records = [
@@ -314,7 +320,7 @@ def assign_new(
             ids = [int(u) for u in dict.fromkeys(unit_ids) if int(u) not in done]
         texts = unit_texts(db, ids)
         _, X = load_embeddings(db, ids)
-        X = _theme_space(s, texts, X, None)[1] if ids else X
+        X = theme_space(s, texts, X, None)[1] if ids else X
         centroids = np.array([t.vector for t in themes])
         if ids and X.shape[1] != centroids.shape[1]:
             raise Conflict(
@@ -354,7 +360,7 @@ def label_results(
     if embedded:
         texts = [u.unit.text for u in embedded]
         stored = np.array([u.embedding for u in embedded], dtype=np.float32)
-        X = _theme_space(s, texts, stored, None)[1]
+        X = theme_space(s, texts, stored, None)[1]
         centroids = np.array([v for _, _, v in themes])
         for u, pick in zip(embedded, _assign_content(X, texts, centroids, p), strict=True):
             u.themes = [ThemeRef(themes[j][0], themes[j][1], sc) for j, sc in pick]
@@ -400,35 +406,3 @@ def get_theme(
         if theme is None or theme.project_id != project_id:
             raise NotFound(f"theme {theme_id} not found", theme_id=theme_id)
         return theme_views(db, current_lineage(db), [theme])[0]
-
-
-def _theme_space(
-    s: Settings, texts: Sequence[str], stored: np.ndarray, embedder: Any
-) -> tuple[Any, np.ndarray]:
-    """The encoder and unit vectors themes are fitted and assigned with.
-
-    Stored unit vectors come from the coder's encoder. When that carries a fine-tuned adapter
-    (which organises units by signal, not topic), themes use the base encoder instead: the
-    units are embedded again through the disk cache (each text once), whatever ``embedder``
-    the caller passed. Otherwise the stored vectors and the caller's encoder are used."""
-    from themecoder.artifact import load_artifact
-    from themecoder.pipeline.embed import make_embedder
-    from themecoder.services.embedding_cache import CachedEmbedder
-
-    art = load_artifact(s.model_dir)  # read once: the adapter check and the base encoder
-    base_encoder = make_embedder(s, art, base=True)
-    if not art.config.get("encoder_adapter"):
-        return embedder or base_encoder, stored
-    base = CachedEmbedder(base_encoder, Path(s.cache_dir) / "themes")
-    return base, np.asarray(base.encode(list(texts)), dtype=np.float32)
-
-
-def _checked(embedder: Any, X: np.ndarray) -> Any:
-    dim = getattr(embedder, "dim", None)
-    if dim is not None and X.size and int(dim) != X.shape[1]:
-        raise Conflict(
-            f"stored embeddings have {X.shape[1]} dimensions but the embedding model "
-            f"{getattr(embedder, 'name', '?')!r} makes {dim}; discover with the model that "
-            "coded the units"
-        )
-    return embedder
