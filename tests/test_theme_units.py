@@ -90,3 +90,21 @@ def test_item_records_include_the_text_on_request_and_unit_themes_when_there_are
         [],
     ]
     assert flat_row(unit[0])["themes"] == "sync failures"
+
+
+def test_a_study_names_files_and_days_in_utc():
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from themecoder.errors import InvalidInput
+    from themecoder.services.themes import Study
+
+    study = Study(("data/sample/a.txt", "a.txt", "b.txt"), since=datetime(2026, 1, 1))
+    assert study.sources == ("a.txt", "b.txt")
+    assert study.since == datetime(2026, 1, 1, tzinfo=UTC)
+    assert study.describe() == "sources a.txt, b.txt from 2026-01-01"
+    assert Study().describe() is None
+    with pytest.raises(InvalidInput, match="not before"):
+        Study(since=datetime(2026, 5, 1), until=datetime(2026, 4, 1, tzinfo=UTC))
+    far = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))
+    with pytest.raises(InvalidInput, match="out of range"):
+        Study(until=far)

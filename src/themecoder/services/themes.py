@@ -78,10 +78,14 @@ class Study:
         object.__setattr__(
             self, "sources", tuple(dict.fromkeys(Path(s).name for s in self.sources))
         )
-        for end in ("since", "until"):  # naive days are UTC, as stored dates are
+        for end in ("since", "until"):  # in UTC, as stored dates are; naive days are UTC
             at = getattr(self, end)
-            if at is not None and at.tzinfo is None:
-                object.__setattr__(self, end, at.replace(tzinfo=UTC))
+            if at is not None:
+                try:
+                    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+                except OverflowError:
+                    raise InvalidInput(f"{end} {at} is out of range", field=end) from None
+                object.__setattr__(self, end, at)
         if self.since and self.until and self.since >= self.until:
             raise InvalidInput(f"--since {self.since:%Y-%m-%d} is not before --until")
 
