@@ -1,4 +1,5 @@
-"""Topic quality of the themes stage on BBC News (OCTIS), beside the BERTopic paper's rows.
+"""Topic quality of the themes stage on BBC News (OCTIS), beside the BERTopic paper's rows,
+and on real customer text: app reviews and airline tweets.
 
 For nr_topics 10, 20, 30, 40, 50 and 3 seeds, fits :class:`BERTopicThemes` (UMAP + HDBSCAN +
 c-TF-IDF, then KeyBERT-style + MMR keyphrases; outliers reduced as shipped) on the OCTIS
@@ -12,6 +13,16 @@ of every theme exactly as OCTIS does in the paper's evaluation repository:
 
 Two word lists are scored per fit: the c-TF-IDF top 10 (what the paper scored) and the
 refined keywords themes show. The target is NPMI >= 0.167 with diversity >= 0.79.
+
+Customer text (``--customer``, on by default): app reviews (Maalej et al. 2016) and airline
+tweets (Twitter US Airline Sentiment), train rows only (``sha1(text.strip()) % 5 != 0``; the
+sets have no official split), at most ``--max-docs`` of them (those with the smallest sha1, so
+the sample is fixed). Each is fitted as discovery runs in the service (unit filter: small
+talk left out and short units not clustered; adaptive smallest theme; ``nr_topics`` None)
+and, as the baseline in the same run, without the filter (every row clustered). Both word
+lists of both fits are scored against the same reference corpus (every sampled row,
+tokenised by the themes' vectorizer: lower case, English stop words out), unigrams only so
+that every keyword can be scored.
 
 Example:
     python eval/topic_quality.py --json eval/results/topic_quality.json
@@ -37,6 +48,12 @@ TOPICS = (10, 20, 30, 40, 50)
 SEEDS = (0, 1, 2)
 TOPK = 10
 TARGET = {"npmi": 0.167, "diversity": 0.79}
+SHARED = ROOT.parent / "shared" / "datasets"
+#: name -> (CSV file, text column)
+CUSTOMER = {
+    "app_reviews": (SHARED / "app_reviews_maalej2016" / "reviews.csv", "text"),
+    "airline_tweets": (SHARED / "twitter_airline_sentiment" / "tweets.csv", "text"),
+}
 
 
 def npmi(topics: list[list[str]], texts: list[list[str]]) -> float:
@@ -184,6 +201,85 @@ def report(result: dict[str, Any], data: Path, topics: tuple[int, ...]) -> str:
     return "\n".join(lines)
 
 
+def train_rows(path: Path, column: str, limit: int) -> list[str]:
+    """Distinct train texts (``sha1 % 5 != 0``), the ``limit`` with the smallest sha1."""
+    import hashlib
+
+    with path.open(encoding="utf-8", newline="") as fh:
+        texts = {row[column].strip() for row in csv.DictReader(fh) if row[column].strip()}
+    keyed = sorted((hashlib.sha1(t.encode("utf-8")).hexdigest(), t) for t in texts)
+    return [t for h, t in keyed if int(h, 16) % 5 != 0][:limit]
+
+
+def run_customer(name: str, limit: int, seeds: tuple[int, ...], encoder: str) -> dict[str, Any]:
+    """Shipped discovery (unit filter) and the unfiltered baseline on one customer set."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from themecoder.artifact import load_artifact
+    from themecoder.config import get_settings
+    from themecoder.pipeline.embed import make_embedder
+    from themecoder.pipeline.theme_units import Use, unit_uses
+    from themecoder.pipeline.themes import BERTopicThemes, ThemeParams
+    from themecoder.services.embedding_cache import CachedEmbedder
+
+    path, column = CUSTOMER[name]
+    docs = train_rows(path, column, limit)
+    analyse = CountVectorizer(stop_words="english").build_analyzer()
+    texts = [analyse(d) for d in docs]
+    vocab = {w for t in texts for w in t}
+    fallback = next(w for t in texts for w in t)
+    s = get_settings()
+    embedder = make_embedder(s, load_artifact(s.model_dir), base=encoder == "base")
+    X = np.asarray(CachedEmbedder(embedder, s.cache_dir / f"topics_{name}").encode(docs))
+    fit = np.flatnonzero(unit_uses(docs) == Use.FIT)
+    print(f"{name}: {len(docs)} train rows, {len(fit)} clustered by the unit filter", flush=True)
+    runs = []
+    for variant, rows in (("baseline", np.arange(len(docs))), ("shipped", fit)):
+        for seed in seeds:
+            params = ThemeParams(ngram_range=(1, 1))
+            start = time.perf_counter()
+            model = BERTopicThemes(embedder, params, random_state=seed)
+            model.fit([docs[i] for i in rows], X[rows])
+            row: dict[str, Any] = {
+                "dataset": name,
+                "variant": variant,
+                "seed": seed,
+                "docs": len(rows),
+                "found": len(model.themes_),
+                "unassigned": float((model.labels_ < 0).mean()),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+            for kind, attr in (("ctfidf", "ctfidf_words"), ("keywords", "keywords")):
+                words = in_corpus([getattr(t, attr) for t in model.themes_], vocab, fallback)
+                row[f"{kind}_npmi"] = npmi(words, texts) if words else float("nan")
+                row[f"{kind}_diversity"] = diversity(words) if words else float("nan")
+            runs.append(row)
+            print(json.dumps(row), flush=True)
+    return {"docs": len(docs), "clustered": len(fit), "runs": runs}
+
+
+def customer_report(results: dict[str, Any]) -> str:
+    lines = ["", "Customer text, top-10 words, mean over seeds (NPMI / diversity, themes found)"]
+    head = f"{'dataset':<16}{'variant':<10}{'rows':>6}{'themes':>8}{'c-TF-IDF':>16}{'keywords':>16}"
+    lines += [head, "-" * len(head)]
+    for name, result in results.items():
+        for variant in ("baseline", "shipped"):
+            mine = [r for r in result["runs"] if r["variant"] == variant]
+            cells = [
+                f"{statistics.mean(r[f'{k}_npmi'] for r in mine):.3f}/"
+                f"{statistics.mean(r[f'{k}_diversity'] for r in mine):.2f}"
+                for k in ("ctfidf", "keywords")
+            ]
+            found = statistics.mean(r["found"] for r in mine)
+            lines.append(
+                f"{name:<16}{variant:<10}{mine[0]['docs']:>6}{found:>8.1f}"
+                + "".join(f"{c:>16}" for c in cells)
+            )
+    lines.append("baseline: every row clustered; shipped: the unit filter of discovery")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -198,11 +294,29 @@ def main() -> None:
         default="shipped",
         help="The coder's encoder (stored unit embeddings, which themes use) or the base one.",
     )
+    parser.add_argument(
+        "--customer",
+        nargs="*",
+        choices=sorted(CUSTOMER),
+        default=sorted(CUSTOMER),
+        help="Customer datasets to score beside BBC News (none: BBC News only).",
+    )
+    parser.add_argument("--max-docs", type=int, default=3000, help="Rows per customer set.")
+    parser.add_argument(
+        "--customer-seeds", type=int, nargs="+", default=[0], help="Seeds per customer fit."
+    )
     args = parser.parse_args()
     topics, seeds = tuple(args.topics), tuple(args.seeds)
     result = run(args.data, topics, seeds, args.encoder)
     result["encoder"] = args.encoder
     text = report(result, args.data, topics)
+    customer = {
+        name: run_customer(name, args.max_docs, tuple(args.customer_seeds), args.encoder)
+        for name in args.customer
+    }
+    if customer:
+        result["customer"] = customer
+        text += "\n" + customer_report(customer)
     print(text)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     result.update({"report": text, "target": TARGET, "topk": TOPK, "seeds": list(seeds)})

@@ -20,6 +20,7 @@ from themecoder.cli import app
 from themecoder.config import Settings
 from themecoder.domain import Item, ItemResult, Unit, UnitResult
 from themecoder.errors import Conflict, InvalidInput, NotFound
+from themecoder.pipeline.theme_units import Use, content_words, unit_use
 from themecoder.pipeline.themes import (
     NullThemeModel,
     ThemeModel,
@@ -34,6 +35,7 @@ from themecoder.services.demo import run_demo
 from themecoder.services.theme_edits import theme_counts
 from themecoder.services.themes import assign_new, discover, list_themes
 from themecoder.storage import (
+    ItemRecord,
     ThemeRecord,
     UnitRecord,
     UnitThemeRecord,
@@ -79,6 +81,23 @@ def _snapshot(s: Settings) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]
     return themes, rows
 
 
+def _speakers(path: Path, unit_ids: list[int]) -> set[str | None]:
+    """Speakers of the items of ``unit_ids``; each item must be a customer's (coded)."""
+    engine = make_engine(_settings(path).db_url)
+    try:
+        with session_factory(engine)() as session:
+            stmt = (
+                select(ItemRecord.speaker, ItemRecord.coded)
+                .join(UnitRecord, UnitRecord.item_id == ItemRecord.id)
+                .where(UnitRecord.id.in_(unit_ids))
+            )
+            rows = session.execute(stmt).all()
+    finally:
+        engine.dispose()
+    assert rows and all(coded for _, coded in rows), "an interviewer turn is quoted"
+    return {speaker for speaker, _ in rows}
+
+
 def _unit_ids(s: Settings) -> list[int]:
     engine = make_engine(s.db_url)
     try:
@@ -120,10 +139,18 @@ def test_sample_corpus_outliers_at_most_15_percent(discovered):
     )
     assert found.unassigned_share <= 0.15
     assert len(found.themes) >= 5
-    for theme in found.themes:
+    for theme in sorted(found.themes, key=lambda t: -t.size):
+        print(f"{theme.size:4d}  {theme.label}  | " + " / ".join(q[:50] for q in theme.quotes))
         assert theme.label and theme.keywords and 1 <= len(theme.quotes) <= 3
         assert theme.status == "active" and theme.size > 0
+        # No junk theme ("laughs, partly, things", "talk, good afternoon, hi"): the label's
+        # phrases say something (one may be an abbreviation such as "nw"), every quote does.
+        empty = [k for k in theme.label.split(", ") if not content_words(k)[0]]
+        assert len(empty) <= 1, theme.label
+        assert all(unit_use(q) == Use.FIT for q in theme.quotes), theme.quotes
     themes, rows = discovered["snapshot"]
+    quoted = [q["unit_id"] for t in themes for q in t[3]]
+    assert _speakers(discovered["path"], quoted) <= {None, "[SPEAKER 1]", "[SPEAKER 2]"}
     per_unit: dict[int, list[tuple[int, float, int]]] = {}
     for unit, theme, score, rank in rows:
         per_unit.setdefault(unit, []).append((theme, score, rank))
@@ -219,7 +246,7 @@ def theme_lineage_rows(s: Settings) -> list[dict[str, Any]]:
 
 
 def _store_vectors(s: Settings, X: np.ndarray, texts: list[str] | None = None) -> None:
-    texts = texts or [f"unit {i}" for i in range(len(X))]
+    texts = texts or [f"Export number {i} of the sales report fails" for i in range(len(X))]
     results = [
         ItemResult(
             Item(id=str(i), text=t),
@@ -238,7 +265,9 @@ def test_clear_messages_for_empty_stores_buckets_and_too_few_units(settings):
     with pytest.raises(NotFound, match="no stored units"):
         discover(settings)
     _store_vectors(settings, np.eye(5, 8, dtype=np.float32))
-    with pytest.raises(TooFewUnits, match="has 5 units; theme discovery needs at least 20"):
+    with pytest.raises(
+        TooFewUnits, match="has 5 units, 5 with enough content to cluster .*needs at least 20"
+    ):
         discover(settings)
     with pytest.raises(NotFound, match="bucket 'pricing_perception' has no stored units"):
         discover(settings, bucket="pricing_perception")
@@ -278,3 +307,26 @@ def test_labels_skip_repeated_words_and_plurals():
     )
     assert label_from_keywords(["dashboard", "dashboards", "charts"]) == "dashboard, charts"
     assert label_from_keywords([]) == "(no keywords)"
+
+
+@pytest.mark.model
+def test_code_output_carries_themes_and_the_item_text(discovered, tmp_path):
+    import json
+
+    s = _copy(discovered["path"], tmp_path)
+    source = tmp_path / "new.csv"
+    source.write_text(
+        "id,text\nN-1,SSO login with Okta fails for new users. Um.\n", encoding="utf-8"
+    )
+    out = tmp_path / "out.jsonl"
+    args = ["code", str(source), "--id-column", "id", "--db", s.db_url, "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--with-text"])
+    assert result.exit_code == 0, result.output
+    (record,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    # The text coded (masked: redaction reads "Um" as a name), which unit offsets index.
+    assert record["text"].startswith("SSO login with Okta fails for new users. ")
+    assert all(record["text"][u["start"] : u["end"]].strip() for u in record["units"])
+    labels = {t.id: t.label for t in list_themes(s)}
+    themed = [u for u in record["units"] if u["themes"]]
+    assert themed and all(labels[t["id"]] == t["label"] for u in themed for t in u["themes"])
+    assert all("themes" in u for u in record["units"])

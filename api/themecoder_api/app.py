@@ -25,7 +25,16 @@ from themecoder_api.deps import Context
 from themecoder_api.gate import KeyGate
 from themecoder_api.limits import BodyLimit
 from themecoder_api.public import HealthPublic
-from themecoder_api.routes import admin, analytics, helpdesk, intake, interop, research, review
+from themecoder_api.routes import (
+    admin,
+    analytics,
+    helpdesk,
+    intake,
+    interop,
+    research,
+    review,
+    themes,
+)
 
 DESCRIPTION = """Codes customer feedback into six signal buckets with polarity, sentiment and
 expression type, and runs the human review around it.
@@ -95,7 +104,7 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=s.max_body_bytes)
     app.add_middleware(KeyGate)  # added last, so outermost: the key before the body
-    for module in (intake, review, admin, analytics, interop, helpdesk, research):
+    for module in (intake, review, admin, analytics, interop, helpdesk, research, themes):
         app.include_router(module.router)
     web.install(app, s)
 

@@ -165,6 +165,9 @@ class CodedUnit(Public):
 
 class CodePublic(Public):
     external_id: str | None
+    text: str | None = Field(
+        None, description="The text coded, which unit offsets index, when with_text was true."
+    )
     model_version: str
     codebook_version: int
     buckets: dict[str, CodedBucket]

@@ -97,6 +97,7 @@ class CodeRequest(Strict):
     )
     metadata: Metadata = Field(default_factory=dict)
     store: bool = Field(False, description="Also store the ticket and open its suggestions.")
+    with_text: bool = Field(False, description="Echo the text coded (masked where redacted).")
 
 
 class Decision(Strict):

@@ -82,6 +82,9 @@ def code(
     ] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="Force the input format.")] = None,
     store: Annotated[bool, typer.Option(help="Store results in the database.")] = True,
+    with_text: Annotated[
+        bool, typer.Option(help="Put each item's text in --level item records.")
+    ] = False,
     code_other_languages: Annotated[
         bool,
         typer.Option(help="Code text detected as another language than English anyway."),
@@ -108,6 +111,7 @@ def code(
             level=level,
             out=out_path,
             store=store,
+            with_text=with_text,
             progress=tick,
         )
     for problem in run.problems:

@@ -78,6 +78,15 @@ class BucketCode:
     polarity_confidence: float = 1.0
 
 
+@dataclass(frozen=True)
+class ThemeRef:
+    """A theme a unit is close to: its id, label and cosine similarity to its centroid."""
+
+    id: int
+    label: str
+    score: float
+
+
 @dataclass
 class UnitResult:
     """Everything the pipeline says about one unit."""
@@ -93,6 +102,8 @@ class UnitResult:
     expression_proba: Any = None
     #: Set when the unit is confidently in another language than the coder's (ISO 639-1).
     language: str | None = None
+    #: The themes the unit is close to, best first; ``None`` when its project has none.
+    themes: list[ThemeRef] | None = None
 
 
 @dataclass

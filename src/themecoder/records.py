@@ -17,10 +17,19 @@ def bucket_record(code: BucketCode) -> dict[str, Any]:
     }
 
 
-def item_record(res: ItemResult, model_version: str) -> dict[str, Any]:
-    """One record per input item (``--level item``)."""
+def theme_refs(unit: UnitResult) -> dict[str, Any]:
+    """``{"themes": [{"id", "label", "score"}]}`` if the unit's project has themes, else ``{}``."""
+    if unit.themes is None:
+        return {}
+    return {"themes": [{"id": t.id, "label": t.label, "score": t.score} for t in unit.themes]}
+
+
+def item_record(res: ItemResult, model_version: str, with_text: bool = False) -> dict[str, Any]:
+    """One record per input item (``--level item``); ``with_text`` adds the item's text
+    (the text coded, so masked where redaction is on), which unit offsets index."""
     return {
         "id": res.item.id,
+        **({"text": res.item.text} if with_text else {}),
         "buckets": {c.bucket: bucket_record(c) for c in res.buckets},
         "sentiment": {"label": res.sentiment, "score": res.sentiment_score},
         "expression": res.expression,
@@ -31,6 +40,7 @@ def item_record(res: ItemResult, model_version: str) -> dict[str, Any]:
                 "end": u.unit.end,
                 "buckets": {c.bucket: c.polarity for c in u.buckets},
                 "language": u.language,
+                **theme_refs(u),
             }
             for u in res.units
         ],
@@ -55,16 +65,20 @@ def unit_record(res: ItemResult, unit: UnitResult, model_version: str) -> dict[s
         "sentiment": {"label": unit.sentiment, "score": unit.sentiment_score},
         "expression": unit.expression,
         "language": unit.language,
+        **theme_refs(unit),
         "speaker": res.item.speaker,
         "metadata": res.item.metadata,
         "model_version": model_version,
     }
 
 
-def records(results: list[ItemResult], level: str, model_version: str) -> list[dict[str, Any]]:
+def records(
+    results: list[ItemResult], level: str, model_version: str, with_text: bool = False
+) -> list[dict[str, Any]]:
+    """Records of ``level`` (``item`` or ``unit``); unit records always hold their text."""
     if level == "unit":
         return [unit_record(r, u, model_version) for r in results for u in r.units]
-    return [item_record(r, model_version) for r in results]
+    return [item_record(r, model_version, with_text) for r in results]
 
 
 def flat_row(record: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +98,11 @@ def flat_row(record: dict[str, Any]) -> dict[str, Any]:
         row[f"{bucket}_evidence"] = code["evidence"]["text"] if code else None
     if "units" in record:
         row["n_units"] = len(record["units"])
+        themes = {t["label"]: None for u in record["units"] for t in u.get("themes", [])}
+        if any("themes" in u for u in record["units"]):
+            row["themes"] = "; ".join(themes)
+    elif "themes" in record:
+        row["themes"] = "; ".join(t["label"] for t in record["themes"])
     row["model_version"] = record["model_version"]
     for key, value in (record.get("metadata") or {}).items():
         row.setdefault(key, value)

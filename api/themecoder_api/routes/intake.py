@@ -144,6 +144,7 @@ async def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePubl
         result = await ctx.batchers.code(coder, masked)
     out: dict[str, Any] = {
         "external_id": body.external_id,
+        "text": result.item.text if body.with_text else None,
         "model_version": coder.version,
         "codebook_version": ctx.codebook.version,
         "buckets": {

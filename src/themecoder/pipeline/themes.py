@@ -8,12 +8,15 @@ BERTopic, UMAP and HDBSCAN are imported when a model is fitted, never at import 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 
 from themecoder.errors import InvalidInput, NotFitted
+
+#: Fewer units than this never get themes: clusters of a handful of units are anecdotes.
+MIN_UNITS = 20
 
 
 class TooFewUnits(InvalidInput):
@@ -43,11 +46,32 @@ class ThemeParams:
     multi_threshold: float = 0.5  # a further theme (rank 2..k) needs this similarity
     max_themes: int = 3  # themes per unit (k)
     n_quotes: int = 3  # representative quotes per theme
+    adaptive: bool = True  # shrink min_topic_size and n_neighbors for small studies
+    min_fit_words: int = 3  # content words a unit needs to be clustered (theme_units)
+    min_fit_share: float = 0.25  # ... and their share of its words
 
     @property
     def min_units(self) -> int:
-        """Fewest units discovery accepts: two themes' worth, and a UMAP neighbourhood."""
-        return max(2 * self.min_topic_size, self.n_neighbors + 1)
+        """Fewest units discovery accepts: two themes' worth, a UMAP neighbourhood, and
+        :data:`MIN_UNITS` however small the themes may be."""
+        return max(2 * self.min_topic_size, self.n_neighbors + 1, MIN_UNITS)
+
+    def for_units(self, n: int) -> ThemeParams:
+        """The parameters for fitting ``n`` units.
+
+        With ``adaptive`` (the default) the smallest theme is ``n // 15`` units, at least 3
+        and at most ``min_topic_size``, and the UMAP neighbourhood ``n // 3``, at least 5 and
+        at most ``n_neighbors``: 45 units give themes of 3+ units over 15 neighbours, 90 give
+        6+, and from 150 units on the configured values (10 and 15) apply. Without it the
+        parameters are used as given.
+        """
+        if not self.adaptive:
+            return self
+        return replace(
+            self,
+            min_topic_size=min(self.min_topic_size, max(3, n // 15)),
+            n_neighbors=min(self.n_neighbors, max(5, n // 3)),
+        )
 
 
 @dataclass
@@ -110,8 +134,8 @@ class BERTopicThemes:
         Raises:
             TooFewUnits: Fewer texts than :attr:`ThemeParams.min_units`.
         """
-        p = self.params or ThemeParams()
         texts = [t or "" for t in texts]
+        p = (self.params or ThemeParams()).for_units(len(texts))
         X = np.asarray(embeddings, dtype=np.float32)
         if len(texts) != len(X):
             raise InvalidInput(f"{len(texts)} texts but {len(X)} embeddings")

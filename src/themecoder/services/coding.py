@@ -15,7 +15,7 @@ from themecoder.domain import ItemResult
 from themecoder.errors import InvalidInput
 from themecoder.ingest import IngestProblem, read_items
 from themecoder.records import flat_row, records
-from themecoder.services import languages, privacy
+from themecoder.services import languages, privacy, themes
 from themecoder.services.codebook import load as load_codebook
 from themecoder.storage import init_db, make_engine, save_results, session_factory
 
@@ -90,10 +90,15 @@ def code_path(
     level: str = "item",
     out: Path | None = None,
     store: bool = True,
+    with_text: bool = False,
     coder: Coder | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CodingRun:
     """Read ``path`` (a file or folder), code it, write ``out`` and store the results.
+
+    When the results are stored and the store has active themes, each unit carries the
+    themes it is close to (``UnitResult.themes``, in the output as ``themes``); ``themes
+    assign`` stores those assignments. ``with_text`` puts each item's text in item records.
 
     With ``s.redact`` (the default) items are masked before coding: the output file and the
     store hold the masked text, and unit offsets index it (``source_offset`` still indexes the
@@ -119,8 +124,10 @@ def code_path(
     items, held = languages.hold_back(items, detector, code_other=s.code_other_languages)
     results = coder.code(items, progress=progress)
     languages.flag(results, held, detector, code_other=s.code_other_languages)
+    if store:
+        themes.label_results(s, results)
     if out is not None:
-        write_records(records(results, level, coder.version), out)
+        write_records(records(results, level, coder.version, with_text), out)
     run_id = store_results(s, results, str(path), coder.version, level) if store else None
     warnings = [w for r in results for w in r.warnings]
     return CodingRun(results, ingested.problems, run_id, out, coder.version, warnings)

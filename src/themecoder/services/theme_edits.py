@@ -4,13 +4,17 @@ and counting them over time.
 Every change to the set of themes is a lineage event of the codebook's lineage mechanism
 (theme ids as code ids, ``"theme:12"``), so historical counts re-map: a merged theme's past
 counts are the sum of its parents'. Theme ids never change; a rename only relabels.
+
+Every edit works in one project (``project_id``; ``None`` is the CLI's store, and a theme of
+another project is not found), takes the API's ``session`` when given, and writes an audit
+event in a project.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import zip_longest
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -25,8 +29,9 @@ from themecoder.pipeline.themes import (
     normalise,
     representative,
 )
-from themecoder.services.themes import (
+from themecoder.services.theme_store import (
     ThemeView,
+    audited,
     current_lineage,
     record_events,
     stamped,
@@ -47,53 +52,97 @@ from themecoder.storage.themes import (
     unit_texts,
 )
 
+if TYPE_CHECKING:
+    from themecoder.services.projects import Principal
 
-def accept(s: Settings, theme_ids: Sequence[int]) -> list[ThemeView]:
+
+def accept(
+    s: Settings,
+    theme_ids: Sequence[int],
+    *,
+    project_id: int | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
+) -> list[ThemeView]:
     """Make proposed themes active; their units leave the unassigned pool."""
-    with store_session(s) as session:
-        themes = _get(session, theme_ids, "proposed")
+    with store_session(s, session) as db:
+        themes = _get(db, project_id, theme_ids, "proposed")
         for t in themes:
             t.status, t.version = "active", t.version + 1
-        return theme_views(session, current_lineage(session), themes)
+        _audit(db, who, project_id, "theme_accept", themes)
+        return theme_views(db, current_lineage(db), themes)
 
 
-def reject(s: Settings, theme_ids: Sequence[int]) -> list[ThemeView]:
+def reject(
+    s: Settings,
+    theme_ids: Sequence[int],
+    *,
+    project_id: int | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
+) -> list[ThemeView]:
     """Drop proposed themes (retired in the lineage); their units return to the pool."""
-    with store_session(s) as session:
-        themes = _get(session, theme_ids, "proposed")
-        lineage = current_lineage(session)
+    with store_session(s, session) as db:
+        themes = _get(db, project_id, theme_ids, "proposed")
+        lineage = current_lineage(db)
         event = LineageEvent("retire", tuple(t.code for t in themes), (), lineage.version + 1)
-        record_events(session, lineage, [stamped(event)])
-        delete_rows(session, [t.id for t in themes])
+        record_events(db, lineage, [stamped(event)])
+        delete_rows(db, [t.id for t in themes])
         for t in themes:
             t.status, t.version = "archived", t.version + 1
-        return theme_views(session, lineage, themes)
+        _audit(db, who, project_id, "theme_reject", themes)
+        return theme_views(db, lineage, themes)
 
 
-def rename(s: Settings, theme_id: int, label: str) -> ThemeView:
+def rename(
+    s: Settings,
+    theme_id: int,
+    label: str,
+    *,
+    project_id: int | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
+) -> ThemeView:
     """Give a theme a new label; its id, units and history stay."""
     if not label.strip():
-        raise InvalidInput("a theme label cannot be empty")
-    with store_session(s) as session:
-        (theme,) = _get(session, [theme_id], "active", "proposed")
+        raise InvalidInput("a theme label cannot be empty", field="label")
+    with store_session(s, session) as db:
+        (theme,) = _get(db, project_id, [theme_id], "active", "proposed")
+        before = theme.label
         theme.label, theme.version = label.strip(), theme.version + 1
-        return theme_views(session, current_lineage(session), [theme])[0]
+        _audit(db, who, project_id, "theme_rename", [theme], before=before)
+        return theme_views(db, current_lineage(db), [theme])[0]
 
 
-def archive(s: Settings, theme_id: int) -> ThemeView:
+def archive(
+    s: Settings,
+    theme_id: int,
+    *,
+    project_id: int | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
+) -> ThemeView:
     """Retire an active theme: its past counts stay (as ``"theme:N (retired)"``), its units
     return to the unassigned pool."""
-    with store_session(s) as session:
-        (theme,) = _get(session, [theme_id], "active")
-        lineage = current_lineage(session)
+    with store_session(s, session) as db:
+        (theme,) = _get(db, project_id, [theme_id], "active")
+        lineage = current_lineage(db)
         event = LineageEvent("retire", (theme.code,), (), lineage.version + 1)
-        record_events(session, lineage, [stamped(event)])
+        record_events(db, lineage, [stamped(event)])
         theme.status, theme.version = "archived", theme.version + 1
-        return theme_views(session, lineage, [theme])[0]
+        _audit(db, who, project_id, "theme_archive", [theme])
+        return theme_views(db, lineage, [theme])[0]
 
 
 def merge(
-    s: Settings, theme_ids: Sequence[int], label: str | None = None, *, n_quotes: int = 3
+    s: Settings,
+    theme_ids: Sequence[int],
+    label: str | None = None,
+    *,
+    n_quotes: int = 3,
+    project_id: int | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
 ) -> ThemeView:
     """Merge themes into the first one, which keeps its id; the others become ``merged``.
 
@@ -102,9 +151,9 @@ def merge(
     """
     ids = list(dict.fromkeys(int(t) for t in theme_ids))
     if len(ids) < 2:
-        raise InvalidInput("merge needs at least two different themes")
-    with store_session(s) as session:
-        themes = _get(session, ids, "active")
+        raise InvalidInput("merge needs at least two different themes", field="theme_ids")
+    with store_session(s, session) as session:
+        themes = _get(session, project_id, ids, "active")
         if len({t.bucket for t in themes}) > 1:
             raise InvalidInput("themes of different buckets cannot be merged")
         if len({t.project_id for t in themes}) > 1:
@@ -132,11 +181,17 @@ def merge(
         target.centroid, target.version = centroid_bytes(centroid), target.version + 1
         for t in rest:
             t.status, t.version = "merged", t.version + 1
+        _audit(session, who, project_id, "theme_merge", themes)
         return theme_views(session, lineage, [target])[0]
 
 
 def split(
-    s: Settings, theme_id: int, n: int = 2, *, params: ThemeParams | None = None
+    s: Settings,
+    theme_id: int,
+    n: int = 2,
+    *,
+    params: ThemeParams | None = None,
+    project_id: int | None = None,
 ) -> list[ThemeView]:
     """Split a theme into ``n`` new themes by clustering its units' stored embeddings.
 
@@ -147,7 +202,7 @@ def split(
 
     p = params or ThemeParams()
     with store_session(s) as session:
-        (theme,) = _get(session, [theme_id], "active")
+        (theme,) = _get(session, project_id, [theme_id], "active")
         rows = theme_rows(session, [theme.id])
         if len(rows) < 2 * n:
             raise InvalidInput(f"theme {theme.id} has {len(rows)} units, too few to split in {n}")
@@ -192,7 +247,9 @@ def split(
         return theme_views(session, lineage, children)
 
 
-def theme_counts(s: Settings, freq: str = "M", bucket: str | None = None) -> Any:
+def theme_counts(
+    s: Settings, freq: str = "M", bucket: str | None = None, project_id: int | None = None
+) -> Any:
     """Units per theme per period, re-mapped through the lineage to today's themes.
 
     A merged theme's count in every period is the sum of its parents' (and its own).
@@ -205,7 +262,7 @@ def theme_counts(s: Settings, freq: str = "M", bucket: str | None = None) -> Any
     with store_session(s) as session:
         lineage = current_lineage(session)
         reviewed = ("active", "merged", "archived")  # proposals do not count yet
-        themes = {t.id: t for t in themes_in(session, bucket, reviewed)}
+        themes = {t.id: t for t in themes_in(session, bucket, reviewed, project_id)}
         rows = dated_rows(session, list(themes))
     periods = [pd.Timestamp(at.replace(tzinfo=None)).to_period(freq) for at, _ in rows]
     raw = pd.DataFrame({"period": [str(p) for p in periods], "code": [code_id(t) for _, t in rows]})
@@ -219,12 +276,27 @@ def theme_counts(s: Settings, freq: str = "M", bucket: str | None = None) -> Any
     ]
 
 
-def _get(session: Session, theme_ids: Sequence[int], *statuses: str) -> list[ThemeRecord]:
-    """Themes by id, in the given order, each checked to have one of ``statuses``."""
+def _audit(
+    session: Session,
+    who: Principal | None,
+    project_id: int | None,
+    action: str,
+    themes: Sequence[ThemeRecord],
+    **extra: Any,
+) -> None:
+    after = {"themes": [t.id for t in themes], "label": themes[0].label, **extra}
+    audited(session, who, project_id, action, themes[0].code, after)
+
+
+def _get(
+    session: Session, project_id: int | None, theme_ids: Sequence[int], *statuses: str
+) -> list[ThemeRecord]:
+    """Themes of the project by id, in the given order, each checked to have one of
+    ``statuses``; a theme of another project is not found."""
     out = []
     for theme_id in theme_ids:
         theme = session.get(ThemeRecord, int(theme_id))
-        if theme is None:
+        if theme is None or theme.project_id != project_id:
             raise NotFound(f"theme {theme_id} not found", theme_id=theme_id)
         if theme.status not in statuses:
             raise Conflict(

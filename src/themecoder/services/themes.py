@@ -1,28 +1,30 @@
-"""Theme use cases: discover themes, assign new units, list themes.
+"""Theme use cases: discover themes (in a project, optionally in a study), assign new units,
+list themes, and the themes of freshly coded units.
 
 Discovery reuses the stored unit embeddings (it never re-embeds units) and is deterministic:
 the same units and settings give the same themes and assignments. Theme ids are stable; new
 units join existing themes without refitting, and the rest wait in the unassigned pool until
-``discover(residual=True)`` proposes themes from that pool. Review, edits and counts over
-time live in :mod:`themecoder.services.theme_edits`.
+``discover(residual=True)`` proposes themes from that pool. Small talk and fillers neither
+form nor represent a theme (:mod:`themecoder.pipeline.theme_units`). Review, edits and
+counts over time live in :mod:`themecoder.services.theme_edits`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
-from themecoder.codebook.lineage import Lineage, LineageEvent
+from themecoder.codebook.lineage import LineageEvent
 from themecoder.config import Settings
-from themecoder.domain import BUCKETS
+from themecoder.domain import ItemResult, ThemeRef
 from themecoder.errors import Conflict, InvalidInput, NotFound
+from themecoder.pipeline.theme_units import Use, unit_uses
 from themecoder.pipeline.themes import (
     BERTopicThemes,
     ThemeModel,
@@ -30,41 +32,82 @@ from themecoder.pipeline.themes import (
     TooFewUnits,
     assign_to_centroids,
 )
-from themecoder.storage import init_db, load_embeddings, make_engine, session_factory
+from themecoder.services.theme_store import (
+    ThemeView,
+    audited,
+    checked_embedder,
+    current_lineage,
+    live_ids,
+    pool,
+    record_events,
+    scope_name,
+    stamped,
+    store_session,
+    theme_space,
+    theme_views,
+)
+from themecoder.storage import load_embeddings
 from themecoder.storage.themes import (
     ThemeRecord,
     add_assignments,
-    append_lineage,
     assigned_units,
     centroid_bytes,
-    code_id,
-    row_counts,
+    known_sources,
     scope_units,
-    theme_lineage,
-    theme_of,
     themes_in,
     unit_texts,
 )
 
+if TYPE_CHECKING:
+    from themecoder.services.projects import Principal
 
-@dataclass
-class ThemeView:
-    """A theme as shown to people: ``size`` counts its units, merged parents' included."""
+__all__ = ["Assignment", "Discovery", "Study", "ThemeView", "assign_new", "discover"]
 
-    id: int
-    code: str
-    label: str
-    keywords: list[str]
-    quotes: list[str]
-    bucket: str | None
-    status: str
-    version: int
-    size: int
+
+@dataclass(frozen=True)
+class Study:
+    """A study: the units of some sources (file names) and/or of a period
+    (``since <= date < until``; the item's date, else the date it was coded)."""
+
+    sources: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def __post_init__(self) -> None:
+        # A path names its file: items store the file name they came from.
+        object.__setattr__(
+            self, "sources", tuple(dict.fromkeys(Path(s).name for s in self.sources))
+        )
+        for end in ("since", "until"):  # in UTC, as stored dates are; naive days are UTC
+            at = getattr(self, end)
+            if at is not None:
+                try:
+                    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+                except OverflowError:
+                    raise InvalidInput(f"{end} {at} is out of range", field=end) from None
+                object.__setattr__(self, end, at)
+        if self.since and self.until and self.since >= self.until:
+            raise InvalidInput(f"--since {self.since:%Y-%m-%d} is not before --until")
+
+    def filters(self) -> dict[str, Any]:
+        return {"sources": self.sources, "since": self.since, "until": self.until}
+
+    def describe(self) -> str | None:
+        """``"sources a.txt, b.txt from 2026-01-01 until 2026-04-01"``; ``None``: no study."""
+        parts = [f"sources {', '.join(self.sources)}"] if self.sources else []
+        parts += [f"from {self.since:%Y-%m-%d}"] if self.since else []
+        parts += [f"until {self.until:%Y-%m-%d}"] if self.until else []
+        return " ".join(parts) or None
 
 
 @dataclass
 class Discovery:
-    """What one discovery run found over ``n_units`` units."""
+    """What one discovery run found over ``n_units`` units.
+
+    ``n_skipped`` units were small talk or fillers (never themed), ``n_fitted`` were
+    clustered, ``n_unassigned`` of the others got no theme; ``message`` says why no theme
+    was found and what to try, when none was.
+    """
 
     themes: list[ThemeView]
     bucket: str | None
@@ -72,10 +115,17 @@ class Discovery:
     n_units: int
     n_unassigned: int
     n_raw_outliers: int
+    n_skipped: int = 0
+    n_fitted: int = 0
+    min_theme_size: int = 0
+    study: str | None = None
+    message: str | None = None
 
     @property
     def unassigned_share(self) -> float:
-        return self.n_unassigned / self.n_units if self.n_units else 0.0
+        """Share of the units with content that got no theme."""
+        n = self.n_units - self.n_skipped
+        return self.n_unassigned / n if n else 0.0
 
 
 @dataclass
@@ -96,61 +146,81 @@ def discover(
     params: ThemeParams | None = None,
     model: ThemeModel | None = None,
     project_id: int | None = None,
+    study: Study | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
 ) -> Discovery:
     """Fit themes on the stored units of a scope (all units, or one bucket's) and store them.
 
     Themes belong to one project: only its units are used and the themes carry its id
-    (``project_id`` ``None``: the units and themes of no project, the CLI's).
+    (``project_id`` ``None``: the units and themes of no project, the CLI's). A ``study``
+    narrows the units fitted to some sources and/or a period; the themes are the project's.
+    Units with no content (small talk, fillers) are left out; units with little content
+    join the themes afterwards but do not shape them. For small studies the smallest theme
+    shrinks with the number of units (:meth:`ThemeParams.for_units`).
 
     With ``residual`` only the unassigned pool is used and the themes are stored as
-    proposals for a reviewer to accept or reject.
+    proposals for a reviewer to accept or reject. In a project the run is audited.
 
     Raises:
-        InvalidInput: ``bucket`` is not a bucket.
-        NotFound: The scope (or the pool) has no units with embeddings.
-        TooFewUnits: Fewer units than one discovery needs.
+        InvalidInput: ``bucket`` is not a bucket, or the study's period is empty.
+        NotFound: The scope (or the pool) has no units with embeddings, or a study source
+            is not in the store.
+        TooFewUnits: Fewer units with content than one discovery needs.
         Conflict: The scope has themes already (without ``residual``) or open proposals.
     """
-    p = params or ThemeParams()
-    where = _scope_name(bucket)
-    with store_session(s) as session:
-        lineage = current_lineage(session)
-        live = _live_ids(session, lineage, bucket, project_id)
-        if themes_in(session, bucket, ("proposed",), project_id):
+    base = params or ThemeParams()
+    where = scope_name(bucket)
+    study = study or Study()
+    with store_session(s, session) as db:
+        lineage = current_lineage(db)
+        live = live_ids(db, lineage, bucket, project_id)
+        if themes_in(db, bucket, ("proposed",), project_id):
             raise Conflict(f"{where} has open theme proposals; accept or reject them first")
         if not residual and live:
-            n_active = len(themes_in(session, bucket, ("active",), project_id))
+            n_active = len(themes_in(db, bucket, ("active",), project_id))
             raise Conflict(
                 f"{where} already has {n_active} active themes; use --residual to propose themes "
                 "from the unassigned units, or archive the themes first"
             )
+        _check_sources(db, study, project_id)
+        filters = study.filters()
         ids = (
-            _pool(session, bucket, live, project_id)
+            pool(db, bucket, live, project_id, **filters)
             if residual
-            else scope_units(session, bucket, project_id)
+            else scope_units(db, bucket, project_id, **filters)
         )
         what = f"the unassigned pool of {where}" if residual else where
+        what += f" ({study.describe()})" if study.describe() else ""
         if not ids:
             raise NotFound(f"{what} has no stored units with embeddings; code some data first")
-        if len(ids) < p.min_units:
+        texts = unit_texts(db, ids)
+        uses = unit_uses(texts, base.min_fit_words, base.min_fit_share)
+        fit = np.flatnonzero(uses == Use.FIT)
+        p = base.for_units(len(fit))
+        if len(fit) < p.min_units:
             raise TooFewUnits(
-                f"{what} has {len(ids)} units; theme discovery needs at least {p.min_units} "
-                f"(min_topic_size {p.min_topic_size})",
-                n_units=len(ids),
+                f"{what} has {len(ids)} units, {len(fit)} with enough content to cluster "
+                f"({len(ids) - len(fit)} are small talk, fillers or very short); theme "
+                f"discovery needs at least {p.min_units} (min_topic_size {p.min_topic_size}). "
+                "Add sources or widen the period",
+                n_units=len(fit),
                 needed=p.min_units,
             )
-        unit_ids, X = load_embeddings(session, ids)
-        texts = unit_texts(session, ids)
-        embedder, X = _theme_space(s, texts, X, embedder)
+        unit_ids, X_all = load_embeddings(db, ids)
+        embedder, X_all = theme_space(s, texts, X_all, embedder)
+        X = X_all[fit]
         if model is None:
-            model = BERTopicThemes(_checked(embedder, X), p, s.seed)
-        model.fit(texts, X)
+            model = BERTopicThemes(checked_embedder(embedder, X), base, s.seed)
+        model.fit([texts[i] for i in fit], X)
         status = "proposed" if residual else "active"
         records = [
             ThemeRecord(
                 label=t.label,
                 keywords=list(t.keywords),
-                quotes=[{"unit_id": int(unit_ids[i]), "text": texts[i]} for i in t.quotes],
+                quotes=[
+                    {"unit_id": int(unit_ids[fit[i]]), "text": texts[fit[i]]} for i in t.quotes
+                ],
                 centroid=centroid_bytes(t.centroid),
                 bucket=bucket,
                 status=status,
@@ -159,24 +229,68 @@ def discover(
             )
             for t in model.themes_
         ]
-        session.add_all(records)
-        session.flush()
+        db.add_all(records)
+        db.flush()
         if records:
             event = LineageEvent("create", (), tuple(r.code for r in records), lineage.version + 1)
-            record_events(session, lineage, [stamped(event)])
+            record_events(db, lineage, [stamped(event)])
         centroids = np.array([t.centroid for t in model.themes_]).reshape(len(records), X.shape[1])
-        picks = assign_to_centroids(X, centroids, p, first=np.asarray(model.labels_))
-        add_assignments(session, ids, [[(records[j].id, sc) for j, sc in pk] for pk in picks])
-        return Discovery(
-            themes=theme_views(session, lineage, records),
+        picks: list[list[tuple[int, float]]] = [[] for _ in ids]
+        for i, pick in zip(
+            fit, assign_to_centroids(X, centroids, p, first=model.labels_), strict=True
+        ):
+            picks[i] = pick
+        extra = np.flatnonzero(uses == Use.ASSIGN)
+        for i, pick in zip(extra, assign_to_centroids(X_all[extra], centroids, p), strict=True):
+            picks[i] = pick
+        add_assignments(db, ids, [[(records[j].id, sc) for j, sc in pk] for pk in picks])
+        found = Discovery(
+            themes=theme_views(db, lineage, records),
             bucket=bucket,
             residual=residual,
             n_units=len(ids),
-            n_unassigned=sum(not pk for pk in picks),
+            n_unassigned=sum(not pk for pk, use in zip(picks, uses, strict=True) if use),
             n_raw_outliers=int(
                 (np.asarray(getattr(model, "raw_labels_", model.labels_)) < 0).sum()
             ),
+            n_skipped=int((uses == Use.SKIP).sum()),
+            n_fitted=len(fit),
+            min_theme_size=p.min_topic_size,
+            study=study.describe(),
         )
+        if not records:
+            found.message = _no_themes(found)
+        audited(
+            db,
+            who,
+            project_id,
+            "themes_discover",
+            f"project:{project_id}",
+            {
+                "bucket": bucket,
+                "residual": residual,
+                "study": study.describe(),
+                "themes": [r.id for r in records],
+                "units": len(ids),
+            },
+        )
+        return found
+
+
+def _no_themes(found: Discovery) -> str:
+    return (
+        f"no themes: among the {found.n_fitted} units with content no group of at least "
+        f"{found.min_theme_size} similar units stood out from the rest ({found.n_skipped} "
+        "small-talk units left out). Try a smaller --min-theme-size, more sources or a longer "
+        "period, or all buckets instead of one"
+    )
+
+
+def _check_sources(db: Session, study: Study, project_id: int | None) -> None:
+    missing = sorted(set(study.sources) - known_sources(db, project_id))
+    if missing:
+        known = ", ".join(sorted(known_sources(db, project_id))[:20]) or "none"
+        raise NotFound(f"no stored items come from {', '.join(missing)}; sources: {known}")
 
 
 def assign_new(
@@ -186,38 +300,86 @@ def assign_new(
     *,
     params: ThemeParams | None = None,
     project_id: int | None = None,
+    session: Session | None = None,
 ) -> Assignment:
     """Give units (default: every unit of the scope without a theme) to existing themes.
 
     Nothing is refitted: a unit joins a theme whose centroid it is close enough to (see
-    :func:`~themecoder.pipeline.themes.assign_to_centroids`); the others stay in the pool.
+    :func:`~themecoder.pipeline.themes.assign_to_centroids`); the others, small talk
+    included, stay in the pool.
 
     Raises:
         NotFound: The scope has no active themes, or a unit does not exist.
     """
     p = params or ThemeParams()
-    with store_session(s) as session:
-        themes = themes_in(session, bucket, ("active",), project_id)
+    with store_session(s, session) as db:
+        themes = themes_in(db, bucket, ("active",), project_id)
         if not themes:
-            raise NotFound(f"{_scope_name(bucket)} has no active themes; run discovery first")
-        live = _live_ids(session, current_lineage(session), bucket, project_id)
+            raise NotFound(f"{scope_name(bucket)} has no active themes; run discovery first")
+        live = live_ids(db, current_lineage(db), bucket, project_id)
         if unit_ids is None:
-            ids = _pool(session, bucket, live, project_id)
+            ids = pool(db, bucket, live, project_id)
         else:
-            done = assigned_units(session, live)
+            done = assigned_units(db, live)
             ids = [int(u) for u in dict.fromkeys(unit_ids) if int(u) not in done]
-        _, X = load_embeddings(session, ids)
-        X = _theme_space(s, unit_texts(session, ids), X, None)[1] if ids else X
+        texts = unit_texts(db, ids)
+        _, X = load_embeddings(db, ids)
+        X = theme_space(s, texts, X, None)[1] if ids else X
         centroids = np.array([t.vector for t in themes])
         if ids and X.shape[1] != centroids.shape[1]:
             raise Conflict(
                 f"units have {X.shape[1]}-d embeddings, themes {centroids.shape[1]}-d centroids; "
                 "they were embedded with different models"
             )
-        picks = assign_to_centroids(X, centroids, p) if ids else []
-        add_assignments(session, ids, [[(themes[j].id, sc) for j, sc in pk] for pk in picks])
+        picks = _assign_content(X, texts, centroids, p)
+        add_assignments(db, ids, [[(themes[j].id, sc) for j, sc in pk] for pk in picks])
         n_assigned = sum(bool(pk) for pk in picks)
-        return Assignment(len(ids), n_assigned, len(_pool(session, bucket, live, project_id)))
+        return Assignment(len(ids), n_assigned, len(pool(db, bucket, live, project_id)))
+
+
+def label_results(
+    s: Settings,
+    results: Sequence[ItemResult],
+    *,
+    project_id: int | None = None,
+    params: ThemeParams | None = None,
+    session: Session | None = None,
+) -> bool:
+    """Give each coded unit of ``results`` the project's active themes it is close to
+    (``UnitResult.themes``; the rule of :func:`assign_new`), for the coding output.
+
+    Only the project's global themes (discovered over all buckets) are used. Returns whether
+    the project has any; without, the units' ``themes`` stay ``None``. Nothing is stored:
+    ``themes assign`` stores assignments.
+    """
+    p = params or ThemeParams()
+    with store_session(s, session) as db:
+        themes = [(t.id, t.label, t.vector) for t in themes_in(db, None, ("active",), project_id)]
+    if not themes:
+        return False
+    units = [u for r in results for u in r.units]
+    for u in units:
+        u.themes = []
+    embedded = [u for u in units if u.embedding is not None]
+    if embedded:
+        texts = [u.unit.text for u in embedded]
+        stored = np.array([u.embedding for u in embedded], dtype=np.float32)
+        X = theme_space(s, texts, stored, None)[1]
+        centroids = np.array([v for _, _, v in themes])
+        for u, pick in zip(embedded, _assign_content(X, texts, centroids, p), strict=True):
+            u.themes = [ThemeRef(themes[j][0], themes[j][1], sc) for j, sc in pick]
+    return True
+
+
+def _assign_content(
+    X: np.ndarray, texts: Sequence[str], centroids: np.ndarray, p: ThemeParams
+) -> list[list[tuple[int, float]]]:
+    """Themes of units by nearest centroid; small talk and fillers get none."""
+    keep = np.flatnonzero(unit_uses(texts, p.min_fit_words, p.min_fit_share) != Use.SKIP)
+    picks: list[list[tuple[int, float]]] = [[] for _ in texts]
+    for i, pick in zip(keep, assign_to_centroids(X[keep], centroids, p), strict=True):
+        picks[i] = pick
+    return picks
 
 
 def list_themes(
@@ -225,130 +387,26 @@ def list_themes(
     bucket: str | None = None,
     statuses: Sequence[str] = ("active", "proposed"),
     project_id: int | None = None,
+    *,
+    session: Session | None = None,
 ) -> list[ThemeView]:
     """Themes of a scope (of one project; ``None``: of none) with the given statuses, by id."""
-    with store_session(s) as session:
-        found = themes_in(session, bucket, statuses, project_id)
-        return theme_views(session, current_lineage(session), found)
+    scope_name(bucket)
+    with store_session(s, session) as db:
+        found = themes_in(db, bucket, statuses, project_id)
+        return theme_views(db, current_lineage(db), found)
 
 
-# -- helpers shared with theme_edits ------------------------------------------------------
+def get_theme(
+    s: Settings, theme_id: int, project_id: int | None, *, session: Session | None = None
+) -> ThemeView:
+    """One theme of the project (any status).
 
-
-@contextmanager
-def store_session(s: Settings) -> Iterator[Session]:
-    """A migrated store and one transaction on it, committed when the block ends."""
-    engine = make_engine(s.db_url)
-    try:
-        init_db(engine)
-        with session_factory(engine).begin() as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def current_lineage(session: Session) -> Lineage:
-    """The theme lineage as stored."""
-    return Lineage.from_json(theme_lineage(session))
-
-
-def record_events(session: Session, lineage: Lineage, events: Sequence[LineageEvent]) -> None:
-    """Check ``events`` against the lineage, then store them."""
-    before = len(lineage)
-    for event in events:
-        lineage.add(event)
-    append_lineage(session, lineage.to_json()[before:])
-
-
-def stamped(event: LineageEvent) -> LineageEvent:
-    """``event`` with the current UTC time."""
-    at = datetime.now(UTC).replace(microsecond=0).isoformat()
-    return LineageEvent(event.kind, event.sources, event.targets, event.version, at)
-
-
-def _live_ids(
-    session: Session, lineage: Lineage, bucket: str | None, project_id: int | None = None
-) -> set[int]:
-    """Themes whose units count as assigned: active ones, and those merged into one."""
-    themes = themes_in(session, bucket, ("active", "merged"), project_id)
-    active = {t.id for t in themes if t.status == "active"}
-    merged = {
-        t.id
-        for t in themes
-        if t.status == "merged" and any(theme_of(c) in active for c in lineage.resolve(t.code))
-    }
-    return active | merged
-
-
-def _pool(
-    session: Session, bucket: str | None, live: set[int], project_id: int | None = None
-) -> list[int]:
-    """Units of the scope that carry no live theme."""
-    done = assigned_units(session, live)
-    return [u for u in scope_units(session, bucket, project_id) if u not in done]
-
-
-def theme_views(
-    session: Session, lineage: Lineage, themes: Sequence[ThemeRecord]
-) -> list[ThemeView]:
-    """Views of ``themes``; an active theme's size includes its merged parents' units."""
-    own = row_counts(session)
-    sizes: dict[str, int] = {}
-    for theme_id, n in own.items():
-        if lineage.knows(code_id(theme_id)):
-            end = lineage.destination(code_id(theme_id))
-            sizes[end] = sizes.get(end, 0) + n
-    return [
-        ThemeView(
-            id=t.id,
-            code=t.code,
-            label=t.label,
-            keywords=list(t.keywords),
-            quotes=[q["text"] for q in t.quotes],
-            bucket=t.bucket,
-            status=t.status,
-            version=t.version,
-            size=sizes.get(t.code, 0) if t.status == "active" else own.get(t.id, 0),
-        )
-        for t in themes
-    ]
-
-
-def _scope_name(bucket: str | None) -> str:
-    if bucket is None:
-        return "the store"
-    if bucket not in BUCKETS:
-        raise InvalidInput(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
-    return f"bucket {bucket!r}"
-
-
-def _theme_space(
-    s: Settings, texts: Sequence[str], stored: np.ndarray, embedder: Any
-) -> tuple[Any, np.ndarray]:
-    """The encoder and unit vectors themes are fitted and assigned with.
-
-    Stored unit vectors come from the coder's encoder. When that carries a fine-tuned adapter
-    (which organises units by signal, not topic), themes use the base encoder instead: the
-    units are embedded again through the disk cache (each text once), whatever ``embedder``
-    the caller passed. Otherwise the stored vectors and the caller's encoder are used."""
-    from themecoder.artifact import load_artifact
-    from themecoder.pipeline.embed import make_embedder
-    from themecoder.services.embedding_cache import CachedEmbedder
-
-    art = load_artifact(s.model_dir)  # read once: the adapter check and the base encoder
-    base_encoder = make_embedder(s, art, base=True)
-    if not art.config.get("encoder_adapter"):
-        return embedder or base_encoder, stored
-    base = CachedEmbedder(base_encoder, Path(s.cache_dir) / "themes")
-    return base, np.asarray(base.encode(list(texts)), dtype=np.float32)
-
-
-def _checked(embedder: Any, X: np.ndarray) -> Any:
-    dim = getattr(embedder, "dim", None)
-    if dim is not None and X.size and int(dim) != X.shape[1]:
-        raise Conflict(
-            f"stored embeddings have {X.shape[1]} dimensions but the embedding model "
-            f"{getattr(embedder, 'name', '?')!r} makes {dim}; discover with the model that "
-            "coded the units"
-        )
-    return embedder
+    Raises:
+        NotFound: No such theme in the project.
+    """
+    with store_session(s, session) as db:
+        theme = db.get(ThemeRecord, theme_id)
+        if theme is None or theme.project_id != project_id:
+            raise NotFound(f"theme {theme_id} not found", theme_id=theme_id)
+        return theme_views(db, current_lineage(db), [theme])[0]

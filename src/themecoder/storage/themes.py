@@ -149,17 +149,47 @@ def _of_project(column: Any, project_id: int | None) -> Any:
     return column.is_(None) if project_id is None else column == project_id
 
 
-def scope_units(session: Session, bucket: str | None, project_id: int | None = None) -> list[int]:
-    """Ids of units with an embedding in a scope: every unit of the project (``None``: of no
-    project, the CLI's), or those coded with ``bucket``."""
-    of_project = select(ItemRecord.id).where(_of_project(ItemRecord.project_id, project_id))
+def scope_units(
+    session: Session,
+    bucket: str | None,
+    project_id: int | None = None,
+    *,
+    sources: Sequence[str] = (),
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[int]:
+    """Ids of units with an embedding in a scope: every customer unit of the project
+    (``None``: of no project, the CLI's), or those coded with ``bucket``.
+
+    A study narrows the scope: ``sources`` (file names, e.g. ``interview_03.txt``) and a
+    period ``since <= date < until``, the date being the item's ``created_at`` when known,
+    else its run's. Items not coded (interviewer and agent turns) never count.
+    """
+    items = select(ItemRecord.id).where(
+        _of_project(ItemRecord.project_id, project_id), ItemRecord.coded.is_(True)
+    )
+    if sources:
+        items = items.where(ItemRecord.source.in_(list(sources)))
+    if since is not None or until is not None:
+        at = func.coalesce(ItemRecord.created_at, RunRecord.created_at)
+        items = items.join(RunRecord, RunRecord.id == ItemRecord.run_id)
+        items = items.where(at >= since) if since is not None else items
+        items = items.where(at < until) if until is not None else items
     stmt = select(UnitRecord.id).where(
-        UnitRecord.embedding.is_not(None), UnitRecord.item_id.in_(of_project)
+        UnitRecord.embedding.is_not(None), UnitRecord.item_id.in_(items)
     )
     if bucket is not None:
         coded = select(CodeRecord.unit_id).where(CodeRecord.bucket == bucket)
         stmt = stmt.where(UnitRecord.id.in_(coded))
     return list(session.scalars(stmt.order_by(UnitRecord.id)))
+
+
+def known_sources(session: Session, project_id: int | None) -> set[str]:
+    """The source file names of the project's items."""
+    stmt = select(ItemRecord.source).where(
+        _of_project(ItemRecord.project_id, project_id), ItemRecord.source.is_not(None)
+    )
+    return set(session.scalars(stmt.distinct()))
 
 
 def unit_texts(session: Session, unit_ids: Sequence[int]) -> list[str]:
