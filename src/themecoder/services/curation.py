@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from themecoder.config import Settings
-from themecoder.errors import Conflict, InvalidInput, NotFound
+from themecoder.errors import Conflict, InvalidInput
 from themecoder.services import audit, codebook, theme_edits
 from themecoder.services.codebook import EditResult
 from themecoder.services.projects import Principal
 from themecoder.services.themes import ThemeView
-from themecoder.storage.themes import project_theme
 
 __all__ = [
     "add_code",
@@ -129,8 +128,8 @@ def edit_themes(
     theme_ids: Sequence[int],
     label: str | None = None,
 ) -> list[ThemeView]:
-    """Accept or reject proposed themes, rename one, or merge several into the first; each
-    theme is audited with its state before and after.
+    """Accept or reject proposed themes, rename one, or merge several into the first, in the
+    editor's project and the page's transaction; the theme service audits each edit.
 
     Raises:
         InvalidInput: An unknown action, no theme, or a rename without a label.
@@ -142,34 +141,13 @@ def edit_themes(
     ids = list(dict.fromkeys(int(t) for t in theme_ids))
     if not ids:
         raise InvalidInput("name at least one theme", field="theme_ids")
-    before: dict[int, dict[str, Any]] = {}
-    for theme_id in ids:
-        theme = project_theme(session, who.project_id, theme_id)
-        if theme is None:
-            raise NotFound(f"theme {theme_id} not found", theme_id=theme_id)
-        before[theme_id] = {"label": theme.label, "status": theme.status}
-    # The theme services commit in their own session; end this one's read first so SQLite
-    # holds no lock the edit would wait on.
-    session.commit()
+    scope: dict[str, Any] = {"project_id": who.project_id, "session": session, "who": who}
     if action == "accept":
-        views = theme_edits.accept(settings, ids)
-    elif action == "reject":
-        views = theme_edits.reject(settings, ids)
-    elif action == "rename":
+        return theme_edits.accept(settings, ids, **scope)
+    if action == "reject":
+        return theme_edits.reject(settings, ids, **scope)
+    if action == "rename":
         if len(ids) != 1 or not (label or "").strip():
             raise InvalidInput("a rename names one theme and its new label", field="label")
-        views = [theme_edits.rename(settings, ids[0], str(label))]
-    else:
-        views = [theme_edits.merge(settings, ids, label or None)]
-    after = {v.id: {"label": v.label, "status": v.status, "size": v.size} for v in views}
-    for theme_id in ids:
-        audit.record(
-            session,
-            who,
-            who.project_id,
-            f"theme_{action}",
-            f"theme:{theme_id}",
-            before[theme_id],
-            after.get(theme_id, {"status": "merged", "into": ids[0]}),
-        )
-    return views
+        return [theme_edits.rename(settings, ids[0], str(label), **scope)]
+    return [theme_edits.merge(settings, ids, label or None, **scope)]
