@@ -1,0 +1,98 @@
+"""Encoders side by side on the real-text dev set and the own held-out units.
+
+Each encoder named with ``--encoder NAME=PATH`` (a sentence-transformers folder, or an
+installed model package) gets the coder's heads trained on the same data with the encoder
+frozen, and the same calibration on the dev set's tune part; the shipped model (fine-tuned
+MiniLM) and the frozen MiniLM reference (the one ``themecoder eval`` builds) are scored
+beside them. Figures: bucket macro-F1 with its bootstrap 95% CI on the dev set's report part,
+the same on the tune part, polarity accuracy, own held-out macro-F1, and texts/s of
+``Coder.code`` on the report part's texts (same machine, same run; 2 threads).
+
+all-mpnet-base-v2 (Apache-2.0) installs offline from PyPI in five parts; ``scripts/mpnet.sh``
+assembles it into ``.cache/all-mpnet-base-v2``.
+
+Example:
+    HF_HUB_OFFLINE=1 python eval/compare_encoders.py \
+        --encoder mpnet-frozen=.cache/all-mpnet-base-v2 --json eval/results/encoders.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from themecoder.coder import Coder
+from themecoder.config import Settings
+from themecoder.devset import load_devset
+from themecoder.services.dev_evaluation import dev_scores
+from themecoder.services.evaluation import evaluate, frozen_baseline
+from themecoder.services.training import train_coder
+
+
+def _frozen_on(s: Settings, name: str, path: str) -> Path:
+    """Heads on the frozen encoder ``path``, built once under the cache folder."""
+    out = Path(s.cache_dir) / f"encoder-{name}"
+    if not (out / "config.json").is_file():
+        t = s.model_copy(update={"embedding_model": path, "finetune_encoder": False})
+        train_coder(t, out, cache_dir=Path(s.cache_dir), version_suffix=f"-{name}")
+    return out
+
+
+def score(s: Settings, name: str, model_dir: Path) -> dict:
+    coder = Coder.load(s.model_copy(update={"model_dir": model_dir}))
+    labels = s.devset_dir / "labels.jsonl"
+    row: dict = {"name": name, "version": coder.version}
+    for part in ("report", "tune"):
+        examples = load_devset(labels, s.datasets_dir, part=part)
+        start = time.perf_counter()
+        results = coder.code([e.text for e in examples])
+        seconds = time.perf_counter() - start
+        d = dev_scores(examples, results)
+        row[part] = {
+            "macro_f1": d["macro_f1"],
+            "macro_f1_ci": d.get("macro_f1_ci"),
+            "polarity_accuracy": d.get("polarity_accuracy"),
+            "f1": {b: v["f1"] for b, v in d["buckets"].items()},
+        }
+        if part == "report":
+            row["texts_per_second"] = round(len(examples) / seconds, 1)
+    row["own_macro_f1"] = evaluate(coder, s, ["own"])["own_macro_f1"]
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoder", action="append", default=[], help="NAME=PATH")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    s = Settings()
+    models = {"shipped (fine-tuned MiniLM)": s.model_dir, "minilm-frozen": frozen_baseline(s)}
+    for spec in args.encoder:
+        name, _, path = spec.partition("=")
+        if not path:
+            parser.error(f"--encoder wants NAME=PATH, got {spec!r}")
+        print(f"training heads on frozen {name} ({path}) ...", file=sys.stderr, flush=True)
+        models[name] = _frozen_on(s, name, path)
+    rows = [score(s, name, path) for name, path in models.items()]
+    print(
+        "| encoder | dev report macro-F1 [95% CI] | dev tune macro-F1 | polarity acc. |"
+        " own held-out | texts/s |"
+    )
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        rep, ci = r["report"], r["report"]["macro_f1_ci"] or ["-", "-"]
+        print(
+            f"| {r['name']} | {rep['macro_f1']:.3f} [{ci[0]}, {ci[1]}] |"
+            f" {r['tune']['macro_f1']:.3f} | {rep['polarity_accuracy']} |"
+            f" {r['own_macro_f1']:.3f} | {r['texts_per_second']} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
