@@ -40,6 +40,16 @@ def test_polarity_and_sentiment_follow_the_meaning(coder):
     assert sf.polarity == "positive" and good.sentiment == "positive" and good.sentiment_score > 0
 
 
+def test_small_talk_gets_no_bucket_but_a_short_signal_does(coder):
+    """ "Bye." sits near leaving in the encoder's space; the guideline gives it no bucket."""
+    bye, goodbye, thanks, never = coder.code(
+        ["Bye.", "Goodbye.", "Thanks, talk soon!", "Never again. Cancelling today."]
+    )
+    assert bye.buckets == goodbye.buckets == thanks.buckets == []
+    assert bye.sentiment in SENTIMENTS  # still coded for sentiment and expression
+    assert "renewal_likelihood" in {c.bucket for c in never.buckets}
+
+
 def test_item_record_contract(coder):
     text = (
         "Hi all, thanks for making the time to talk with us again this week about the account. "

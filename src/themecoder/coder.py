@@ -36,6 +36,7 @@ from themecoder.pipeline.sentiment import (
     sentiment_head,
     sentiment_score,
 )
+from themecoder.pipeline.smalltalk import is_small_talk
 
 Progress = Callable[[int, int], None]
 _CHUNK = 512  # units per embedding call, so progress moves on long runs
@@ -151,6 +152,8 @@ class Coder:
             rows = np.array(rows_of[i])
             best = rows[np.argmax(presence[rows], axis=0)]  # per bucket, the span that carries it
             unit_presence = presence[best, np.arange(len(BUCKETS))]
+            if is_small_talk(unit.text):  # the guideline: greetings and small talk, no bucket
+                unit_presence = np.zeros_like(unit_presence)
             codes = []
             for b in np.flatnonzero(unit_presence >= self.thresholds):
                 row = int(best[b])
