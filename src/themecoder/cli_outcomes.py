@@ -29,14 +29,18 @@ def import_outcomes(
     outcome: Annotated[str, typer.Option(help="Outcome column (yes/no or numeric).")] = "renewed",
     date_column: Annotated[str, typer.Option(help="Date of the outcome.")] = "renewal_date",
     account_column: Annotated[str, typer.Option(help="Account id column.")] = "account_id",
+    user_column: Annotated[
+        str | None,
+        typer.Option(help="Outcomes per user: the user id column (items' user_id metadata)."),
+    ] = None,
     allow_unknown: Annotated[
-        bool, typer.Option(help="Accept accounts no stored item names.")
+        bool, typer.Option(help="Accept accounts (or users) no stored item names.")
     ] = False,
     project: ProjectOpt = None,
     db: Db = None,
 ) -> None:
-    """Import accounts (every other column kept as attributes) and a dated outcome; bad rows
-    are reported by line, good rows imported.
+    """Import accounts (every other column kept as attributes) and a dated outcome, or with
+    --user-column a dated outcome per user; bad rows are reported by line, good rows imported.
 
     Example: themecoder analytics import-outcomes data/sample/accounts.csv --outcome renewed
     """
@@ -52,6 +56,7 @@ def import_outcomes(
             outcome=outcome,
             date_column=date_column,
             account_column=account_column,
+            user_column=user_column,
             allow_unknown=allow_unknown,
         )
         session.commit()
@@ -59,8 +64,9 @@ def import_outcomes(
         console.print(
             f"line {e['line']} ({e['account_id']}): {e['message']}", style="yellow", markup=False
         )
+    who = f"{done['accounts']} accounts" if done["level"] == "account" else f"{done['users']} users"
     console.print(
-        f"imported {done['accounts']} accounts, {done['outcomes']} {outcome} outcomes "
+        f"imported {who}, {done['outcomes']} {outcome} outcomes "
         f"({done['pending']} pending, {len(done['errors'])} rows with errors)"
     )
 
@@ -68,8 +74,17 @@ def import_outcomes(
 @analytics_app.command(name="linkage")
 def linkage_(
     outcome: Annotated[str, typer.Option(help="Imported binary outcome.")] = "renewed",
+    level: Annotated[
+        str, typer.Option(help="account, or user for outcomes imported per user.")
+    ] = "account",
     adjust_for: Annotated[
         list[str] | None, typer.Option(help="Account attribute to adjust for (segment, plan).")
+    ] = None,
+    weighted: Annotated[
+        bool, typer.Option(help="Post-stratify to the imported accounts' mix (see coverage).")
+    ] = False,
+    weight_by: Annotated[
+        list[str] | None, typer.Option(help="Cells of the weights (default: segment).")
     ] = None,
     themes: Annotated[bool, typer.Option(help="Also link themes.")] = True,
     all_rows: Annotated[bool, typer.Option("--all", help="Show signals nobody had too.")] = False,
@@ -81,6 +96,7 @@ def linkage_(
     ratio with bootstrap 95% CIs, counts beside every figure, expected vs observed direction.
 
     Example: themecoder analytics linkage --outcome renewed --adjust-for segment
+    (or --weighted; --level user after import-outcomes --user-column user_id)
     """
     from themecoder.services import analytics as svc
     from themecoder.services import outcomes
@@ -93,7 +109,10 @@ def linkage_(
             load(s.codebook_path),
             project_id=project_id(session, project),
             outcome=outcome,
+            level=level,
             adjust_for=adjust_for or [],
+            weighted=weighted,
+            weight_by=weight_by or ["segment"],
             themes=themes,
         )
     table = found["table"]
@@ -102,9 +121,14 @@ def linkage_(
         console.print(f"wrote {out_path}", markup=False)
     shown = table if all_rows else table[table["n_with"] > 0]
     console.print(
-        f"{found['outcome']} (glossary metric {found['metric']}): {found['accounts']} accounts, "
-        f"rate {found['outcome_rate']:.2f}"
+        f"{found['outcome']} (glossary metric {found['metric']}): {found['accounts']} "
+        f"{found['level']}s, rate {found['outcome_rate']:.2f}"
         + (f"; adjusted for {', '.join(found['adjusted_for'])}" if found["adjusted_for"] else "")
+        + (
+            f"; weighted by {', '.join(found['weighted_by'])} (rates weighted, counts as counted)"
+            if found["weighted_by"]
+            else ""
+        )
     )
     print_linkage(shown)
 
