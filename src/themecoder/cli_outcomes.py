@@ -133,56 +133,61 @@ def linkage_(
     print_linkage(shown)
 
 
-def print_linkage(table: Any) -> None:
-    """The linkage table with counts beside every rate and CIs beside every effect."""
-    t = Table(title="signal -> outcome (95% bootstrap CIs)")
-    for col in (
-        "signal",
-        "with",
-        "without",
-        "difference [CI]",
-        "risk ratio [CI]",
-        "expected",
-        "observed",
-        "note",
-    ):
-        t.add_column(col)
+def print_linkage(table: Any, title: str = "signal -> outcome (95% bootstrap CIs)") -> None:
+    """The linkage table with counts beside every rate and CIs beside every effect; the
+    signal names never wrap or shorten, the notes are explained under the table."""
+    t = Table(title=title)
+    t.add_column("signal", no_wrap=True, min_width=max(map(len, table["signal"]), default=6))
+    for col in ("with", "without", "difference [CI]", "risk ratio [CI]"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("exp./obs.")
+    t.add_column("note")
 
     def rate(events: float, n: int, r: Any) -> str:
         return "-" if r is None or r != r else f"{r:.2f} ({int(events)}/{n})"
 
-    def ci(v: Any, lo: Any, hi: Any) -> str:
+    def ci(v: Any, lo: Any, hi: Any, fmt: str) -> str:
         if v is None or v != v:
             return "-"
-        return f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" if lo is not None and lo == lo else f"{v:+.2f}"
+        if lo is None or lo != lo:
+            return format(v, fmt)
+        return f"{format(v, fmt)} [{format(lo, fmt)}, {format(hi, fmt)}]"
 
+    notes = set()
     for r in table.itertuples():
-        rr = (
-            "-"
-            if r.risk_ratio is None or r.risk_ratio != r.risk_ratio
-            else (
-                f"{r.risk_ratio:.2f}"
-                + (
-                    f" [{r.rr_low:.2f}, {r.rr_high:.2f}]"
-                    if r.rr_low is not None and r.rr_low == r.rr_low
-                    else ""
-                )
-            )
-        )
-        note = "small cell" if r.small_cell else ""
-        note += ", no CI: < 5 accounts in a group" if min(r.n_with, r.n_without) < 5 else ""
-        note += " (RR +0.5 corrected)" if r.rr_corrected else ""
+        note = []
+        if min(r.n_with, r.n_without) < 5:
+            note.append("no CI")
+        elif r.small_cell:
+            note.append("small")
+        if r.rr_corrected:
+            note.append("RR+0.5")
+        notes.update(note)
+        mark = {True: " ✓", False: " ✗"}.get(r.agrees, "")
+        expected = r.expected if r.expected in ("higher", "lower") else "-"
         t.add_row(
-            _short(r.signal, 40),
+            r.signal,
             rate(r.events_with, r.n_with, r.rate_with),
             rate(r.events_without, r.n_without, r.rate_without),
-            ci(r.difference, r.difference_low, r.difference_high),
-            rr,
-            r.expected,
-            r.observed,
-            note.strip(),
+            ci(r.difference, r.difference_low, r.difference_high, "+.2f"),
+            ci(r.risk_ratio, r.rr_low, r.rr_high, ".2f"),
+            f"{expected}/{r.observed}{mark}",
+            ", ".join(note),
         )
     out.print(t)
+    console.print(
+        "  exp./obs.: the glossary's direction (- none stated) and the CI's "
+        "(unclear: spans 0); ✓ agrees, ✗ opposite",
+        markup=False,
+    )
+    legend = {
+        "no CI": "no CI: fewer than 5 accounts with or without the signal",
+        "small": "small: a cell (outcome x signal) under 5 accounts, read the CI with care",
+        "RR+0.5": "RR+0.5: a zero rate, risk ratio with the Haldane +0.5 correction",
+    }
+    for key in ("no CI", "small", "RR+0.5"):
+        if key in notes:
+            console.print(f"  {legend[key]}", markup=False)
 
 
 @analytics_app.command(name="coverage")
@@ -246,7 +251,7 @@ def story(
         top = escalations.top_accounts(escalations.scored(session, None)).head(10)
         link = outcomes.linkage(session, book, outcome="renewed", themes=False)
     wide = trend.pivot_table(index="period", columns="series", values="share", sort=True)
-    wide.columns = [c.split(":")[0] for c in wide.columns]
+    wide.columns = [c.split(":")[0].split("_")[0] for c in wide.columns]
     wide = pd.concat(
         [
             wide,
@@ -256,10 +261,11 @@ def story(
         ],
         axis=1,
     ).reset_index()
-    print_frame(wide, "1. monthly share of items with a risk signal, and net sentiment")
+    print_frame(wide, "1. monthly share of items with a risk signal per bucket, and net sentiment")
+    top = top.assign(quote=top["quote"].map(lambda q: _short(q, 48)))
     print_frame(
         top[["account_id", "max_score", "bucket", "escalate", "review", "tag", "quote"]],
-        "2. top risks by account (highest signal score)",
+        "2. top risks by account (highest signal score; signals per route)",
     )
     console.print(
         f"3. renewed: {link['accounts']} accounts decided, rate "
