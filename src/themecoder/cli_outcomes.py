@@ -198,7 +198,7 @@ def coverage_(
     db: Db = None,
 ) -> None:
     """Who gave feedback against the imported customer base; under-heard groups flagged.
-    Use --weighted on timeseries to apply post-stratification weights.
+    Use --weighted on timeseries or linkage to apply post-stratification weights.
 
     Example: themecoder analytics coverage --by plan --by segment --by region
     """
