@@ -157,7 +157,7 @@ def main() -> None:
         title="Airline tweets: coder's negative share per airline per day",
     )
     report = {
-        "command": "HF_HUB_OFFLINE=1 nice -n 19 python eval/airline_daily.py"
+        "command": "HF_HUB_OFFLINE=1 python eval/airline_daily.py"
         + (f" --limit {args.limit}" if args.limit else "")
         + (f" --airline '{args.airline}'" if args.airline else ""),
         "tweets": len(tweets),
