@@ -115,3 +115,44 @@ def test_route_escalations_digest_linkage(client) -> None:
         "escalation.create",
         "escalation.closed",
     ]
+
+
+def test_bad_outcome_rows_unknown_columns_weighted_and_user_linkage(client) -> None:
+    csv = (
+        "account_id,segment,renewed,renewal_date\nA,smb,no,2026-10-01\nB,ent,yes,2026-10-01\n"
+        "NOPE,ent,yes,2026-10-01\nB,ent,twice,2026-10-01\nA,smb,yes,\n"
+    )
+    done = client.post("/v1/analytics/outcomes", headers=_h(client), json={"csv": csv}).json()
+    assert (done["level"], done["accounts"], done["outcomes"]) == ("account", 2, 2)
+    assert [(e["line"], e["account_id"]) for e in done["errors"]] == [
+        (4, "NOPE"),
+        (5, "B"),
+        (6, "A"),
+    ]
+    kinds = ("unknown account", "neither a number", "missing or invalid")
+    assert all(k in e["message"] for k, e in zip(kinds, done["errors"], strict=True))
+    by = client.get("/v1/analytics/timeseries", headers=_h(client), params={"by": "plann"})
+    assert by.status_code == 422 and "known columns" in by.json()["error"]["message"]
+    assert "plan" in by.json()["error"]["message"]
+    params = {"themes": False, "weighted": True}
+    weighted = client.get("/v1/analytics/linkage", headers=_h(client), params=params)
+    assert weighted.status_code == 200 and weighted.json()["weighted_by"] == ["segment"]
+    both = client.get(
+        "/v1/analytics/linkage", headers=_h(client), params={**params, "adjust_for": "segment"}
+    )
+    assert both.status_code == 422 and "exclusive" in both.json()["error"]["message"]
+    unknown = client.get("/v1/analytics/linkage", headers=_h(client), params={"adjust_for": "x"})
+    assert unknown.status_code == 422 and "segment" in unknown.json()["error"]["message"]
+    assert (
+        client.get(
+            "/v1/analytics/linkage", headers=_h(client), params={"level": "user"}
+        ).status_code
+        == 404
+    )
+    users = "user_id,renewed,renewal_date\nU-1,yes,2026-10-01\n"
+    per_user = client.post(
+        "/v1/analytics/outcomes",
+        headers=_h(client),
+        json={"csv": users, "user_column": "user_id", "allow_unknown": True},
+    ).json()
+    assert (per_user["level"], per_user["users"], per_user["outcomes"]) == ("user", 1, 1)

@@ -71,3 +71,47 @@ def test_route_digest_outcomes(tmp_path: Path) -> None:
     assert r.exit_code == 0 and "line 4" in r.output and "2 renewed outcomes" in r.output
     r = runner.invoke(app, ["analytics", "linkage", "--db", db, "--no-themes"])
     assert r.exit_code == 0 and "0.00 (0/1)" in r.output
+
+
+def test_story_prints_trend_risks_and_linkage(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    csv = tmp_path / "acc.csv"
+    csv.write_text(
+        "account_id,plan,renewed,renewal_date\nA,team,no,2026-06-01\nB,business,yes,2026-06-01\n"
+    )
+    r = runner.invoke(
+        app, ["analytics", "story", "--db", db, "--accounts", str(csv), "--end", "2026-03-31"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "imported 2 accounts, 2 outcomes" in r.output
+    assert "1. monthly share" in r.output and "2026-02" in r.output  # the empty month, a zero
+    assert "2. top risks by account" in r.output and "A " in r.output
+    assert "3. renewed: 2 accounts decided, rate 0.50" in r.output
+    # names are never cut, every figure has its count, the notes are explained
+    assert "support_friction:risk" in r.output and "0.00 (0/1)" in r.output
+    assert "no CI: fewer than 5 accounts" in r.output
+
+
+def test_linkage_weighted_and_bad_outcome_rows(tmp_path: Path) -> None:
+    db = _db(tmp_path)
+    csv = tmp_path / "acc.csv"
+    csv.write_text(
+        "account_id,segment,renewed,renewal_date\nA,smb,no,2026-06-01\nB,ent,yes,2026-06-01\n"
+        "NOPE,ent,yes,2026-06-01\nB,ent,twice,2026-06-01\nA,smb,yes,\n"
+    )
+    r = runner.invoke(app, ["analytics", "import-outcomes", str(csv), "--db", db])
+    assert r.exit_code == 0, r.output
+    assert "line 4 (NOPE): unknown account" in r.output
+    assert "line 5 (B): renewed 'twice' is neither a number nor yes/no" in r.output
+    assert "line 6 (A): missing or invalid renewal_date" in r.output
+    assert "imported 2 accounts, 2 renewed outcomes (0 pending, 3 rows with errors)" in r.output
+    r = runner.invoke(app, ["analytics", "linkage", "--db", db, "--no-themes", "--weighted"])
+    assert r.exit_code == 0 and "weighted by segment" in r.output, r.output
+    r = runner.invoke(
+        app, ["analytics", "linkage", "--db", db, "--weighted", "--adjust-for", "segment"]
+    )
+    assert r.exit_code == 2 and "exclusive" in r.output
+    r = runner.invoke(app, ["analytics", "linkage", "--db", db, "--adjust-for", "tier"])
+    assert r.exit_code == 2 and "account columns: " in r.output and "segment" in r.output
+    bad = runner.invoke(app, ["analytics", "timeseries", "--db", db, "--by", "plann"])
+    assert bad.exit_code == 2 and "known columns" in bad.output and "plan" in bad.output

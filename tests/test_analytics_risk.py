@@ -24,6 +24,8 @@ ROWS = [
     # account C: two turns of one interview are one conversation: no repeat
     ("C-1", "2026-01-07T09:00:00Z", "C", -0.2, SUPPORT, {"turn": 1, "source": "iv.txt"}),
     ("C-2", "2026-01-07T09:00:00Z", "C", -0.2, SUPPORT, {"turn": 2, "source": "iv.txt"}),
+    # account D: one very negative renewal risk: escalates alone
+    ("D-1", "2026-01-08T09:00:00Z", "D", -0.9, [("renewal_likelihood", "risk")], {}),
 ]
 
 
@@ -51,24 +53,28 @@ def _signals(rows=ROWS) -> pd.DataFrame:
 
 def test_components_and_score_by_hand() -> None:
     scored = score(_signals()).set_index("external_id")
-    # A-1: sentiment (1 + 0.6) / 2 = 0.8; 1 conversation / 3; impact support 0.6 x risk 1
+    # A-1: sentiment (1 + 0.6) / 2 = 0.8; a lone mention has frequency 0; impact 0.6 x 1
     assert scored.loc["A-1", "sentiment_c"] == pytest.approx(0.8)
-    assert scored.loc["A-1", "frequency_c"] == pytest.approx(1 / 3)
+    assert scored.loc["A-1", "frequency_c"] == 0
     assert scored.loc["A-1", "impact_c"] == pytest.approx(0.6)
-    assert scored.loc["A-1", "score"] == pytest.approx(0.35 * 0.8 + 0.25 / 3 + 0.4 * 0.6)
-    assert scored.loc["A-2", "frequency_c"] == pytest.approx(2 / 3)  # A-1 and A-2
-    assert scored.loc["A-3", "frequency_c"] == pytest.approx(1 / 3)  # A-1, A-2 out of window
-    assert scored.loc["A-3", "score"] == pytest.approx(0.35 * 0.6 + 0.25 / 3 + 0.24)
-    assert scored.loc["C-2", "frequency_c"] == pytest.approx(1 / 3)  # one conversation
-    assert scored.loc["B-2", "score"] == pytest.approx(0.35 * 0.1)
+    assert scored.loc["A-1", "score"] == pytest.approx(0.25 * 0.8 + 0.4 * 0.6)
+    # A-2: A-1 and A-2 are two conversations: (2 - 1) / (3 - 1)
+    assert scored.loc["A-2", "frequency_c"] == pytest.approx(0.5)
+    assert scored.loc["A-2", "score"] == pytest.approx(0.2 + 0.35 * 0.5 + 0.24)
+    assert scored.loc["A-3", "frequency_c"] == 0  # A-1, A-2 out of window
+    assert scored.loc["A-3", "score"] == pytest.approx(0.25 * 0.6 + 0.24)
+    assert scored.loc["C-2", "frequency_c"] == 0  # two turns, one conversation
+    assert scored.loc["B-2", "score"] == pytest.approx(0.25 * 0.1)
+    assert scored.loc["D-1", "score"] == pytest.approx(0.25 * 0.95 + 0.4 * 1.0)
     assert scored["route"].to_dict() == {
-        "A-1": "escalate",
+        "A-1": "review",
         "A-2": "escalate",
         "A-3": "review",
-        "B-1": "escalate",
+        "B-1": "review",
         "B-2": "tag",
         "C-1": "review",
         "C-2": "review",
+        "D-1": "escalate",
     }
 
 
@@ -102,17 +108,19 @@ def test_route_escalates_once_acknowledge_close_audited(db_url: str) -> None:
         acme = projects.create_project(session, "acme")
         store(session, ROWS, project_id=acme.id)
         done = escalations.route(session, book, acme.id)
-    assert done["routes"] == {"escalate": 3, "review": 3, "tag": 1}
+    assert done["routes"] == {"escalate": 2, "review": 5, "tag": 1}
+    # one escalation per account and bucket: A's repeat and A-2's score make one
     by_reason = sorted((e["reason"], e["account_id"]) for e in done["escalations"])
-    assert by_reason == [("repeat", "A"), ("threshold", "A"), ("threshold", "B")]
-    repeat = next(e for e in done["escalations"] if e["reason"] == "repeat")
+    assert by_reason == [("threshold", "D"), ("threshold+repeat", "A")]
+    assert done["repeat_escalations"] == 1
+    repeat = next(e for e in done["escalations"] if e["account_id"] == "A")
     assert repeat["owner"] == "Support Operations"
     assert [q["item"] for q in repeat["evidence"]] == ["A-2", "A-1"]
     with session_factory(engine).begin() as session:
         again = escalations.route(session, book, acme.id)
         assert again["escalations"] == []
         listed = escalations.list_escalations(session, acme.id, "open")
-        assert len(listed) == 3
+        assert len(listed) == 2
         first = listed[0]["id"]
         assert escalations.set_status(session, acme.id, first, "acknowledged")["status"] == (
             "acknowledged"

@@ -60,7 +60,10 @@ class EscalationPublic(BaseModel):
     account_id: str | None
     bucket: str
     owner: str | None
-    reason: str = Field(description="threshold (score > 0.6) or repeat (2+ conversations)")
+    reason: str = Field(
+        description="threshold (a signal scored > 0.6), repeat (2+ conversations) or "
+        "threshold+repeat"
+    )
     score: float
     status: str
     evidence: list[Quote]
@@ -158,17 +161,22 @@ class OutcomesIn(Strict):
     outcome: Text = Field("renewed", max_length=100)
     date_column: Text = Field("renewal_date", max_length=100)
     account_column: Text = Field("account_id", max_length=100)
+    user_column: Text | None = Field(
+        None, max_length=100, description="Outcomes per user: the column of user ids."
+    )
     allow_unknown: bool = False
 
 
 class RowError(BaseModel):
     line: int
-    account_id: str | None
+    account_id: str | None = Field(description="The row's account id (user id per user)")
     message: str
 
 
 class OutcomeImportPublic(BaseModel):
+    level: str = Field(description="account or user")
     accounts: int
+    users: int
     outcomes: int
     pending: int
     errors: list[RowError]
@@ -197,9 +205,11 @@ class LinkageRow(BaseModel):
 
 class LinkagePublic(BaseModel):
     outcome: str
+    level: str = Field(description="account or user: what each row of the table counts")
     metric: str | None
     adjusted_for: list[str]
-    accounts: int
+    weighted_by: list[str] = Field(description="post-stratification cells; [] unweighted")
+    accounts: int = Field(description="subjects (accounts or users) with a decided outcome")
     outcome_rate: float
     rows: list[LinkageRow]
 

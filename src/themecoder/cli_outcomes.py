@@ -29,14 +29,18 @@ def import_outcomes(
     outcome: Annotated[str, typer.Option(help="Outcome column (yes/no or numeric).")] = "renewed",
     date_column: Annotated[str, typer.Option(help="Date of the outcome.")] = "renewal_date",
     account_column: Annotated[str, typer.Option(help="Account id column.")] = "account_id",
+    user_column: Annotated[
+        str | None,
+        typer.Option(help="Outcomes per user: the user id column (items' user_id metadata)."),
+    ] = None,
     allow_unknown: Annotated[
-        bool, typer.Option(help="Accept accounts no stored item names.")
+        bool, typer.Option(help="Accept accounts (or users) no stored item names.")
     ] = False,
     project: ProjectOpt = None,
     db: Db = None,
 ) -> None:
-    """Import accounts (every other column kept as attributes) and a dated outcome; bad rows
-    are reported by line, good rows imported.
+    """Import accounts (every other column kept as attributes) and a dated outcome, or with
+    --user-column a dated outcome per user; bad rows are reported by line, good rows imported.
 
     Example: themecoder analytics import-outcomes data/sample/accounts.csv --outcome renewed
     """
@@ -52,6 +56,7 @@ def import_outcomes(
             outcome=outcome,
             date_column=date_column,
             account_column=account_column,
+            user_column=user_column,
             allow_unknown=allow_unknown,
         )
         session.commit()
@@ -59,8 +64,9 @@ def import_outcomes(
         console.print(
             f"line {e['line']} ({e['account_id']}): {e['message']}", style="yellow", markup=False
         )
+    who = f"{done['accounts']} accounts" if done["level"] == "account" else f"{done['users']} users"
     console.print(
-        f"imported {done['accounts']} accounts, {done['outcomes']} {outcome} outcomes "
+        f"imported {who}, {done['outcomes']} {outcome} outcomes "
         f"({done['pending']} pending, {len(done['errors'])} rows with errors)"
     )
 
@@ -68,8 +74,17 @@ def import_outcomes(
 @analytics_app.command(name="linkage")
 def linkage_(
     outcome: Annotated[str, typer.Option(help="Imported binary outcome.")] = "renewed",
+    level: Annotated[
+        str, typer.Option(help="account, or user for outcomes imported per user.")
+    ] = "account",
     adjust_for: Annotated[
         list[str] | None, typer.Option(help="Account attribute to adjust for (segment, plan).")
+    ] = None,
+    weighted: Annotated[
+        bool, typer.Option(help="Post-stratify to the imported accounts' mix (see coverage).")
+    ] = False,
+    weight_by: Annotated[
+        list[str] | None, typer.Option(help="Cells of the weights (default: segment).")
     ] = None,
     themes: Annotated[bool, typer.Option(help="Also link themes.")] = True,
     all_rows: Annotated[bool, typer.Option("--all", help="Show signals nobody had too.")] = False,
@@ -81,6 +96,7 @@ def linkage_(
     ratio with bootstrap 95% CIs, counts beside every figure, expected vs observed direction.
 
     Example: themecoder analytics linkage --outcome renewed --adjust-for segment
+    (or --weighted; --level user after import-outcomes --user-column user_id)
     """
     from themecoder.services import analytics as svc
     from themecoder.services import outcomes
@@ -93,7 +109,10 @@ def linkage_(
             load(s.codebook_path),
             project_id=project_id(session, project),
             outcome=outcome,
+            level=level,
             adjust_for=adjust_for or [],
+            weighted=weighted,
+            weight_by=weight_by or ["segment"],
             themes=themes,
         )
     table = found["table"]
@@ -102,63 +121,73 @@ def linkage_(
         console.print(f"wrote {out_path}", markup=False)
     shown = table if all_rows else table[table["n_with"] > 0]
     console.print(
-        f"{found['outcome']} (glossary metric {found['metric']}): {found['accounts']} accounts, "
-        f"rate {found['outcome_rate']:.2f}"
+        f"{found['outcome']} (glossary metric {found['metric']}): {found['accounts']} "
+        f"{found['level']}s, rate {found['outcome_rate']:.2f}"
         + (f"; adjusted for {', '.join(found['adjusted_for'])}" if found["adjusted_for"] else "")
+        + (
+            f"; weighted by {', '.join(found['weighted_by'])} (rates weighted, counts as counted)"
+            if found["weighted_by"]
+            else ""
+        )
     )
     print_linkage(shown)
 
 
-def print_linkage(table: Any) -> None:
-    """The linkage table with counts beside every rate and CIs beside every effect."""
-    t = Table(title="signal -> outcome (95% bootstrap CIs)")
-    for col in (
-        "signal",
-        "with",
-        "without",
-        "difference [CI]",
-        "risk ratio [CI]",
-        "expected",
-        "observed",
-        "note",
-    ):
-        t.add_column(col)
+def print_linkage(table: Any, title: str = "signal -> outcome (95% bootstrap CIs)") -> None:
+    """The linkage table with counts beside every rate and CIs beside every effect; the
+    signal names never wrap or shorten, the notes are explained under the table."""
+    t = Table(title=title)
+    t.add_column("signal", no_wrap=True, min_width=max(map(len, table["signal"]), default=6))
+    for col in ("with", "without", "difference [CI]", "risk ratio [CI]"):
+        t.add_column(col, no_wrap=True)
+    t.add_column("exp./obs.")
+    t.add_column("note")
 
     def rate(events: float, n: int, r: Any) -> str:
         return "-" if r is None or r != r else f"{r:.2f} ({int(events)}/{n})"
 
-    def ci(v: Any, lo: Any, hi: Any) -> str:
+    def ci(v: Any, lo: Any, hi: Any, fmt: str) -> str:
         if v is None or v != v:
             return "-"
-        return f"{v:+.2f} [{lo:+.2f}, {hi:+.2f}]" if lo is not None and lo == lo else f"{v:+.2f}"
+        if lo is None or lo != lo:
+            return format(v, fmt)
+        return f"{format(v, fmt)} [{format(lo, fmt)}, {format(hi, fmt)}]"
 
+    notes = set()
     for r in table.itertuples():
-        rr = (
-            "-"
-            if r.risk_ratio is None or r.risk_ratio != r.risk_ratio
-            else (
-                f"{r.risk_ratio:.2f}"
-                + (
-                    f" [{r.rr_low:.2f}, {r.rr_high:.2f}]"
-                    if r.rr_low is not None and r.rr_low == r.rr_low
-                    else ""
-                )
-            )
-        )
-        note = "small cell" if r.small_cell else ""
-        note += ", no CI: < 5 accounts in a group" if min(r.n_with, r.n_without) < 5 else ""
-        note += " (RR +0.5 corrected)" if r.rr_corrected else ""
+        note = []
+        if min(r.n_with, r.n_without) < 5:
+            note.append("no CI")
+        elif r.small_cell:
+            note.append("small")
+        if r.rr_corrected:
+            note.append("RR+0.5")
+        notes.update(note)
+        mark = {True: " ✓", False: " ✗"}.get(r.agrees, "")
+        expected = r.expected if r.expected in ("higher", "lower") else "-"
         t.add_row(
-            _short(r.signal, 40),
+            r.signal,
             rate(r.events_with, r.n_with, r.rate_with),
             rate(r.events_without, r.n_without, r.rate_without),
-            ci(r.difference, r.difference_low, r.difference_high),
-            rr,
-            r.expected,
-            r.observed,
-            note.strip(),
+            ci(r.difference, r.difference_low, r.difference_high, "+.2f"),
+            ci(r.risk_ratio, r.rr_low, r.rr_high, ".2f"),
+            f"{expected}/{r.observed}{mark}",
+            ", ".join(note),
         )
     out.print(t)
+    console.print(
+        "  exp./obs.: the glossary's direction (- none stated) and the CI's "
+        "(unclear: spans 0); ✓ agrees, ✗ opposite",
+        markup=False,
+    )
+    legend = {
+        "no CI": "no CI: fewer than 5 accounts with or without the signal",
+        "small": "small: a cell (outcome x signal) under 5 accounts, read the CI with care",
+        "RR+0.5": "RR+0.5: a zero rate, risk ratio with the Haldane +0.5 correction",
+    }
+    for key in ("no CI", "small", "RR+0.5"):
+        if key in notes:
+            console.print(f"  {legend[key]}", markup=False)
 
 
 @analytics_app.command(name="coverage")
@@ -169,7 +198,7 @@ def coverage_(
     db: Db = None,
 ) -> None:
     """Who gave feedback against the imported customer base; under-heard groups flagged.
-    Use --weighted on timeseries to apply post-stratification weights.
+    Use --weighted on timeseries or linkage to apply post-stratification weights.
 
     Example: themecoder analytics coverage --by plan --by segment --by region
     """
@@ -222,7 +251,7 @@ def story(
         top = escalations.top_accounts(escalations.scored(session, None)).head(10)
         link = outcomes.linkage(session, book, outcome="renewed", themes=False)
     wide = trend.pivot_table(index="period", columns="series", values="share", sort=True)
-    wide.columns = [c.split(":")[0] for c in wide.columns]
+    wide.columns = [c.split(":")[0].split("_")[0] for c in wide.columns]
     wide = pd.concat(
         [
             wide,
@@ -232,10 +261,11 @@ def story(
         ],
         axis=1,
     ).reset_index()
-    print_frame(wide, "1. monthly share of items with a risk signal, and net sentiment")
+    print_frame(wide, "1. monthly share of items with a risk signal per bucket, and net sentiment")
+    top = top.assign(quote=top["quote"].map(lambda q: _short(q, 48)))
     print_frame(
         top[["account_id", "max_score", "bucket", "escalate", "review", "tag", "quote"]],
-        "2. top risks by account (highest signal score)",
+        "2. top risks by account (highest signal score; signals per route)",
     )
     console.print(
         f"3. renewed: {link['accounts']} accounts decided, rate "

@@ -192,6 +192,7 @@ def import_outcomes(body: OutcomesIn, db: Db, who: Analyst) -> dict:
         outcome=body.outcome,
         date_column=body.date_column,
         account_column=body.account_column,
+        user_column=body.user_column,
         allow_unknown=body.allow_unknown,
     )
     db.commit()
@@ -201,23 +202,34 @@ def import_outcomes(body: OutcomesIn, db: Db, who: Analyst) -> dict:
 @router.get(
     "/linkage",
     response_model=LinkagePublic,
-    responses={**ERRORS, 404: {"description": "outcome not imported"}},
+    responses={
+        **ERRORS,
+        404: {"description": "outcome not imported, or no accounts to weight or adjust by"},
+    },
 )
 def linkage(
     db: Db,
     ctx: Ctx,
     who: Reader,
     outcome: Name = "renewed",
+    level: Name = "account",
     adjust_for: Names = None,
+    weighted: bool = False,
+    weight_by: Names = None,
     themes: bool = True,
 ) -> dict:
-    """Outcome rates with and without each signal, difference and risk ratio with CIs."""
+    """Outcome rates with and without each signal, difference and risk ratio with CIs;
+    ``level=user`` for outcomes imported per user, ``weighted`` post-stratifies to the
+    imported accounts' mix of ``weight_by`` (default segment)."""
     found = outcomes.linkage(
         db,
         ctx.codebook,
         project_id=who.project_id,
         outcome=outcome,
+        level=level,
         adjust_for=adjust_for or [],
+        weighted=weighted,
+        weight_by=weight_by or ["segment"],
         themes=themes,
     )
     return {**{k: v for k, v in found.items() if k != "table"}, "rows": svc.records(found["table"])}

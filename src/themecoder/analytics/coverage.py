@@ -7,7 +7,9 @@ accounts, of the accounts heard from (at least one coded item) and of the coded 
 ``under`` (0.67) or when none of its accounts was heard. Post-stratification weight of an
 item in cell ``g`` (a combination of the chosen attributes): ``base share(g) / item
 share(g)``, so weighted item counts match the base's mix; items of accounts outside the base
-weigh 1.
+weigh 1. The linkage counts accounts (or users), not items, so its weight of a subject in
+cell ``g`` is ``base share(g) / share(g) among the subjects in the table``
+(:func:`subject_weights`); a subject whose cell is unknown weighs 1.
 """
 
 from __future__ import annotations
@@ -64,3 +66,19 @@ def post_strat_weights(accounts: pd.DataFrame, items: pd.DataFrame, by: Sequence
     shares = item_cells.value_counts(normalize=True)
     weight = item_cells.map(base / shares).fillna(1.0)
     return pd.Series(weight.to_numpy(), index=items["item_id"].to_numpy())
+
+
+def subject_weights(accounts: pd.DataFrame, cells_of: pd.Series, by: Sequence[str]) -> pd.Series:
+    """Post-stratification weight per subject of a linkage table.
+
+    Args:
+        accounts: The imported customer base (``account_id`` and the ``by`` columns).
+        cells_of: Account id of each subject (indexed by subject id: an account's is itself,
+            a user's the account its items name).
+        by: Attributes whose combinations are the cells.
+    """
+    cells = accounts.set_index("account_id")[list(by)].astype(str).agg("/".join, axis=1)
+    base = cells.value_counts(normalize=True)
+    subject_cells = cells_of.map(cells)
+    shares = subject_cells.value_counts(normalize=True)
+    return subject_cells.map(base / shares).fillna(1.0)

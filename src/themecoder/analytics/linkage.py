@@ -16,6 +16,16 @@ accounts carry no weight. A cell with fewer than ``small_cell`` (5) accounts of 
 outcome in either group is flagged: the figures are shown, the CI is wide and says so. With
 fewer than 5 accounts in the exposed or the unexposed group no CI is given at all (a
 bootstrap of so few accounts has almost no spread).
+
+Weighted (post-stratification, ``weights`` per account): the rates are weighted means
+``sum(w y) / sum(w)`` of each group, so the figures speak for the customer base's mix rather
+than for the accounts that happened to have an outcome; the counts beside them stay the
+accounts counted. The bootstrap resamples accounts with their weights. Weighting and
+adjustment are two answers to the same question (which mix to compare in), so a table is
+one or the other.
+
+The subject may be a user instead of an account (outcomes imported per user): read "user"
+for "account" throughout.
 """
 
 from __future__ import annotations
@@ -43,11 +53,15 @@ def exposure(sig: pd.DataFrame, outcomes: pd.DataFrame, signal_col: str = "signa
     return table.reindex(outcomes["account_id"], fill_value=False)
 
 
-def _rates(y: np.ndarray, x: np.ndarray, s: np.ndarray | None) -> tuple[float, float]:
-    """Risk difference and ratio, crude (``s`` None) or Mantel-Haenszel over strata."""
+def _rates(
+    y: np.ndarray, x: np.ndarray, s: np.ndarray | None, w: np.ndarray | None = None
+) -> tuple[float, float]:
+    """Risk difference and ratio: crude (``s`` None, weighted by ``w`` if given) or
+    Mantel-Haenszel over strata."""
     if s is None:
-        n1, n0 = x.sum(), (~x).sum()
-        y1, y0 = y[x].sum(), y[~x].sum()
+        w = np.ones(len(y)) if w is None else w
+        n1, n0 = w[x].sum(), w[~x].sum()
+        y1, y0 = (w * y)[x].sum(), (w * y)[~x].sum()
         p1, p0 = y1 / n1, y0 / n0
         if p1 == 0 or p0 == 0:
             return p1 - p0, ((y1 + 0.5) / (n1 + 1)) / ((y0 + 0.5) / (n0 + 1))
@@ -61,9 +75,9 @@ def _rates(y: np.ndarray, x: np.ndarray, s: np.ndarray | None) -> tuple[float, f
             continue
         big = n1 + n0
         y1, y0 = yk[xk].sum(), yk[~xk].sum()
-        w = n1 * n0 / big
-        num_d += w * (y1 / n1 - y0 / n0)
-        den_d += w
+        wk = n1 * n0 / big
+        num_d += wk * (y1 / n1 - y0 / n0)
+        den_d += wk
         num_r += y1 * n0 / big
         den_r += y0 * n1 / big
     if den_d == 0:
@@ -77,11 +91,17 @@ def effect(
     x: np.ndarray,
     strata: np.ndarray | None = None,
     *,
+    weights: np.ndarray | None = None,
     n_boot: int = N_BOOT,
     seed: int = 0,
 ) -> dict[str, float | int | bool | None]:
-    """Rates, difference and risk ratio with bootstrap 95% CIs for one binary exposure."""
+    """Rates, difference and risk ratio with bootstrap 95% CIs for one binary exposure;
+    ``weights`` (one per account, normalised to mean 1) weigh the rates."""
     y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=bool)
+    if weights is not None and strata is not None:
+        raise ValueError("weights and strata are exclusive")
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    w = w / w.mean() if len(w) and w.mean() > 0 else w
     n1, n0 = int(x.sum()), int((~x).sum())
     y1, y0 = float(y[x].sum()), float(y[~x].sum())
     out: dict[str, float | int | bool | None] = {
@@ -89,8 +109,8 @@ def effect(
         "events_with": y1,
         "n_without": n0,
         "events_without": y0,
-        "rate_with": y1 / n1 if n1 else None,
-        "rate_without": y0 / n0 if n0 else None,
+        "rate_with": float((w * y)[x].sum() / w[x].sum()) if n1 else None,
+        "rate_without": float((w * y)[~x].sum() / w[~x].sum()) if n0 else None,
         "difference": None,
         "difference_low": None,
         "difference_high": None,
@@ -102,7 +122,7 @@ def effect(
     }
     if n1 == 0 or n0 == 0:
         return out
-    diff, rr = _rates(y, x, strata)
+    diff, rr = _rates(y, x, strata, None if strata is not None else w)
     out["difference"], out["risk_ratio"] = float(diff), float(rr)
     out["rr_corrected"] = strata is None and (y1 == 0 or y0 == 0)
     if min(n1, n0) < SMALL_CELL:
@@ -119,7 +139,11 @@ def effect(
     boots = np.empty((n_boot, 2))
     for b in range(n_boot):
         pick = np.concatenate([rng.choice(ix, size=len(ix)) for ix in index])
-        boots[b] = _rates(y[pick], x[pick], None if strata is None else strata[pick])
+        boots[b] = (
+            _rates(y[pick], x[pick], None, w[pick])
+            if strata is None
+            else _rates(y[pick], x[pick], strata[pick])
+        )
     lo_d, hi_d = np.nanpercentile(boots[:, 0], [2.5, 97.5])
     finite = boots[np.isfinite(boots[:, 1]), 1]
     out["difference_low"], out["difference_high"] = float(lo_d), float(hi_d)
@@ -134,6 +158,7 @@ def linkage_table(
     outcomes: pd.DataFrame,
     *,
     strata: pd.Series | None = None,
+    weights: pd.Series | None = None,
     expected: Mapping[str, str] | None = None,
     signals: Sequence[str] | None = None,
     n_boot: int = N_BOOT,
@@ -145,14 +170,17 @@ def linkage_table(
         exposed: From :func:`exposure`, indexed by account.
         outcomes: ``account_id`` and binary ``value`` (1 = the outcome happened).
         strata: Stratum per account id (adjusts by Mantel-Haenszel); ``None`` for crude.
+        weights: Post-stratification weight per account id (an account without one weighs
+            1); exclusive with ``strata``.
         expected: Signal -> expected direction of the outcome ("higher", "lower", "none").
     """
     y = outcomes.set_index("account_id")["value"].reindex(exposed.index).to_numpy(dtype=float)
     s = None if strata is None else strata.reindex(exposed.index).fillna("(none)").to_numpy()
+    w = None if weights is None else weights.reindex(exposed.index).fillna(1.0).to_numpy()
     rows = []
     for name in signals or list(exposed.columns):
         x = exposed[name].to_numpy(dtype=bool) if name in exposed else np.zeros(len(y), bool)
-        e = effect(y, x, s, n_boot=n_boot)
+        e = effect(y, x, s, weights=w, n_boot=n_boot)
         low, high = e["difference_low"], e["difference_high"]
         observed = (
             "unclear"

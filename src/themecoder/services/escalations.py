@@ -44,26 +44,33 @@ def route(
 ) -> dict[str, Any]:
     """Route every signal: escalate (owner from the codebook), review ahead, or tag.
 
-    Escalations are grouped by account (or conversation without one) and bucket and keyed by
-    their first unit, so routing twice escalates nothing new. Pending suggestions of units
-    routed to review get priority ``1 + score``, ahead of every unrouted one.
+    One escalation per account (or conversation without one) and bucket, whatever made it:
+    signals over the threshold (reason ``threshold``), a repeat in 2+ conversations (reason
+    ``repeat``) or both (``threshold+repeat``); keyed by its first unit, so routing twice
+    escalates nothing new. Pending suggestions of units routed to review get priority
+    ``1 + score``, ahead of every unrouted one.
 
     Returns:
         ``routes`` (signals per route), ``escalations`` (new ones, as views),
-        ``review_ahead`` (suggestions moved up) and ``repeat_escalations``.
+        ``review_ahead`` (suggestions moved up) and ``repeat_escalations`` (new ones a repeat
+        made, alone or with the threshold).
     """
     p = params or risk.RiskParams()
     sig = scored(session, project_id, p)
     scope = "all" if project_id is None else f"p{project_id}"
-    groups: list[tuple[str, pd.DataFrame]] = []
     high = sig[sig["route"] == "escalate"]
-    who_key = high["account_id"].fillna("conversation " + high["conversation"].astype(str))
-    for (owner_key, bucket), g in high.groupby([who_key, high["bucket"]]):
-        groups.append(("threshold", g.assign(owner_key=owner_key, bucket=bucket)))
+    high = high.assign(
+        owner_key=high["account_id"].fillna("conversation " + high["conversation"].astype(str)),
+        why="threshold",
+    )
     rep = risk.repeats(sig, p)
-    for _, g in rep.groupby(["account_id", "bucket", "episode"]):
-        groups.append(("repeat", g.assign(owner_key=g["account_id"].iloc[0])))
-    keys = [_key(scope, reason, g) for reason, g in groups]
+    rep = rep.assign(owner_key=rep["account_id"], why="repeat")
+    both = pd.concat([high, rep.drop(columns="episode")], ignore_index=True)
+    groups = []
+    for _, g in both.groupby(["owner_key", "bucket"], sort=True):
+        reason = "+".join(r for r in ("threshold", "repeat") if r in set(g["why"]))
+        groups.append((reason, g.drop_duplicates("unit_id")))
+    keys = [_key(scope, g) for _, g in groups]
     known = store.existing_keys(session, keys)
     created = []
     for key, (reason, g) in zip(keys, groups, strict=True):
@@ -89,7 +96,7 @@ def route(
     return {
         "routes": {r: int((sig["route"] == r).sum()) for r in risk.ROUTES},
         "escalations": created,
-        "repeat_escalations": sum(1 for e in created if e["reason"] == "repeat"),
+        "repeat_escalations": sum(1 for e in created if "repeat" in e["reason"]),
         "review_ahead": ahead,
     }
 
@@ -167,10 +174,8 @@ def view(r: store.EscalationRecord) -> dict[str, Any]:
     }
 
 
-def _key(scope: str, reason: str, g: pd.DataFrame) -> str:
-    return (
-        f"{scope}|{reason}|{g['owner_key'].iloc[0]}|{g['bucket'].iloc[0]}|{int(g['unit_id'].min())}"
-    )
+def _key(scope: str, g: pd.DataFrame) -> str:
+    return f"{scope}|{g['owner_key'].iloc[0]}|{g['bucket'].iloc[0]}|{int(g['unit_id'].min())}"
 
 
 def _owner(book: Codebook, bucket: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Imported customer accounts (attributes) and their dated outcomes (migration 0006).
+"""Imported customer accounts (attributes) and dated outcomes of accounts or users
+(migrations 0006, 0012).
 
 Functions take a session and never commit; reads return DataFrames.
 """
@@ -31,7 +32,9 @@ class AccountRecord(Base):
 
 
 class OutcomeRecord(Base):
-    """One outcome of an account at a date: ``name`` (e.g. "renewed") and a numeric value."""
+    """One outcome of an account or a user at a date: ``name`` (e.g. "renewed") and a numeric
+    value. ``account_id`` holds the subject's id: an account id, or a user id (the items'
+    ``user_id`` metadata) when ``level`` is "user"."""
 
     __tablename__ = "outcomes"
 
@@ -41,6 +44,7 @@ class OutcomeRecord(Base):
     )
     account_id: Mapped[str] = mapped_column(String, index=True)
     name: Mapped[str] = mapped_column(String)
+    level: Mapped[str] = mapped_column(String, default="account", server_default="account")
     value: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_now)
@@ -58,6 +62,12 @@ def known_accounts(session: Session, project_id: int | None) -> set[str]:
     found = set(session.scalars(stmt.distinct()))
     stmt2 = select(AccountRecord.account_id).where(_scope(AccountRecord.project_id, project_id))
     return found | set(session.scalars(stmt2))
+
+
+def known_users(session: Session, project_id: int | None) -> set[str]:
+    """User ids that stored items name (their ``user_id`` metadata)."""
+    stmt = select(ItemRecord.meta).where(_scope(ItemRecord.project_id, project_id))
+    return {str(m["user_id"]) for m in session.scalars(stmt) if m and m.get("user_id")}
 
 
 def replace_accounts(
@@ -86,15 +96,21 @@ def replace_accounts(
 
 
 def replace_outcomes(
-    session: Session, project_id: int | None, name: str, rows: Sequence[Mapping[str, Any]]
+    session: Session,
+    project_id: int | None,
+    name: str,
+    rows: Sequence[Mapping[str, Any]],
+    level: str = "account",
 ) -> None:
-    """Store outcomes ``name``, replacing stored ones of the same accounts and name."""
+    """Store outcomes ``name`` at ``level``, replacing stored ones of the same subjects, name
+    and level."""
     ids = [str(r["account_id"]) for r in rows]
     for start in range(0, len(ids), 500):
         session.execute(
             delete(OutcomeRecord).where(
                 _scope(OutcomeRecord.project_id, project_id),
                 OutcomeRecord.name == name,
+                OutcomeRecord.level == level,
                 OutcomeRecord.account_id.in_(ids[start : start + 500]),
             )
         )
@@ -104,6 +120,7 @@ def replace_outcomes(
             project_id=project_id,
             account_id=str(r["account_id"]),
             name=name,
+            level=level,
             value=float(r["value"]),
             at=r["at"],
             imported_at=now,
@@ -123,13 +140,13 @@ def accounts_frame(session: Session, project_id: int | None) -> pd.DataFrame:
 
 
 def outcomes_frame(
-    session: Session, project_id: int | None, name: str | None = None
+    session: Session, project_id: int | None, name: str | None = None, level: str = "account"
 ) -> pd.DataFrame:
-    """``account_id``, ``name``, ``value``, ``at`` (naive UTC)."""
+    """``account_id`` (the subject id at ``level``), ``name``, ``value``, ``at`` (naive UTC)."""
     stmt = select(
         OutcomeRecord.account_id, OutcomeRecord.name, OutcomeRecord.value, OutcomeRecord.at
     )
-    stmt = stmt.where(_scope(OutcomeRecord.project_id, project_id))
+    stmt = stmt.where(_scope(OutcomeRecord.project_id, project_id), OutcomeRecord.level == level)
     if name is not None:
         stmt = stmt.where(OutcomeRecord.name == name)
     frame = pd.DataFrame(
