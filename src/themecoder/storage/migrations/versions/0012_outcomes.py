@@ -1,7 +1,7 @@
 """Outcomes per account or per user: the ``level`` an outcome's subject id is at.
 
 Revision ID: 0012_outcomes
-Revises: 0008_interop
+Revises: 0010_insights
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_outcomes"
-down_revision: str | None = "0008_interop"
+down_revision: str | None = "0010_insights"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
