@@ -58,6 +58,20 @@ ROUTES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/models"): ADMIN,
     ("POST", "/v1/models/retrain"): ADMIN,
     ("POST", "/v1/models/rollback"): ADMIN,
+    ("GET", "/v1/themes"): READER,
+    ("POST", "/v1/themes/discover"): ANALYST,
+    ("POST", "/v1/themes/accept"): READER,
+    ("POST", "/v1/themes/reject"): READER,
+    ("POST", "/v1/themes/merge"): READER,
+    ("POST", "/v1/themes/{theme_id}/rename"): READER,
+    ("GET", "/v1/themes/{theme_id}/units"): READER,
+    ("GET", "/v1/search"): READER,
+    ("GET", "/v1/insights"): READER,
+    ("POST", "/v1/insights"): READER,
+    ("GET", "/v1/insights/{insight_id}"): READER,
+    ("POST", "/v1/insights/{insight_id}/links"): READER,
+    ("POST", "/v1/insights/{insight_id}/status"): READER,
+    ("POST", "/v1/insights/{insight_id}/metric"): READER,
     ("GET", "/v1/analytics/timeseries"): READER,
     ("GET", "/v1/analytics/risk"): READER,
     ("POST", "/v1/analytics/route"): ANALYST,
@@ -110,6 +124,8 @@ MISSING = {
     "key_id": 999_999,
     "escalation_id": 999_999,
     "vendor": "no-such-vendor",
+    "theme_id": 999_999,
+    "insight_id": 999_999,
 }
 #: A well-formed JSON object no route accepts: allowed roles get 422 from it, with no side
 #: effect, so the matrix can call every route without coding or retraining anything.
@@ -232,10 +248,15 @@ def test_route_table_covers_every_route():
         assert "admin" in allowed and allowed <= EVERYONE
 
 
+#: Routes whose required query parameters the matrix fills in.
+QUERY = {("GET", "/v1/search"): "?q=billing"}
+
+
 def _request(api: Any, method: str, template: str, headers: dict[str, str]) -> Any:
     strict = method in BODY_METHODS and (method, template) not in FREE_BODY
     kw = {"json": NO_SUCH_FIELD} if strict else {}
-    return call(api, method, path_of(template), headers, **kw)
+    path = path_of(template) + QUERY.get((method, template), "")
+    return call(api, method, path, headers, **kw)
 
 
 def test_each_role_against_each_route(api):
@@ -1072,6 +1093,15 @@ def _templates() -> dict[tuple[str, str], Any]:
         },
         ("POST", "/v1/models/retrain"): {"tolerance": 2.0},
         ("POST", "/v1/models/rollback"): {"to_version": "no-such-version"},
+        ("POST", "/v1/themes/discover"): {"sources": ["a.txt"], "min_theme_size": 3},
+        ("POST", "/v1/themes/accept"): {"theme_ids": [1]},
+        ("POST", "/v1/themes/reject"): {"theme_ids": [1]},
+        ("POST", "/v1/themes/merge"): {"theme_ids": [1, 2], "label": "fuzz"},
+        ("POST", "/v1/themes/{theme_id}/rename"): {"label": "fuzz"},
+        ("POST", "/v1/insights"): {"title": "SSO slows activation", "statement": "Setup."},
+        ("POST", "/v1/insights/{insight_id}/links"): {"quotes": [1], "codes": ["pricing"]},
+        ("POST", "/v1/insights/{insight_id}/status"): {"status": "testing", "note": "x"},
+        ("POST", "/v1/insights/{insight_id}/metric"): {"signal": "pricing_perception:risk"},
     }
 
 
