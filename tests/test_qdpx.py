@@ -135,6 +135,40 @@ def test_a_selection_outside_its_source_stores_nothing(factory) -> None:
     assert _counts(factory) == (0, 0, 0)
 
 
+@pytest.mark.model
+def test_imported_sources_are_masked_and_segments_follow(factory) -> None:
+    """Personal data in an imported source is masked as ingest masks it; a coded segment after
+    it moves onto the masked text and still covers the same words."""
+    from themecoder.config import Settings
+
+    text = (
+        "Mail me at dana.whitfield@example.com or call +44 20 7946 0958. "
+        "The SSO setup was confusing."
+    )
+    start = text.index("The SSO setup")
+    xml = (
+        '<Project xmlns="urn:QDA-XML:project:1.0" name="p"><CodeBook><Codes>'
+        '<Code guid="11111111-1111-1111-1111-111111111111" name="onboarding" isCodable="true"/>'
+        "</Codes></CodeBook><Sources>"
+        '<TextSource guid="22222222-2222-2222-2222-222222222222" name="s1">'
+        f"<PlainTextContent>{text}</PlainTextContent>"
+        f'<PlainTextSelection guid="44444444-4444-4444-4444-444444444444" startPosition="{start}" '
+        f'endPosition="{len(text)}"><Coding guid="55555555-5555-5555-5555-555555555555">'
+        '<CodeRef targetGUID="11111111-1111-1111-1111-111111111111"/></Coding>'
+        "</PlainTextSelection></TextSource></Sources></Project>"
+    )
+    with factory.begin() as session:
+        qda_import.import_qdpx(
+            session, None, _zip({"project.qde": xml.encode()}), settings=Settings()
+        )
+    with factory() as session:
+        stored = session.scalar(select(ItemRecord.text))
+        seg = session.scalars(select(CodedSegmentRecord)).one()
+    assert "example.com" not in stored and "7946" not in stored
+    assert "[EMAIL]" in stored and "[PHONE]" in stored
+    assert stored[seg.start_char : seg.end_char] == seg.text == "The SSO setup was confusing."
+
+
 # -- export of coded, reviewed units through the API --------------------------------------
 
 

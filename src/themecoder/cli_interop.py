@@ -92,6 +92,7 @@ def import_(
                 path.read_bytes(),
                 filename=path.name,
                 project_slug=project,
+                settings=_settings(db),
             )
     console.print(
         f"imported {report['sources']} sources, {report['codes']} codes and "

@@ -63,6 +63,7 @@ def export_qdpx(
 )
 async def import_qdpx(
     request: Request,
+    ctx: Ctx,
     db: Db,
     who: Admin,
     filename: Annotated[str, Query(max_length=200)] = "upload.qdpx",
@@ -73,7 +74,13 @@ async def import_qdpx(
     data = await request.body()
     slug = qda_export.project_slug(db, who.project_id)
     report = qda_import.import_qdpx(
-        db, who.project_id, data, filename=filename, project_slug=slug, who=who
+        db,
+        who.project_id,
+        data,
+        filename=filename,
+        project_slug=slug,
+        who=who,
+        settings=ctx.settings,
     )
     db.commit()
     return QdaImportPublic(**report)

@@ -24,9 +24,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from themecoder.codebook.model import Codebook
+from themecoder.config import Settings
 from themecoder.errors import Conflict
 from themecoder.interop.qdpx import QdaCode, QdaProject, read_qdpx
-from themecoder.services import audit
+from themecoder.services import audit, privacy, projects
 from themecoder.services.qda_export import IMPORT_MARK
 from themecoder.storage import interop_queries as q
 from themecoder.storage.codebooks import save_codebook_version
@@ -46,8 +47,13 @@ def import_qdpx(
     filename: str = "upload.qdpx",
     project_slug: str | None = None,
     who: Any = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Import a ``.qdpx`` archive into the project (``None``: the command line's store).
+
+    With ``settings``, personal data in the sources is masked as ingest masks it (the project's
+    rules; originals sealed where the project keeps them) before anything is stored, and every
+    coded segment's offsets are moved onto the masked text.
 
     Returns:
         ``import_id``, ``codebook`` (its stored name), and counts of ``sources``, ``codes``,
@@ -59,6 +65,14 @@ def import_qdpx(
         Conflict: The project already holds one of the file's sources (imported before).
     """
     project = read_qdpx(data, filename)
+    originals: dict[str, str] = {}
+    if settings is not None:
+        rules = privacy.policy(
+            settings, None if project_id is None else projects.project_settings(session, project_id)
+        )
+        changed = _mask_sources(project, privacy.masker_for(settings, rules))
+        if rules.keep_original:
+            originals = privacy.seal(settings, {g: {"text": t} for g, t in changed.items()})
     external = {s.guid: f"qdpx:{s.guid}" for s in project.sources}
     if project_id is not None:
         held = q.held_external_ids(session, project_id, list(external.values()))
@@ -142,7 +156,7 @@ def import_qdpx(
                 "expression": "none",
                 "created_at": None,
                 "account_id": account,
-                "original": None,
+                "original": originals.get(s.guid),
             }
         )
     item_ids = dict(
@@ -179,6 +193,22 @@ def import_qdpx(
     if project_id is not None:
         audit.record(session, who, project_id, "import", f"qda_import:{record.id}", None, report)
     return report
+
+
+def _mask_sources(project: QdaProject, masker: Any) -> dict[str, str]:
+    """Mask each source's text in place, moving its selections onto the masked text; returns
+    the originals of the sources that changed, by GUID."""
+    changed = {}
+    for source, masked in zip(
+        project.sources, masker.mask_many([s.text for s in project.sources]), strict=True
+    ):
+        if not masked.changed:
+            continue
+        changed[source.guid] = source.text
+        for sel in source.selections:
+            sel.start, sel.end = masked.to_masked(sel.start), masked.to_masked_end(sel.end)
+        source.text = masked.text
+    return changed
 
 
 def _code_ids(codes: list[QdaCode]) -> tuple[dict[str, str], dict[str, str]]:
