@@ -1,7 +1,7 @@
 """Analytics: escalations with their append-only history, imported accounts and outcomes.
 
 Revision ID: 0006_analytics
-Revises: 0004
+Revises: 0005_trust
 Create Date: 2026-11-30
 """
 

@@ -8,7 +8,7 @@ this revision are not kept (there was no key when they were stored). Downgrade d
 column; masked text stays masked.
 
 Revision ID: 0007_pii
-Revises: 0005_trust (an integrator re-chains it after 0006)
+Revises: 0006_analytics
 Create Date: 2026-12-02
 """
 

@@ -1,7 +1,7 @@
 """Interop: REFI-QDA imports and their coded segments, webhook secrets and deliveries.
 
 Revision ID: 0008_interop
-Revises: 0007_pii (an integrator re-chains it after the other branches' revisions)
+Revises: 0007_pii
 Create Date: 2026-12-03
 """
 
