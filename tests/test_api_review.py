@@ -470,3 +470,26 @@ def test_code_one_ticket_and_optionally_store_it(api) -> None:
         missing.status_code == 422
         and missing.json()["error"]["fields"][0]["field"] == "external_id"
     )
+
+
+def test_an_item_in_another_language_is_stored_not_coded(api) -> None:
+    """As on the command line: a French ticket is stored but gets no codes or suggestions;
+    the English one beside it is coded."""
+    api.ingest(
+        [
+            {
+                "external_id": "FR-1",
+                "text": "Le support ne répond jamais et la facture a encore doublé ce mois-ci, "
+                "nous allons résilier notre abonnement.",
+            },
+            {
+                "external_id": "EN-1",
+                "text": "Support never answers and the invoice doubled again this month, "
+                "we are going to cancel our subscription.",
+            },
+        ]
+    )
+    fr = api.client.get("/v1/items/FR-1", headers=api.h("analyst")).json()
+    en = api.client.get("/v1/items/EN-1", headers=api.h("analyst")).json()
+    assert fr["suggestions"] == [] and not any(u.get("buckets") for u in fr["units"])
+    assert en["suggestions"]

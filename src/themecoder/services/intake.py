@@ -28,7 +28,7 @@ from themecoder.review.queue import (
     expected_value_of_review,
     is_double_coded,
 )
-from themecoder.services import privacy
+from themecoder.services import languages, privacy
 from themecoder.services.agreement import gates as project_gates
 from themecoder.storage.repository import insert_ids, save_results
 from themecoder.storage.review import (
@@ -124,7 +124,8 @@ def ingest(
     Nothing is committed: the caller owns the transaction, so a failure stores nothing. With
     redaction on, items are masked first (:mod:`themecoder.services.privacy`): the stored
     text, units, evidence and the returned results hold placeholders, and the original is
-    stored, encrypted, only if the project keeps originals.
+    stored, encrypted, only if the project keeps originals. An item in another language than
+    the coder's is stored but not coded, with a warning (:mod:`themecoder.services.languages`).
 
     Args:
         session: Open session.
@@ -164,7 +165,11 @@ def ingest(
             rules,
         )
         sealed = privacy.seal(s, originals) if rules.keep_original else {}
+        # As on the command line: an item in another language is stored, not coded, and said.
+        detector = languages.detector_for(s)
+        masked, held = languages.hold_back(masked, detector, code_other=s.code_other_languages)
         results = coder.code(masked, progress=progress)
+        languages.flag(results, held, detector, code_other=s.code_other_languages)
         outcome.results = {it.external_id: r for it, r in zip(new, results, strict=True)}
         run_id = save_results(
             session,
