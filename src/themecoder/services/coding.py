@@ -120,10 +120,7 @@ def code_path(
     coder = coder or Coder.load(s)
     rules = privacy.policy(s)
     items, _ = privacy.mask_items(ingested.items, privacy.masker_for(s, rules), rules)
-    detector = languages.detector_for(s)
-    items, held = languages.hold_back(items, detector, code_other=s.code_other_languages)
-    results = coder.code(items, progress=progress)
-    languages.flag(results, held, detector, code_other=s.code_other_languages)
+    results = languages.code_checked(coder, items, s, progress)
     if store:
         themes.label_results(s, results)
     if out is not None:

@@ -165,11 +165,7 @@ def ingest(
             rules,
         )
         sealed = privacy.seal(s, originals) if rules.keep_original else {}
-        # As on the command line: an item in another language is stored, not coded, and said.
-        detector = languages.detector_for(s)
-        masked, held = languages.hold_back(masked, detector, code_other=s.code_other_languages)
-        results = coder.code(masked, progress=progress)
-        languages.flag(results, held, detector, code_other=s.code_other_languages)
+        results = languages.code_checked(coder, masked, s, progress)
         outcome.results = {it.external_id: r for it, r in zip(new, results, strict=True)}
         run_id = save_results(
             session,

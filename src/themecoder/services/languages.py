@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from themecoder.config import Settings
 from themecoder.domain import BUCKETS, BucketCode, Item, ItemResult
@@ -92,3 +93,15 @@ def _best_codes(res: ItemResult) -> list[BucketCode]:
             if code.bucket not in best or code.confidence > best[code.bucket].confidence:
                 best[code.bucket] = code
     return [best[b] for b in BUCKETS if b in best]
+
+
+def code_checked(
+    coder: Any, items: Sequence[Item], s: Settings, progress: Any = None
+) -> list[ItemResult]:
+    """``coder.code(items)`` with both passes around it, as ``s`` asks: the one way the
+    command line and the API's ingest code items."""
+    detector = detector_for(s)
+    items, held = hold_back(items, detector, code_other=s.code_other_languages)
+    results = coder.code(items, progress=progress)
+    flag(results, held, detector, code_other=s.code_other_languages)
+    return results
