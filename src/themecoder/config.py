@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     finetune_encoder: bool = Field(
         True, description="`themecoder train` fine-tunes a LoRA adapter on the encoder."
     )
+    finetune_epochs: int = Field(
+        2, ge=1, le=20, description="Passes over the training data when fine-tuning the encoder."
+    )
+    finetune_rank: int = Field(
+        16, ge=1, le=256, description="Rank of the encoder's LoRA adapter when fine-tuning."
+    )
     calibrate_on_devset: bool = Field(
         True,
         description="`themecoder train` sets bucket calibration and thresholds on the dev "
