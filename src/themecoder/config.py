@@ -142,6 +142,25 @@ class Settings(BaseSettings):
         description="BLAS threads in the service (None: the library default). One keeps "
         "OpenBLAS's spinning idle threads off the cores the embedding model needs.",
     )
+    coder_threads: int | None = Field(
+        None,
+        ge=1,
+        description="torch threads of the API's interactive coder (None: one per core).",
+    )
+    worker_threads: int = Field(
+        1,
+        ge=1,
+        description="torch threads a job worker codes with, so a bulk job leaves cores to "
+        "the interactive path.",
+    )
+    worker_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness a job worker runs at (0: unchanged). `themecoder worker` also "
+        "sets its session's autogroup niceness on Linux where it leads its own session; the "
+        "API's embedded worker lowers its own threads only.",
+    )
     worker_embedded: bool = Field(
         True,
         description="Run the job worker in a thread of the API process. Set false when "

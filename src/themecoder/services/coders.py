@@ -1,13 +1,14 @@
 """The coders a service process holds: one per model version in use, loaded lazily, once.
 
 Projects start on the shipped model and move to their own version when a retrain is
-promoted. All coders share one embedding model (same weights, loaded once). Calls into a
-coder are serialised: Hugging Face tokenizers and spaCy pipelines are not safe to share across
-threads, and on a small CPU box parallel calls would only compete for cores.
+promoted. The coders of a registry share one embedding model (same weights, loaded once).
+Calls into a coder are serialised: Hugging Face tokenizers and spaCy pipelines are not safe to
+share across threads, and on a small CPU box parallel calls would only compete for cores.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,12 +26,23 @@ class LockedCoder:
     Exposes what the services use (``version``, ``code``, ``encode``). One thread rather than a
     lock: torch's OpenMP team belongs to the calling thread, so calls arriving on changing
     request threads would each wake (or build) a different team; on one thread it stays warm.
+
+    Args:
+        coder: The coder.
+        threads: torch threads of that thread's OpenMP team (None: torch's default).
+        nice: Added to the thread's niceness (Linux: per thread; the OpenMP threads it starts
+            inherit it), so a background coder yields the cores to an interactive one.
     """
 
-    def __init__(self, coder: Coder) -> None:
+    def __init__(self, coder: Coder, threads: int | None = None, nice: int = 0) -> None:
         self.coder = coder
         self.version = coder.version
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="coder")
+        self._thread = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="coder",
+            initializer=pin_thread,
+            initargs=(threads, nice),
+        )
 
     def code(self, items: Sequence[str | Item], progress: Any = None) -> list[ItemResult]:
         return self._thread.submit(self.coder.code, items, progress=progress).result()
@@ -40,16 +52,49 @@ class LockedCoder:
         return self._thread.submit(self.coder.embedder.encode, list(texts)).result()
 
 
+def pin_thread(threads: int | None = None, nice: int = 0) -> None:
+    """Set the calling thread's torch threads and run it ``nice`` below the process's main
+    thread (never raising its priority; idempotent, so a thread started by an already lowered
+    one stays where it is).
+
+    torch applies ``set_num_threads`` to the calling thread's OpenMP team (and to threads that
+    have not run torch yet), so each coder thread sets its own. Niceness is per thread on
+    Linux (``setpriority`` on the thread id), and threads started later inherit it.
+    """
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    if nice > 0 and hasattr(os, "setpriority"):
+        tid = threading.get_native_id()
+        target = min(19, os.getpriority(os.PRIO_PROCESS, os.getpid()) + nice)
+        if os.getpriority(os.PRIO_PROCESS, tid) < target:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+
+
 class CoderRegistry:
     """Coders by artifact folder; ``None`` names the shipped model (``settings.model_dir``), a
-    relative path a folder of the model store (``settings.project_models_dir``)."""
+    relative path a folder of the model store (``settings.project_models_dir``).
 
-    def __init__(self, settings: Settings, default: Coder | None = None) -> None:
+    ``threads`` and ``nice`` set up each coder's thread (see :func:`pin_thread`): the API's
+    interactive coders and a job worker's coders are separate registries, so a bulk chunk
+    never queues on the thread that serves ``POST /v1/code``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        default: Coder | None = None,
+        threads: int | None = None,
+        nice: int = 0,
+    ) -> None:
         self.settings = settings
+        self.threads = threads
+        self.nice = nice
         self._coders: dict[str, LockedCoder] = {}
         self._lock = threading.Lock()
         if default is not None:
-            self._coders[self._key(None)] = LockedCoder(default)
+            self._coders[self._key(None)] = LockedCoder(default, threads, nice)
 
     def resolve(self, path: str | Path | None) -> Path:
         """The folder of a stored model path: ``None`` is the shipped model, a relative path
@@ -74,5 +119,6 @@ class CoderRegistry:
             if key not in self._coders:
                 shared = next(iter(self._coders.values())).coder.embedder if self._coders else None
                 s = self.settings.model_copy(update={"model_dir": Path(key)})
-                self._coders[key] = LockedCoder(Coder.load(s, embedder=shared))
+                coder = Coder.load(s, embedder=shared)
+                self._coders[key] = LockedCoder(coder, self.threads, self.nice)
             return self._coders[key]
