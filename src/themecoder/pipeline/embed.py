@@ -122,7 +122,10 @@ def quantize_encoder(st: Any, float_ffn_output: bool = True) -> Any:
     per-tensor activation scales flatten. Measured on the dev set (``eval/encoder_cost.py``):
     this scheme gives the float model's exact codes on 87% of texts (bucket macro-F1 on the
     tune part 0.575 against 0.596), every Linear int8 on 80% (0.564), at about 0.75x and 0.5x
-    the float model's CPU time. Hence off by default (``encoder_int8``).
+    the float model's CPU time. And an activation's scale is taken over the whole forward
+    batch, so a text's vector (and codes) depend on the texts batched with it: with encoder
+    batches of 16 instead of 64 the same codes held on 85% of texts. Hence off by default
+    (``encoder_int8``): with it on, bulk and single coding of a text may differ.
     """
     import warnings
 
