@@ -64,13 +64,21 @@ class Settings(BaseSettings):
         "filters leave) exactly over the stored embeddings; above it, through the FAISS index.",
     )
     device: str = Field("cpu", description="torch device for the embedding model.")
-    batch_size: int = Field(64, ge=1, le=4096)
+    batch_size: int = Field(
+        16,
+        ge=1,
+        le=4096,
+        description="Texts per encoder forward pass. Length-sorted small batches pad less: 16 "
+        "took 0.8-0.9x the CPU time per ticket of 64 for 4 tickets and 0.8x for 64, with the "
+        "same vectors to float rounding (eval/encoder_cost.py).",
+    )
     encoder_int8: bool = Field(
         False,
         description="Run the embedding model with int8 dynamic quantisation on CPU (every "
         "coding path alike: API, jobs, command line); training always uses the float model. "
-        "Off: ~0.75x the CPU time, but the float model's exact codes on only 87% of dev-set "
-        "texts and bucket macro-F1 0.575 vs 0.596 on its tune part (eval/encoder_cost.py).",
+        "Off: ~0.75x the CPU time, but the float model's exact codes on only 85-87% of "
+        "dev-set texts, bucket macro-F1 0.567-0.575 vs 0.596 on its tune part, and a text's "
+        "codes depend on the texts batched with it (eval/encoder_cost.py).",
     )
     encoder_max_tokens: int | None = Field(
         None,
