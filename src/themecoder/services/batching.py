@@ -3,6 +3,9 @@
 Requests arriving within ``max_wait_s`` of the first waiting one, up to ``max_batch`` of them,
 are coded together; while a batch runs, the next one gathers, so under load batches grow and
 the per-text cost of the encoder falls, and when idle a request waits at most ``max_wait_s``.
+A request that arrives while a batch runs waits for it and then for its own batch, so
+``max_batch`` bounds the tail: the service defaults keep it small and ``max_wait_s`` at 0 (a
+request finding the coder idle runs at once).
 Results are fanned back out in order. If a batch call fails, its texts are retried one by one,
 so a text that cannot be coded fails only its own request.
 """
