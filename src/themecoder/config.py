@@ -151,9 +151,13 @@ class Settings(BaseSettings):
         "OpenBLAS's spinning idle threads off the cores the embedding model needs.",
     )
     coder_threads: int | None = Field(
-        None,
+        1,
         ge=1,
-        description="torch threads of the API's interactive coder (None: one per core).",
+        description="torch threads of the API's interactive coder (None: one per core). One: "
+        "MiniLM's matrices are too small to share well, and two threads that wait for each "
+        "other at every layer collapse when anything else wants a core (83 ms per request "
+        "against 590 ms beside a busy process on 2 cores, eval/profile_code_request.py); the "
+        "other core serves HTTP, masking and the next batch's gathering.",
     )
     worker_threads: int = Field(
         1,
