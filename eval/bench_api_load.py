@@ -11,7 +11,7 @@ in turns, so drifting background load hits them alike):
   * ``shipped``: the service's defaults;
   * ``off``: micro-batching off (``THEMECODER_CODE_BATCHING=0``), the baseline it must beat;
   * ``previous``: the defaults before this bench's last change (micro-batches of up to 32
-    with a 5 ms wait, encoder batches of 64).
+    with a 5 ms wait, encoder batches of 64, one torch thread per core for the coder).
 
   1. capacity: a closed loop of ``--clients`` concurrent clients for ``--capacity-s`` seconds
      per turn (after a warm-up); completed requests per second, the median over ``--rounds``;
@@ -207,7 +207,12 @@ def load_now() -> float:
 MODES = {
     "shipped": {},
     "off": {"code_batching": "0"},
-    "previous": {"code_batch_max": "32", "code_batch_wait_ms": "5", "batch_size": "64"},
+    "previous": {
+        "code_batch_max": "32",
+        "code_batch_wait_ms": "5",
+        "batch_size": "64",
+        "coder_threads": str(os.cpu_count() or 1),
+    },
 }
 
 
@@ -346,7 +351,7 @@ def markdown(fig: dict) -> str:
         "",
         "Configurations measured in turns in the same run (`shipped`: the defaults; `off`: "
         "micro-batching off; `previous`: batches of up to 32 with a 5 ms wait, encoder batches "
-        "of 64). Open loop at "
+        "of 64, a torch thread per core). Open loop at "
         f"{fig['args']['load']:.0%} of each one's own capacity; target p99 < 300 ms, 0 errors.",
         "",
         "| configuration | capacity req/s (per round) | open-loop rate | sent | errors "
