@@ -11,7 +11,9 @@ in turns, so drifting background load hits them alike):
   * ``shipped``: the service's defaults;
   * ``off``: micro-batching off (``THEMECODER_CODE_BATCHING=0``), the baseline it must beat;
   * ``previous``: the defaults before this bench's last change (micro-batches of up to 32
-    with a 5 ms wait, encoder batches of 64, one torch thread per core for the coder).
+    with a 5 ms wait, encoder batches of 64, one torch thread per core for the coder);
+  * ``replicas``: the defaults with a copy of the coder per core
+    (``THEMECODER_CODER_REPLICAS``), micro-batches running side by side.
 
   1. capacity: a closed loop of ``--clients`` concurrent clients for ``--capacity-s`` seconds
      per turn (after a warm-up); completed requests per second, the median over ``--rounds``;
@@ -213,6 +215,7 @@ MODES = {
         "batch_size": "64",
         "coder_threads": str(os.cpu_count() or 1),
     },
+    "replicas": {"coder_replicas": str(os.cpu_count() or 1)},
 }
 
 
@@ -351,7 +354,8 @@ def markdown(fig: dict) -> str:
         "",
         "Configurations measured in turns in the same run (`shipped`: the defaults; `off`: "
         "micro-batching off; `previous`: batches of up to 32 with a 5 ms wait, encoder batches "
-        "of 64, a torch thread per core). Open loop at "
+        "of 64, a torch thread per core; `replicas`: a copy of the coder per core). "
+        "Open loop at "
         f"{fig['args']['load']:.0%} of each one's own capacity; target p99 < 300 ms, 0 errors.",
         "",
         "| configuration | capacity req/s (per round) | open-loop rate | sent | errors "
@@ -446,7 +450,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seconds", type=float, default=30.0, help="open-loop duration, all rounds")
     p.add_argument("--rounds", type=int, default=3, help="turns per configuration")
     p.add_argument(
-        "--modes", default="shipped,off,previous", help="configurations (empty: job only)"
+        "--modes",
+        default="shipped,off,previous,replicas",
+        help="configurations (empty: job only)",
     )
     p.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     p.add_argument("--job-items", type=int, default=1000)

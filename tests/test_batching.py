@@ -139,3 +139,19 @@ def test_defaults_run_an_idle_request_at_once_and_batch_arrivals_while_busy() ->
     # Capped batches in arrival order: no request waits behind more than one running batch
     # and the ones ahead of it in the queue.
     assert fake.batches == [["first"], ["t0", "t1", "t2", "t3"], ["t4", "t5"]]
+
+
+def test_with_concurrency_batches_run_side_by_side_each_still_capped() -> None:
+    fake = Slow(0.2)
+
+    async def main() -> tuple[list[object], float]:
+        batcher = MicroBatcher(fake.code, max_batch=2, max_wait_s=0.0, concurrency=2)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        out = await _gather(batcher, [f"t{i}" for i in range(4)])
+        return out, loop.time() - start
+
+    out, took = asyncio.run(main())
+    assert out == [f"T{i}" for i in range(4)]
+    assert sorted(fake.batches) == [["t0", "t1"], ["t2", "t3"]]
+    assert len(fake.threads) == 2 and took < 0.38  # side by side: 0.4 s one after the other

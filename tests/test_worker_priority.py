@@ -112,3 +112,42 @@ def test_embedded_worker_codes_on_coders_of_its_own(settings) -> None:
         assert jobs is not ctx.coders  # a bulk chunk never queues on /v1/code's coder thread
         assert (jobs.threads, jobs.nice) == (s.worker_threads, 3)
         assert (ctx.coders.threads, ctx.coders.nice) == (s.coder_threads, 0)
+
+
+def test_a_coder_with_copies_runs_calls_in_parallel_on_free_copies() -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from themecoder.services.coders import LockedCoder
+
+    class Sleepy:
+        version = "v"
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def code(self, items, progress=None):
+            self.calls += 1
+            time.sleep(0.2)
+            return list(items)
+
+    one, two = Sleepy(), Sleepy()
+    locked = LockedCoder(one, replicas=[two])  # type: ignore[arg-type, list-item]
+    assert locked.replicas == 2
+    start = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        out = list(pool.map(lambda t: locked.code([t]), ["a", "b", "c", "d"]))
+    assert out == [["a"], ["b"], ["c"], ["d"]]
+    assert (one.calls, two.calls) == (2, 2)  # never two calls on one copy at once
+    assert time.monotonic() - start < 0.7  # 0.8 s one after the other
+
+
+def test_registry_copies_have_models_of_their_own() -> None:
+    from themecoder.config import Settings
+    from themecoder.services.coders import CoderRegistry
+
+    registry = CoderRegistry(Settings(), replicas=2)
+    locked = registry.get(None)  # loads the artifact; the models themselves load lazily
+    assert locked.replicas == 2
+    (copy_embedder,) = registry._copy_embedders
+    assert copy_embedder is not locked.coder.embedder  # a tokenizer is not shared by threads

@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         except BaseException:
             engine.dispose()
             raise
-        coders = CoderRegistry(s, default=coder, threads=s.coder_threads)
+        coders = CoderRegistry(s, default=coder, threads=s.coder_threads, replicas=s.coder_replicas)
         codebook = load_codebook(s.codebook_path)
         # Jobs left running by a stopped process are taken over when their lease expires;
         # without a separate `themecoder worker`, this process runs the worker in a thread.

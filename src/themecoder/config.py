@@ -159,6 +159,14 @@ class Settings(BaseSettings):
         "against 590 ms beside a busy process on 2 cores, eval/profile_code_request.py); the "
         "other core serves HTTP, masking and the next batch's gathering.",
     )
+    coder_replicas: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Copies of each coder the API holds for `/v1/code` (each with its own "
+        "models and thread), so that many micro-batches run in parallel, one core each "
+        "(with THEMECODER_CODER_THREADS=1). Memory grows by a model copy each.",
+    )
     worker_threads: int = Field(
         1,
         ge=1,
