@@ -2,8 +2,8 @@
 
 Projects start on the shipped model and move to their own version when a retrain is
 promoted. The coders of a registry share one embedding model (same weights, loaded once).
-Calls into a coder are serialised: Hugging Face tokenizers and spaCy pipelines are not safe to
-share across threads, and on a small CPU box parallel calls would only compete for cores.
+Calls into one copy of a coder are serialised: Hugging Face tokenizers and spaCy pipelines are
+not safe to share across threads; parallel calls need copies (``replicas``), one core each.
 """
 
 from __future__ import annotations
