@@ -46,3 +46,15 @@ def test_int8_vectors_and_codes_stay_close_to_float(coder) -> None:
     decisions = sum(6 - len(f ^ q) for f, q in zip(float_codes, int8_codes, strict=True))
     assert decisions / (6 * len(TEXTS)) >= 0.9
     assert not np.allclose(a, b)  # it did quantise
+
+
+@pytest.mark.model
+def test_float_codes_of_a_text_do_not_depend_on_its_batch(coder) -> None:
+    # Bulk jobs and /v1/code (alone or micro-batched) must give a text the same codes.
+    together = coder.code(TEXTS)
+    for text, batched in zip(TEXTS, together, strict=True):
+        (alone,) = coder.code([text])
+        assert [(c.bucket, c.polarity) for c in alone.buckets] == [
+            (c.bucket, c.polarity) for c in batched.buckets
+        ]
+        assert alone.sentiment == batched.sentiment
