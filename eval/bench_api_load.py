@@ -13,7 +13,8 @@ in turns, so drifting background load hits them alike):
   * ``previous``: the defaults before this bench's last change (micro-batches of up to 32
     with a 5 ms wait, encoder batches of 64, one torch thread per core for the coder);
   * ``replicas``: the defaults with a copy of the coder per core
-    (``THEMECODER_CODER_REPLICAS``), micro-batches running side by side.
+    (``THEMECODER_CODER_REPLICAS``), micro-batches running side by side;
+  * ``threads``: the defaults with a torch thread per core for the coder.
 
   1. capacity: a closed loop of ``--clients`` concurrent clients for ``--capacity-s`` seconds
      per turn (after a warm-up); completed requests per second, the median over ``--rounds``;
@@ -218,6 +219,7 @@ MODES = {
         "coder_threads": str(os.cpu_count() or 1),
     },
     "replicas": {"coder_replicas": str(os.cpu_count() or 1)},
+    "threads": {"coder_threads": str(os.cpu_count() or 1)},
 }
 
 
@@ -374,7 +376,8 @@ def table(fig: dict) -> list[str]:
         "",
         "Configurations measured in turns in the same run (`shipped`: the defaults; `off`: "
         "micro-batching off; `previous`: batches of up to 32 with a 5 ms wait, encoder batches "
-        "of 64, a torch thread per core; `replicas`: a copy of the coder per core). "
+        "of 64, a torch thread per core; `replicas`: a copy of the coder per core; `threads`: "
+        "a torch thread per core). "
         "Open loop at "
         f"{fig['args']['load']:.0%} of each one's own capacity; target p99 < 300 ms, 0 errors.",
         "",
@@ -477,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=3, help="turns per configuration")
     p.add_argument(
         "--modes",
-        default="shipped,off,previous,replicas",
+        default="shipped,off,previous,replicas,threads",
         help="configurations (empty: job only)",
     )
     p.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
