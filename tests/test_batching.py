@@ -107,3 +107,51 @@ def test_code_batchers_per_coder_and_switchable(batching: bool) -> None:
     out = asyncio.run(main())
     assert out == [{"text": t} for t in ("a0", "a1", "a2", "b0", "b1")]
     assert (one.calls, two.calls) == ((1, 1) if batching else (3, 2))
+
+
+class Slow(Upper):
+    """A stand-in coder whose every call takes ``seconds``."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def code(self, texts: list[str]) -> list[str]:
+        import time
+
+        time.sleep(self.seconds)
+        return super().code(texts)
+
+
+def test_defaults_run_an_idle_request_at_once_and_batch_arrivals_while_busy() -> None:
+    batchers = CodeBatchers(Settings())
+    assert (batchers.max_batch, batchers.max_wait_s) == (4, 0.0)
+    fake = Slow(0.05)
+
+    async def main() -> list[object]:
+        batcher = MicroBatcher(fake.code, batchers.max_batch, batchers.max_wait_s)
+        first = asyncio.create_task(batcher.submit("first"))
+        await asyncio.sleep(0.01)  # the first runs alone; six arrive while it does
+        rest = [asyncio.create_task(batcher.submit(f"t{i}")) for i in range(6)]
+        return await asyncio.gather(first, *rest)
+
+    assert asyncio.run(main()) == ["FIRST", *(f"T{i}" for i in range(6))]
+    # Capped batches in arrival order: no request waits behind more than one running batch
+    # and the ones ahead of it in the queue.
+    assert fake.batches == [["first"], ["t0", "t1", "t2", "t3"], ["t4", "t5"]]
+
+
+def test_with_concurrency_batches_run_side_by_side_each_still_capped() -> None:
+    fake = Slow(0.2)
+
+    async def main() -> tuple[list[object], float]:
+        batcher = MicroBatcher(fake.code, max_batch=2, max_wait_s=0.0, concurrency=2)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        out = await _gather(batcher, [f"t{i}" for i in range(4)])
+        return out, loop.time() - start
+
+    out, took = asyncio.run(main())
+    assert out == [f"T{i}" for i in range(4)]
+    assert sorted(fake.batches) == [["t0", "t1"], ["t2", "t3"]]
+    assert len(fake.threads) == 2 and took < 0.38  # side by side: 0.4 s one after the other

@@ -225,11 +225,12 @@ def test_the_api_queues_and_a_separate_worker_runs(db_url: str, coder, tmp_path:
     assert job["done"] == job["total"] == len(items) and job["result"]["created"] == len(items)
 
 
-def test_worker_command_runs_the_queue_and_exits_with_once(settings) -> None:
+def test_worker_command_runs_the_queue_and_exits_with_once(settings, monkeypatch) -> None:
     from typer.testing import CliRunner
 
     from themecoder.cli import app
 
+    monkeypatch.setenv("THEMECODER_WORKER_NICE", "0")  # in-process: leave pytest's priority
     result = CliRunner().invoke(app, ["worker", "--once", "--db", settings.db_url])
     assert result.exit_code == 0, result.output
     assert "ran 0 job(s)" in result.output

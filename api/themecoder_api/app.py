@@ -69,17 +69,26 @@ def create_app(settings: Settings | None = None, coder: Coder | None = None) -> 
         except BaseException:
             engine.dispose()
             raise
-        env = JobEnv(s, factory, CoderRegistry(s, default=coder), load_codebook(s.codebook_path))
+        coders = CoderRegistry(s, default=coder, threads=s.coder_threads, replicas=s.coder_replicas)
+        codebook = load_codebook(s.codebook_path)
         # Jobs left running by a stopped process are taken over when their lease expires;
         # without a separate `themecoder worker`, this process runs the worker in a thread.
-        worker = Worker(env).start() if s.worker_embedded else None
+        # Its coders are its own (a second copy of the models), on a thread of their own at
+        # lower priority, so a bulk chunk never queues on the coder thread of /v1/code. A coder
+        # passed in (tests) is shared: it may not be safe to call from two threads.
+        worker = None
+        if s.worker_embedded:
+            job_coders = coders
+            if coder is None:
+                job_coders = CoderRegistry(s, threads=s.worker_threads, nice=s.worker_nice)
+            worker = Worker(JobEnv(s, factory, job_coders, codebook)).start(nice=s.worker_nice)
         app.state.context = Context(
             settings=s,
             engine=engine,
             factory=factory,
-            coders=env.coders,
+            coders=coders,
             worker=worker,
-            codebook=env.codebook,
+            codebook=codebook,
             batchers=CodeBatchers(s),
             search=IndexCache(s.search_dir, s.search_exact_max),
         )

@@ -71,18 +71,22 @@ def worker(
     """Run background jobs (bulk coding, retraining) in this process, apart from the API.
 
     Start the API with THEMECODER_WORKER_EMBEDDED=0 so it only queues jobs; run as many
-    workers as you like on the same database. A worker holds a lease on its job and renews it;
-    a job whose worker died is taken over when the lease expires and resumes from its last
-    chunk. Stop with Ctrl-C or SIGTERM: the job in progress stops after its current chunk and
-    goes back to the queue.
+    workers as you like on the same database. The worker runs at THEMECODER_WORKER_NICE (10)
+    with THEMECODER_WORKER_THREADS (1) torch threads, so bulk jobs yield to the API; start it
+    with setsid on Linux so the niceness also holds against the API's session. A worker holds
+    a lease on its job and renews it; a job whose worker died is taken over when the lease
+    expires and resumes from its last chunk. Stop with Ctrl-C or SIGTERM: the job in progress
+    stops after its current chunk and goes back to the queue.
 
-    Example: THEMECODER_WORKER_EMBEDDED=0 themecoder serve & themecoder worker
+    Example: THEMECODER_WORKER_EMBEDDED=0 themecoder serve & setsid themecoder worker
     """
     import signal
 
-    from themecoder.services.worker import open_worker
+    from themecoder.services.worker import lower_priority, open_worker
 
     s = _settings(db)
+    for done in lower_priority(s.worker_nice):  # before any model thread starts
+        console.print(f"worker priority: {done}")
     with _errors(), open_worker(s) as w:
         if once:
             n = 0

@@ -70,7 +70,28 @@ class Settings(BaseSettings):
         "filters leave) exactly over the stored embeddings; above it, through the FAISS index.",
     )
     device: str = Field("cpu", description="torch device for the embedding model.")
-    batch_size: int = Field(64, ge=1, le=4096)
+    batch_size: int = Field(
+        16,
+        ge=1,
+        le=4096,
+        description="Texts per encoder forward pass. Length-sorted small batches pad less: 16 "
+        "took 0.8-0.9x the CPU time per ticket of 64 for 4 tickets and 0.8x for 64, with the "
+        "same vectors to float rounding (eval/encoder_cost.py).",
+    )
+    encoder_int8: bool = Field(
+        False,
+        description="Run the embedding model with int8 dynamic quantisation on CPU (every "
+        "coding path alike: API, jobs, command line); training always uses the float model. "
+        "Off: ~0.75x the CPU time, but the float model's exact codes on only 85-87% of "
+        "dev-set texts, bucket macro-F1 0.567-0.575 vs 0.596 on its tune part, and a text's "
+        "codes depend on the texts batched with it (eval/encoder_cost.py).",
+    )
+    encoder_max_tokens: int | None = Field(
+        None,
+        ge=16,
+        description="Truncate texts to this many tokens when embedding (None: the "
+        "model's own limit).",
+    )
     max_unit_chars: int = Field(
         500, ge=50, description="Sentences longer than this are split at whitespace."
     )
@@ -135,6 +156,37 @@ class Settings(BaseSettings):
         description="BLAS threads in the service (None: the library default). One keeps "
         "OpenBLAS's spinning idle threads off the cores the embedding model needs.",
     )
+    coder_threads: int | None = Field(
+        1,
+        ge=1,
+        description="torch threads of the API's interactive coder (None: one per core). One: "
+        "MiniLM's matrices are too small to share well, and two threads that wait for each "
+        "other at every layer collapse when anything else wants a core (83 ms per request "
+        "against 590 ms beside a busy process on 2 cores, eval/profile_code_request.py); the "
+        "other core serves HTTP, masking and the next batch's gathering.",
+    )
+    coder_replicas: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Copies of each coder the API holds for `/v1/code` (each with its own "
+        "models and thread), so that many micro-batches run in parallel, one core each "
+        "(with THEMECODER_CODER_THREADS=1). Memory grows by a model copy each.",
+    )
+    worker_threads: int = Field(
+        1,
+        ge=1,
+        description="torch threads a job worker codes with, so a bulk job leaves cores to "
+        "the interactive path.",
+    )
+    worker_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="Niceness a job worker runs at (0: unchanged). `themecoder worker` also "
+        "sets its session's autogroup niceness on Linux where it leads its own session; the "
+        "API's embedded worker lowers its own threads only.",
+    )
     worker_embedded: bool = Field(
         True,
         description="Run the job worker in a thread of the API process. Set false when "
@@ -153,9 +205,19 @@ class Settings(BaseSettings):
     code_batching: bool = Field(
         True, description="Micro-batch concurrent `POST /v1/code` requests into one coder call."
     )
-    code_batch_max: int = Field(32, ge=1, description="Most texts in one micro-batch.")
+    code_batch_max: int = Field(
+        4,
+        ge=1,
+        description="Most texts in one micro-batch. Small: a request that arrives while a "
+        "batch runs waits for that batch and then its own, so the tail grows with the batch; "
+        "on CPU the encoder's cost per text falls little beyond a few texts.",
+    )
     code_batch_wait_ms: float = Field(
-        5.0, ge=0, description="Longest a request waits for others to share its batch."
+        0.0,
+        ge=0,
+        description="Longest a request waits for others to share its batch. 0: a request "
+        "that finds the coder idle runs at once; batches form from the requests that arrive "
+        "while one runs.",
     )
     host: str = Field("127.0.0.1", description="Address `themecoder serve` binds.")
     port: int = Field(8000, ge=1, le=65535)

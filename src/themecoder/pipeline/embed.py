@@ -49,6 +49,9 @@ class SentenceTransformerEmbedder:
         device: torch device.
         adapter: a fine-tuned LoRA adapter ``(arrays, config)`` merged into the model when it
             loads (see :mod:`themecoder.pipeline.finetune`); None keeps the base model.
+        int8: quantise the encoder for CPU inference when it loads (after the adapter is
+            merged; see :func:`quantize_encoder`). Inference only: never fine-tune it.
+        max_tokens: truncate texts to this many tokens (None: the model's own limit).
     """
 
     def __init__(
@@ -57,12 +60,19 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         device: str = "cpu",
         adapter: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
+        int8: bool = False,
+        max_tokens: int | None = None,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.device = device
         self.adapter = adapter
-        self.name = model if adapter is None else f"{model}+lora-{adapter_digest(adapter[0])}"
+        self.int8 = int8
+        self.max_tokens = max_tokens
+        name = model if adapter is None else f"{model}+lora-{adapter_digest(adapter[0])}"
+        # The name keys the embedding cache: quantised or truncated vectors differ a little
+        # from the full model's and must never be served for them.
+        self.name = name + ("+int8" if int8 else "") + (f"+max{max_tokens}" if max_tokens else "")
         self._st: Any = None
 
     @property
@@ -81,6 +91,10 @@ class SentenceTransformerEmbedder:
                 from themecoder.pipeline.finetune import apply_adapter
 
                 apply_adapter(self._st, *self.adapter)
+            if self.max_tokens is not None:
+                self._st.max_seq_length = min(self._st.max_seq_length, self.max_tokens)
+            if self.int8:
+                self._st = quantize_encoder(self._st)
         return self._st
 
     @property
@@ -100,9 +114,43 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def make_embedder(settings: Any, artifact: Any = None, base: bool = False) -> Any:
+def quantize_encoder(st: Any, float_ffn_output: bool = True) -> Any:
+    """``st`` with int8 dynamic quantisation of its Linear layers (weights per output channel,
+    activations per batch), for CPU inference: about 2x less compute per text.
+
+    The feed-forward output layers stay float: their inputs (after GELU) carry outliers that
+    per-tensor activation scales flatten. Measured on the dev set (``eval/encoder_cost.py``):
+    this scheme gives the float model's exact codes on 87% of texts (bucket macro-F1 on the
+    tune part 0.575 against 0.596), every Linear int8 on 80% (0.564), at about 0.75x and 0.5x
+    the float model's CPU time. And an activation's scale is taken over the whole forward
+    batch, so a text's vector (and codes) depend on the texts batched with it: with encoder
+    batches of 16 instead of 64 the same codes held on 85% of texts. Hence off by default
+    (``encoder_int8``): with it on, bulk and single coding of a text may differ.
+    """
+    import warnings
+
+    import torch
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    spec = {
+        name: per_channel_dynamic_qconfig
+        for name, module in st.named_modules()
+        if isinstance(module, torch.nn.Linear)
+        and not (float_ffn_output and name.endswith("output.dense") and "attention" not in name)
+    }
+    with warnings.catch_warnings():  # torch.ao's notice that the API moves to torchao
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.simplefilter("ignore", category=UserWarning)
+        return quantize_dynamic(st.eval(), spec, dtype=torch.qint8, inplace=True)
+
+
+def make_embedder(
+    settings: Any, artifact: Any = None, base: bool = False, int8: bool | None = None
+) -> Any:
     """The one factory of embedders: the model an artifact was trained with, with its
-    fine-tuned adapter merged (unless ``base``), else ``settings.embedding_model``."""
+    fine-tuned adapter merged (unless ``base``), else ``settings.embedding_model``; int8
+    quantised when ``int8`` (None: ``settings.encoder_int8``). Training passes ``int8=False``:
+    it fine-tunes and fits on the float model."""
     model = settings.embedding_model
     adapter = None
     if artifact is not None:
@@ -110,7 +158,14 @@ def make_embedder(settings: Any, artifact: Any = None, base: bool = False) -> An
         lora = artifact.config.get("encoder_adapter")
         if lora and not base:
             adapter = ({k: v for k, v in artifact.arrays.items() if k.startswith("encoder.")}, lora)
-    return SentenceTransformerEmbedder(model, settings.batch_size, settings.device, adapter)
+    return SentenceTransformerEmbedder(
+        model,
+        settings.batch_size,
+        settings.device,
+        adapter,
+        int8=settings.encoder_int8 if int8 is None else int8,
+        max_tokens=settings.encoder_max_tokens,
+    )
 
 
 class HashingEmbedder:

@@ -1,7 +1,10 @@
 """The job worker: polls the ``jobs`` table, claims a job under a lease and runs it.
 
 ``themecoder worker`` runs one in its own process, apart from the API's interactive path; with
-``worker_embedded`` (the default) the API process runs the same loop in a thread.
+``worker_embedded`` (the default) the API process runs the same loop in a thread. Either way
+bulk work yields to interactive work: the worker codes on its own coder thread with
+``worker_threads`` torch threads, at ``worker_nice`` (:func:`lower_priority` for a worker
+process; the embedded worker lowers its own threads only).
 """
 
 from __future__ import annotations
@@ -13,13 +16,14 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from themecoder.config import Settings
 from themecoder.errors import ThemecoderError
 from themecoder.services.codebook import load as load_codebook
-from themecoder.services.coders import CoderRegistry
+from themecoder.services.coders import CoderRegistry, pin_thread
 from themecoder.services.job_kinds import HANDLERS, Handler
 from themecoder.services.jobs import ClaimedJob, JobEnv, Lease, LeaseLost, Stopped
 from themecoder.services.store import open_store
@@ -110,9 +114,15 @@ class Worker:
         """Look for a job now (a job was just queued in this process)."""
         self._wake.set()
 
-    def start(self) -> Worker:
-        """Run :meth:`run` in a daemon thread (the API's embedded mode)."""
-        self._thread = threading.Thread(target=self.run, daemon=True, name="job-worker")
+    def start(self, nice: int = 0) -> Worker:
+        """Run :meth:`run` in a daemon thread (the API's embedded mode), its niceness raised by
+        ``nice`` (threads it starts inherit it)."""
+
+        def run() -> None:
+            pin_thread(nice=nice)
+            self.run()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="job-worker")
         self._thread.start()
         return self
 
@@ -124,13 +134,48 @@ class Worker:
             self._thread.join(timeout)
 
 
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def lower_priority(nice: int, autogroup: Path = AUTOGROUP) -> list[str]:
+    """Lower this whole process's CPU priority by ``nice``; what was done, for the log.
+
+    Every thread's niceness is raised (on Linux niceness is per thread; threads started later
+    inherit the caller's). With autogroup scheduling (Linux's default on desktops and many
+    servers) niceness only ranks threads within one session's group, while the groups of two
+    sessions (the API's and the worker's) share the CPU equally; so a process that leads its
+    own session (``setsid themecoder worker``, a systemd service, a container's first process)
+    also sets its group's niceness. A process in a session it does not lead leaves the group
+    alone: that would slow the session's other processes too.
+    """
+    if nice <= 0 or not hasattr(os, "setpriority"):
+        return []
+    task = Path("/proc/self/task")
+    tids = [int(t.name) for t in task.iterdir()] if task.is_dir() else [0]
+    for tid in tids:
+        with_nice = min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+        os.setpriority(os.PRIO_PROCESS, tid, with_nice)
+    done = [f"nice {os.getpriority(os.PRIO_PROCESS, 0)}"]
+    if autogroup.exists():
+        if os.getsid(0) == os.getpid():
+            try:
+                autogroup.write_text(f"{min(19, nice)}\n")
+                done.append(f"autogroup {autogroup.read_text().strip()}")
+            except OSError as err:  # a kernel without the knob, or a read-only /proc
+                done.append(f"autogroup unchanged ({err.strerror})")
+        else:
+            done.append("autogroup unchanged (not a session leader: start with setsid)")
+    return done
+
+
 @contextmanager
 def open_worker(settings: Settings) -> Iterator[Worker]:
-    """A worker on the store of ``settings`` with its own coders (loaded on its first job);
-    the store's engine is disposed of on exit. ``themecoder worker`` runs it."""
+    """A worker on the store of ``settings`` with its own coders (loaded on its first job,
+    ``settings.worker_threads`` torch threads); the store's engine is disposed of on exit.
+    ``themecoder worker`` runs it, after :func:`lower_priority`."""
     engine, factory = open_store(settings.db_url)
     try:
-        coders = CoderRegistry(settings)
+        coders = CoderRegistry(settings, threads=settings.worker_threads)
         yield Worker(JobEnv(settings, factory, coders, load_codebook(settings.codebook_path)))
     finally:
         engine.dispose()
