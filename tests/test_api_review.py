@@ -493,3 +493,19 @@ def test_an_item_in_another_language_is_stored_not_coded(api) -> None:
     en = api.client.get("/v1/items/EN-1", headers=api.h("analyst")).json()
     assert fr["suggestions"] == [] and not any(u.get("buckets") for u in fr["units"])
     assert en["suggestions"]
+
+
+def test_code_without_storing_names_another_language_and_codes_nothing(api) -> None:
+    """``POST /v1/code`` without ``store`` runs the same language passes as ingest: a French
+    ticket comes back with its language, a warning and no codes; English is coded as before."""
+    h = api.h("ingest")
+    french = "Le support ne répond jamais et la facture a encore doublé ce mois-ci, nous allons "
+    french += "résilier notre abonnement."
+    fr = api.client.post("/v1/code", headers=h, json={"text": french})
+    assert fr.status_code == 200, fr.text
+    body = fr.json()
+    assert body["language"] == "fr" and body["buckets"] == {}
+    assert any("'fr'" in w and "not coded" in w for w in body["warnings"])
+    english = "Support never answers and the invoice doubled again, we are going to cancel."
+    en = api.client.post("/v1/code", headers=h, json={"text": english}).json()
+    assert en["language"] is None and en["warnings"] == [] and en["buckets"]

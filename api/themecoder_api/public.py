@@ -174,6 +174,14 @@ class CodePublic(Public):
     sentiment: Sentiment
     expression: str
     units: list[CodedUnit]
+    language: str | None = Field(
+        None,
+        description="The text's language when it is not the coder's (English); such a text "
+        "is not coded unless THEMECODER_CODE_OTHER_LANGUAGES is set.",
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="What the coder could not do as asked, and why."
+    )
     stored: IngestPublic | None = Field(
         None, description="The ingest outcome when store was true, else null."
     )

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from themecoder.errors import InvalidInput, PayloadTooLarge
 from themecoder.records import bucket_record
-from themecoder.services import intake, items, jobs, projects
+from themecoder.services import intake, items, jobs, languages, projects
 from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.services.projects import Principal
 from themecoder_api.contract import JOB_LINK, documented, link, linked
@@ -141,7 +141,12 @@ async def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePubl
         stored = await run_in_threadpool(_ingest, ctx, db, who, [item])
     result = (stored.results if stored else {}).get(str(body.external_id))
     if result is None:  # not stored, or stored earlier (an idempotent re-send)
-        result = await ctx.batchers.code(coder, masked)
+        item, held = await run_in_threadpool(languages.hold_one, ctx.settings, masked)
+        if item.coded:
+            result = await ctx.batchers.code(coder, masked)
+        else:  # wholly in another language: nothing to encode
+            result = (await run_in_threadpool(coder.code, [item]))[0]
+        await run_in_threadpool(languages.flag_one, ctx.settings, result, held)
     out: dict[str, Any] = {
         "external_id": body.external_id,
         "text": result.item.text if body.with_text else None,
@@ -167,6 +172,8 @@ async def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePubl
             }
             for u in result.units
         ],
+        "language": result.language,
+        "warnings": list(result.warnings),
     }
     if stored is not None:
         out["stored"] = _outcome(stored)

@@ -105,3 +105,20 @@ def code_checked(
     results = coder.code(items, progress=progress)
     flag(results, held, detector, code_other=s.code_other_languages)
     return results
+
+
+def hold_one(s: Settings, text: str) -> tuple[Item, dict[str, Detected]]:
+    """One text (``POST /v1/code`` without storing) as the item ``code_checked`` would code:
+    not coded when wholly in another language, with the language found."""
+    items, held = hold_back(
+        [Item(id="text", text=text)], detector_for(s), code_other=s.code_other_languages
+    )
+    return items[0], held
+
+
+def flag_one(s: Settings, result: ItemResult, held: dict[str, Detected]) -> None:
+    """The after-pass of ``code_checked`` for one result from ``hold_one``'s item, in place."""
+    if held:  # the batcher names its items itself: key the finding by the result's item
+        held = {result.item.id: next(iter(held.values()))}
+    flag([result], held, detector_for(s), code_other=s.code_other_languages)
+
