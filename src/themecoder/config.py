@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,6 +86,12 @@ class Settings(BaseSettings):
         "Off: ~0.75x the CPU time, but the float model's exact codes on only 85-87% of "
         "dev-set texts, bucket macro-F1 0.567-0.575 vs 0.596 on its tune part, and a text's "
         "codes depend on the texts batched with it (eval/encoder_cost.py).",
+    )
+    encoder_runtime: Literal["torch", "onnx"] = Field(
+        "torch",
+        description="What runs the float embedding model when coding (API, jobs, command "
+        "line): torch, or ONNX Runtime on an export cached in cache_dir/onnx (made once per "
+        "model and adapter). Training always uses torch. Ignored with encoder_int8.",
     )
     encoder_max_tokens: int | None = Field(
         None,

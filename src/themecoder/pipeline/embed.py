@@ -145,12 +145,17 @@ def quantize_encoder(st: Any, float_ffn_output: bool = True) -> Any:
 
 
 def make_embedder(
-    settings: Any, artifact: Any = None, base: bool = False, int8: bool | None = None
+    settings: Any,
+    artifact: Any = None,
+    base: bool = False,
+    int8: bool | None = None,
+    runtime: str | None = None,
 ) -> Any:
     """The one factory of embedders: the model an artifact was trained with, with its
     fine-tuned adapter merged (unless ``base``), else ``settings.embedding_model``; int8
-    quantised when ``int8`` (None: ``settings.encoder_int8``). Training passes ``int8=False``:
-    it fine-tunes and fits on the float model."""
+    quantised when ``int8`` (None: ``settings.encoder_int8``); run by ``runtime`` ("torch" or
+    "onnx"; None: ``settings.encoder_runtime``). Training passes ``int8=False,
+    runtime="torch"``: it fine-tunes and fits on the float torch model."""
     model = settings.embedding_model
     adapter = None
     if artifact is not None:
@@ -158,14 +163,20 @@ def make_embedder(
         lora = artifact.config.get("encoder_adapter")
         if lora and not base:
             adapter = ({k: v for k, v in artifact.arrays.items() if k.startswith("encoder.")}, lora)
-    return SentenceTransformerEmbedder(
+    quantise = settings.encoder_int8 if int8 is None else int8
+    embedder = SentenceTransformerEmbedder(
         model,
         settings.batch_size,
         settings.device,
         adapter,
-        int8=settings.encoder_int8 if int8 is None else int8,
+        int8=quantise,
         max_tokens=settings.encoder_max_tokens,
     )
+    if (runtime or settings.encoder_runtime) == "onnx" and not quantise:
+        from themecoder.pipeline.embed_onnx import OnnxEmbedder
+
+        return OnnxEmbedder(embedder, settings.cache_dir)
+    return embedder
 
 
 class HashingEmbedder:

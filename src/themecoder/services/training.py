@@ -169,7 +169,7 @@ def train_coder(
     if extra_weight <= 0:
         raise InvalidInput(f"extra_weight must be > 0, got {extra_weight!r}")
     out = Path(out_dir or s.model_dir)
-    emb = embedder or make_embedder(s, int8=False)  # fine-tuning and fitting need floats
+    emb = embedder or make_embedder(s, int8=False, runtime="torch")  # fine-tune on floats
     examples, sources = training_examples(s, extra_data, own_limit)
     weight_list = [
         1.0 if e.source == "own" or e.source in CODED_SOURCES else EXTERNAL_WEIGHT for e in examples

@@ -1,0 +1,191 @@
+"""The float encoder run by ONNX Runtime: the same model and vectors, less CPU per text.
+
+The transformer (with the fine-tuned adapter merged) is exported once to an ``.onnx`` file in
+``cache_dir``, named by a hash of the model name and the adapter's arrays; tokenising, mean
+pooling and L2 normalisation happen here exactly as sentence-transformers does them for
+MiniLM (``1_Pooling``: mean of the token vectors under the attention mask; ``2_Normalize``).
+Coding only: training fine-tunes the torch model (``make_embedder(..., runtime="torch")``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from themecoder.errors import ModelUnavailable
+
+# Bump when the export changes (inputs, opset, wrapper), so that old files are not reused.
+EXPORT_VERSION = "1"
+OPSET = 17
+
+
+class OnnxEmbedder:
+    """L2-normalised sentence embeddings from an ONNX export of ``embedder``'s float model.
+
+    Args:
+        embedder: the torch :class:`~themecoder.pipeline.embed.SentenceTransformerEmbedder`
+            to mirror (not int8); its model loads only when the export is not cached yet.
+        cache_dir: folder of the exported models (``<cache_dir>/<key>/model.onnx``).
+        threads: ONNX Runtime intra-op threads (None: torch's thread count for the calling
+            thread when the session starts, as the coder's ``pin_thread`` set it).
+    """
+
+    def __init__(self, embedder: Any, cache_dir: str | Path, threads: int | None = None) -> None:
+        self.embedder = embedder
+        self.cache_dir = Path(cache_dir)
+        self.threads = threads
+        self.batch_size = embedder.batch_size
+        # Same vectors to float rounding (like another batch size), so the same cache name.
+        self.name = embedder.name
+        self.exported_ = False
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._meta: dict[str, Any] = {}
+
+    @property
+    def key(self) -> str:
+        """Cache folder name: a hash of the embedder's name (model, adapter digest, token cap)
+        and the export version."""
+        name = self.embedder.name
+        return hashlib.sha256(f"{name}|onnx{EXPORT_VERSION}|{OPSET}".encode()).hexdigest()[:16]
+
+    @property
+    def path(self) -> Path:
+        return self.cache_dir / "onnx" / self.key / "model.onnx"
+
+    def _load(self) -> None:
+        if self._session is not None:
+            return
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        from themecoder.pipeline.embed import resolve_model_path
+
+        if not self.path.exists():
+            self._export()
+        meta = json.loads((self.path.parent / "meta.json").read_text())
+        opts = ort.SessionOptions()
+        threads = self.threads
+        if threads is None:
+            import torch
+
+            threads = torch.get_num_threads()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(
+            str(self.path), opts, providers=["CPUExecutionProvider"]
+        )
+        path = resolve_model_path(self.embedder.model)
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(
+                f"cannot load tokenizer of {self.embedder.model!r}: {exc}"
+            ) from exc
+        max_len = meta["max_seq_length"]
+        if self.embedder.max_tokens is not None:
+            max_len = min(max_len, self.embedder.max_tokens)
+        self._meta = {**meta, "max_length": max_len}
+        self._inputs = [i.name for i in self._session.get_inputs()]
+
+    def _export(self) -> None:
+        """Export the torch transformer (adapter merged) to ``self.path``, atomically."""
+        import torch
+
+        st = self.embedder.st
+        transformer = st[0]
+        model = transformer.auto_model.eval()
+
+        class Encoder(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                out = self.inner(
+                    input_ids=input_ids,
+                    attention_mask=attention_mask,
+                    token_type_ids=token_type_ids,
+                )
+                return out.last_hidden_state
+
+        ids = torch.ones((2, 8), dtype=torch.long)
+        mask = torch.ones((2, 8), dtype=torch.long)
+        types = torch.zeros((2, 8), dtype=torch.long)
+        axes = {0: "batch", 1: "sequence"}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+        with torch.no_grad(), warnings.catch_warnings():
+            # The tracer's notes on shape checks in transformers' masking code: the graph
+            # keeps dynamic batch and sequence axes (checked against torch in the tests).
+            warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", category=UserWarning)
+            torch.onnx.export(
+                Encoder(model),
+                (ids, mask, types),
+                str(tmp),
+                input_names=["input_ids", "attention_mask", "token_type_ids"],
+                output_names=["last_hidden_state"],
+                dynamic_axes={
+                    "input_ids": axes,
+                    "attention_mask": axes,
+                    "token_type_ids": axes,
+                    "last_hidden_state": axes,
+                },
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        meta = {
+            "model": self.embedder.model,
+            "name": self.embedder.name,
+            "max_seq_length": int(transformer.max_seq_length),
+            "dim": int(st.get_embedding_dimension()),
+            "export_version": EXPORT_VERSION,
+            "torch": torch.__version__,
+        }
+        (self.path.parent / "meta.json").write_text(json.dumps(meta, indent=1))
+        os.replace(tmp, self.path)
+        self.exported_ = True
+        self.embedder._st = None  # the torch model is not needed to code
+
+    @property
+    def dim(self) -> int:
+        self._load()
+        return int(self._meta["dim"])
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        enc = self._tokenizer(
+            texts,
+            padding=True,
+            truncation="longest_first",
+            max_length=self._meta["max_length"],
+            return_tensors="np",
+        )
+        feed = {k: np.asarray(enc[k], dtype=np.int64) for k in self._inputs}
+        hidden = self._session.run(None, feed)[0]
+        mask = feed["attention_mask"][:, :, None].astype(hidden.dtype)
+        # sentence-transformers' mean pooling, then F.normalize (eps 1e-12)
+        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        texts = list(texts)
+        # Longest first, in batches, as sentence-transformers does (less padding).
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            out[idx] = self._forward([texts[i] for i in idx])
+        return out
