@@ -13,6 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     THEMECODER_DB_URL=sqlite:////data/themecoder.db \
     THEMECODER_PROJECT_MODELS_DIR=/data/models \
+    THEMECODER_CACHE_DIR=/data/cache \
     THEMECODER_HOST=0.0.0.0 \
     THEMECODER_MODEL_DIR=/app/models/coder \
     THEMECODER_TRAINING_DIR=/app/training/data \

@@ -42,6 +42,12 @@ class OnnxEmbedder:
         self.cache_dir = Path(cache_dir)
         self.threads = threads
         self.batch_size = embedder.batch_size
+        # The torch embedder's description, so that callers see one interface.
+        self.model = embedder.model
+        self.adapter = embedder.adapter
+        self.max_tokens = embedder.max_tokens
+        self.int8 = False
+        self.device = "cpu"
         # Same vectors to float rounding (like another batch size), so the same cache name.
         self.name = embedder.name
         self.exported_ = False
@@ -121,7 +127,13 @@ class OnnxEmbedder:
         mask = torch.ones((2, 8), dtype=torch.long)
         types = torch.zeros((2, 8), dtype=torch.long)
         axes = {0: "batch", 1: "sequence"}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ModelUnavailable(
+                f"cannot write the ONNX export to {self.path.parent} ({exc}): point "
+                "THEMECODER_CACHE_DIR at a writable folder or set THEMECODER_ENCODER_RUNTIME=torch"
+            ) from exc
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         with torch.no_grad(), warnings.catch_warnings():
             # The tracer's notes on shape checks in transformers' masking code: the graph
