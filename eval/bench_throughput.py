@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from themecoder.domain import Item
     from themecoder.services.coding import store_results
 
-    settings = Settings()
+    # The torch runtime: the bare baseline below calls its sentence-transformers model.
+    settings = Settings(encoder_runtime="torch")
     coder = Coder.load(settings)
     # The same model scoring each sentence of a unit too (THEMECODER_SCORE_SENTENCES=true).
     sentences = Coder.load(settings.model_copy(update={"score_sentences": True}), coder.embedder)

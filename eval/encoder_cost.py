@@ -94,13 +94,18 @@ def main(argv: list[str] | None = None) -> None:
     parts = {part: load_devset(labels, s.datasets_dir, part=part) for part in ("tune", "report")}
     tickets = build_tickets(200)
     variants: dict[str, Any] = {
-        "float": s.model_copy(update={"encoder_int8": False}),
+        # torch throughout (int8 is a torch quantisation); ONNX: eval/encoder_runtime.py
+        "float": s.model_copy(update={"encoder_int8": False, "encoder_runtime": "torch"}),
         "int8 (shipped scheme)": s.model_copy(update={"encoder_int8": True}),
         "int8 (every Linear)": s.model_copy(update={"encoder_int8": True}),
     }
     if args.max_tokens:
         variants[f"float, max {args.max_tokens} tokens"] = s.model_copy(
-            update={"encoder_int8": False, "encoder_max_tokens": args.max_tokens}
+            update={
+                "encoder_int8": False,
+                "encoder_max_tokens": args.max_tokens,
+                "encoder_runtime": "torch",
+            }
         )
     shipped = embed.quantize_encoder
     out: dict[str, Any] = {"variants": {}, "n": {k: len(v) for k, v in parts.items()}}

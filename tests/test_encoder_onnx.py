@@ -24,11 +24,22 @@ def test_factory_follows_the_setting_and_training_can_refuse_it(tmp_path) -> Non
     on = Settings(encoder_runtime="onnx", cache_dir=tmp_path)
     emb = make_embedder(on)
     assert isinstance(emb, OnnxEmbedder)
-    assert emb.name == make_embedder(Settings()).name  # same float vectors, same cache
+    torch = Settings(encoder_runtime="torch", cache_dir=tmp_path)
+    assert emb.name == make_embedder(torch).name  # same float vectors, same cache
+    assert isinstance(make_embedder(torch), SentenceTransformerEmbedder)
     assert isinstance(make_embedder(on, runtime="torch"), SentenceTransformerEmbedder)
-    assert isinstance(make_embedder(Settings(cache_dir=tmp_path)), SentenceTransformerEmbedder)
+    assert isinstance(make_embedder(Settings(cache_dir=tmp_path)), OnnxEmbedder)  # the default
+    # Training (train_coder) trains on the torch twin of an ONNX embedder it is handed.
+    assert isinstance(emb.torch_embedder, SentenceTransformerEmbedder)
     # int8 is a torch quantisation: it wins over the runtime.
     assert make_embedder(Settings(encoder_runtime="onnx", encoder_int8=True)).int8
+
+
+@pytest.fixture(scope="module")
+def torch_coder():
+    from themecoder.coder import Coder
+
+    return Coder.load(Settings(encoder_runtime="torch"))
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +51,8 @@ def onnx_coder(tmp_path_factory):
 
 
 @pytest.mark.model
-def test_onnx_vectors_and_codes_equal_torch(coder, onnx_coder) -> None:
+def test_onnx_vectors_and_codes_equal_torch(torch_coder, onnx_coder) -> None:
+    coder = torch_coder
     _, fast = onnx_coder
     a = coder.embedder.encode(TEXTS)
     b = fast.embedder.encode(TEXTS)

@@ -56,6 +56,11 @@ class OnnxEmbedder:
         self._meta: dict[str, Any] = {}
 
     @property
+    def torch_embedder(self) -> Any:
+        """The torch embedder of the same model, for training (fine-tuning, exact fits)."""
+        return self.embedder
+
+    @property
     def key(self) -> str:
         """Cache folder name: a hash of the embedder's name (model, adapter digest, token cap)
         and the export version."""

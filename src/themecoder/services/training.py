@@ -170,6 +170,8 @@ def train_coder(
         raise InvalidInput(f"extra_weight must be > 0, got {extra_weight!r}")
     out = Path(out_dir or s.model_dir)
     emb = embedder or make_embedder(s, int8=False, runtime="torch")  # fine-tune on floats
+    # A coder's ONNX embedder (retraining passes the current one): train on its torch twin.
+    emb = getattr(emb, "torch_embedder", emb)
     examples, sources = training_examples(s, extra_data, own_limit)
     weight_list = [
         1.0 if e.source == "own" or e.source in CODED_SOURCES else EXTERNAL_WEIGHT for e in examples
