@@ -11,6 +11,11 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# One folder of ONNX exports for the session: fixtures give each test its own cache_dir, and an
+# export per test would cost seconds each (tests of the export itself name their own folder).
+os.environ.setdefault(
+    "THEMECODER_ONNX_DIR", str(Path(__file__).resolve().parents[1] / ".cache" / "onnx")
+)
 
 _real_connect = socket.socket.connect
 

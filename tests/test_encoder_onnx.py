@@ -46,7 +46,7 @@ def torch_coder():
 def onnx_coder(tmp_path_factory):
     from themecoder.coder import Coder
 
-    s = Settings(encoder_runtime="onnx", cache_dir=tmp_path_factory.mktemp("cache"))
+    s = Settings(encoder_runtime="onnx", onnx_dir=tmp_path_factory.mktemp("onnx"))
     return s, Coder.load(s)
 
 

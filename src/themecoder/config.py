@@ -90,10 +90,13 @@ class Settings(BaseSettings):
     encoder_runtime: Literal["torch", "onnx"] = Field(
         "onnx",
         description="What runs the float embedding model when coding (API, jobs, command "
-        "line): ONNX Runtime on an export made once per model and adapter in cache_dir/onnx "
-        "(needs a writable cache_dir), or torch. The same codes on 500 of 500 dev-set texts "
+        "line): ONNX Runtime on an export made once per model and adapter in onnx_dir "
+        "(default cache_dir/onnx; must be writable), or torch. The same codes on 500 of 500 dev-set texts "
         "(vectors within 3e-7) at 0.66x torch's CPU per single ticket with one thread "
         "(eval/encoder_runtime.py). Training always uses torch; ignored with encoder_int8.",
+    )
+    onnx_dir: Path | None = Field(
+        None, description="Folder of the encoder's ONNX exports (None: cache_dir/onnx)."
     )
     encoder_max_tokens: int | None = Field(
         None,
@@ -240,6 +243,11 @@ class Settings(BaseSettings):
     secure_cookies: bool = Field(
         False, description="Mark session cookies Secure (set when served over HTTPS)."
     )
+
+    @property
+    def onnx_export_dir(self) -> Path:
+        """The folder of the encoder's ONNX exports."""
+        return self.onnx_dir or Path(self.cache_dir) / "onnx"
 
     @property
     def search_dir(self) -> Path:

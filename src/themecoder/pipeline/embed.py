@@ -175,7 +175,7 @@ def make_embedder(
     if (runtime or settings.encoder_runtime) == "onnx" and not quantise:
         from themecoder.pipeline.embed_onnx import OnnxEmbedder
 
-        return OnnxEmbedder(embedder, settings.cache_dir)
+        return OnnxEmbedder(embedder, settings.onnx_export_dir)
     return embedder
 
 

@@ -1,7 +1,7 @@
 """The float encoder run by ONNX Runtime: the same model and vectors, less CPU per text.
 
 The transformer (with the fine-tuned adapter merged) is exported once to an ``.onnx`` file in
-``cache_dir``, named by a hash of the model name and the adapter's arrays; tokenising, mean
+``export_dir`` (setting ``onnx_dir``, default ``cache_dir/onnx``), named by a hash of the model name and the adapter's arrays; tokenising, mean
 pooling and L2 normalisation happen here exactly as sentence-transformers does them for
 MiniLM (``1_Pooling``: mean of the token vectors under the attention mask; ``2_Normalize``).
 Coding only: training fine-tunes the torch model (``make_embedder(..., runtime="torch")``).
@@ -32,14 +32,14 @@ class OnnxEmbedder:
     Args:
         embedder: the torch :class:`~themecoder.pipeline.embed.SentenceTransformerEmbedder`
             to mirror (not int8); its model loads only when the export is not cached yet.
-        cache_dir: folder of the exported models (``<cache_dir>/<key>/model.onnx``).
+        export_dir: folder of the exported models (``<export_dir>/<key>/model.onnx``).
         threads: ONNX Runtime intra-op threads (None: torch's thread count for the calling
             thread when the session starts, as the coder's ``pin_thread`` set it).
     """
 
-    def __init__(self, embedder: Any, cache_dir: str | Path, threads: int | None = None) -> None:
+    def __init__(self, embedder: Any, export_dir: str | Path, threads: int | None = None) -> None:
         self.embedder = embedder
-        self.cache_dir = Path(cache_dir)
+        self.export_dir = Path(export_dir)
         self.threads = threads
         self.batch_size = embedder.batch_size
         # The torch embedder's description, so that callers see one interface.
@@ -69,7 +69,7 @@ class OnnxEmbedder:
 
     @property
     def path(self) -> Path:
-        return self.cache_dir / "onnx" / self.key / "model.onnx"
+        return self.export_dir / self.key / "model.onnx"
 
     def _load(self) -> None:
         if self._session is not None:
