@@ -91,9 +91,9 @@ class Settings(BaseSettings):
         "onnx",
         description="What runs the float embedding model when coding (API, jobs, command "
         "line): ONNX Runtime on an export made once per model and adapter in onnx_dir "
-        "(default cache_dir/onnx; must be writable), or torch. The same codes on 500 of 500 dev-set texts "
-        "(vectors within 3e-7) at 0.66x torch's CPU per single ticket with one thread "
-        "(eval/encoder_runtime.py). Training always uses torch; ignored with encoder_int8.",
+        "(default cache_dir/onnx; must be writable), or torch. The same codes on 500 of 500 "
+        "dev-set texts (vectors within 3e-7) at 0.66x torch's CPU per single ticket with one "
+        "thread (eval/encoder_runtime.py). Training always uses torch; ignored with encoder_int8.",
     )
     onnx_dir: Path | None = Field(
         None, description="Folder of the encoder's ONNX exports (None: cache_dir/onnx)."

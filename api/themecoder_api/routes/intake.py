@@ -141,12 +141,12 @@ async def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePubl
         stored = await run_in_threadpool(_ingest, ctx, db, who, [item])
     result = (stored.results if stored else {}).get(str(body.external_id))
     if result is None:  # not stored, or stored earlier (an idempotent re-send)
-        item, held = await run_in_threadpool(languages.hold_one, ctx.settings, masked)
+        item, whole = await run_in_threadpool(languages.hold_one, ctx.settings, masked)
         if item.coded:
             result = await ctx.batchers.code(coder, masked)
         else:  # wholly in another language: nothing to encode
             result = (await run_in_threadpool(coder.code, [item]))[0]
-        await run_in_threadpool(languages.flag_one, ctx.settings, result, held)
+        await run_in_threadpool(languages.flag_one, ctx.settings, result, whole)
     out: dict[str, Any] = {
         "external_id": body.external_id,
         "text": result.item.text if body.with_text else None,

@@ -1,9 +1,10 @@
 """The float encoder run by ONNX Runtime: the same model and vectors, less CPU per text.
 
 The transformer (with the fine-tuned adapter merged) is exported once to an ``.onnx`` file in
-``export_dir`` (setting ``onnx_dir``, default ``cache_dir/onnx``), named by a hash of the model name and the adapter's arrays; tokenising, mean
-pooling and L2 normalisation happen here exactly as sentence-transformers does them for
-MiniLM (``1_Pooling``: mean of the token vectors under the attention mask; ``2_Normalize``).
+``export_dir`` (setting ``onnx_dir``, default ``cache_dir/onnx``), named by a hash of the model
+name and the adapter's arrays; tokenising, mean pooling and L2 normalisation happen here exactly
+as sentence-transformers does them for MiniLM (``1_Pooling``: mean of the token vectors under
+the attention mask; ``2_Normalize``).
 Coding only: training fine-tunes the torch model (``make_embedder(..., runtime="torch")``).
 """
 
@@ -137,7 +138,8 @@ class OnnxEmbedder:
         except OSError as exc:
             raise ModelUnavailable(
                 f"cannot write the ONNX export to {self.path.parent} ({exc}): point "
-                "THEMECODER_CACHE_DIR at a writable folder or set THEMECODER_ENCODER_RUNTIME=torch"
+                "THEMECODER_ONNX_DIR (or THEMECODER_CACHE_DIR) at a writable folder or set "
+                "THEMECODER_ENCODER_RUNTIME=torch"
             ) from exc
         tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
         with torch.no_grad(), warnings.catch_warnings():

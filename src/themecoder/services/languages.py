@@ -107,18 +107,16 @@ def code_checked(
     return results
 
 
-def hold_one(s: Settings, text: str) -> tuple[Item, dict[str, Detected]]:
+def hold_one(s: Settings, text: str) -> tuple[Item, Detected | None]:
     """One text (``POST /v1/code`` without storing) as the item ``code_checked`` would code:
-    not coded when wholly in another language, with the language found."""
+    not coded when wholly in another language, with the language found (None: the coder's)."""
     items, held = hold_back(
         [Item(id="text", text=text)], detector_for(s), code_other=s.code_other_languages
     )
-    return items[0], held
+    return items[0], held.get("text")
 
 
-def flag_one(s: Settings, result: ItemResult, held: dict[str, Detected]) -> None:
-    """The after-pass of ``code_checked`` for one result from ``hold_one``'s item, in place."""
-    if held:  # the batcher names its items itself: key the finding by the result's item
-        held = {result.item.id: next(iter(held.values()))}
+def flag_one(s: Settings, result: ItemResult, whole: Detected | None) -> None:
+    """The after-pass of ``code_checked`` for one result, ``whole`` as ``hold_one`` found it."""
+    held = {} if whole is None else {result.item.id: whole}
     flag([result], held, detector_for(s), code_other=s.code_other_languages)
-
