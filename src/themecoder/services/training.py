@@ -194,9 +194,7 @@ def train_coder(
     weights = np.array(weight_list)
     tuner = None
     if s.finetune_encoder and isinstance(emb, SentenceTransformerEmbedder) and not emb.adapter:
-        tuner = EncoderFineTuner(
-            rank=s.finetune_rank, epochs=s.finetune_epochs, seed=s.seed
-        )
+        tuner = EncoderFineTuner(rank=s.finetune_rank, epochs=s.finetune_epochs, seed=s.seed)
 
         def tick(done: int, total: int) -> None:
             if progress:
