@@ -92,6 +92,9 @@ class OnnxEmbedder:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # Idle pool threads sleep instead of spinning: a spinning thread burns a core that the
+        # web server, PII masking or a worker beside it could use.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(self.path), opts, providers=["CPUExecutionProvider"]
         )

@@ -58,11 +58,15 @@ class NeighborIndex:
         self.polarity = polarity.astype(np.int64)
         self.sentiment = sentiment.astype(np.int64)
         self.expression = expression.astype(np.int64)
+        # Transposed and contiguous: a few rows against all examples is a matrix-vector
+        # product over contiguous columns, about twice as fast on one BLAS thread.
+        self._vt = np.ascontiguousarray(self.vectors.T)
+        self._per_bucket: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def votes(self, X: np.ndarray, fields: dict[str, int], k: int = K) -> dict[str, np.ndarray]:
         """Class distributions of each field (name -> number of classes) among each row's
         ``k`` nearest examples that carry a label for it; one similarity pass for all."""
-        sims = X @ self.vectors.T
+        sims = X @ self._vt
         out = {}
         for field, n_classes in fields.items():
             labels = getattr(self, field)
@@ -77,9 +81,12 @@ class NeighborIndex:
 
     def nearest(self, X: np.ndarray, bucket: int, k: int = 3) -> list[list[tuple[str, float]]]:
         """The ``k`` nearest examples coded with ``bucket``, per row of ``X``: the reasons."""
-        rows = np.flatnonzero(self.polarity[:, bucket] >= 0)
+        if bucket not in self._per_bucket:
+            rows = np.flatnonzero(self.polarity[:, bucket] >= 0)
+            self._per_bucket[bucket] = rows, np.ascontiguousarray(self.vectors[rows].T)
+        rows, vt = self._per_bucket[bucket]
         if not len(rows) or not len(X):
             return [[] for _ in X]
-        sims = X @ self.vectors[rows].T
+        sims = X @ vt
         top = _top(sims, k)
         return [[(self.texts[rows[j]], float(sims[r, j])) for j in t] for r, t in enumerate(top)]

@@ -211,8 +211,10 @@ class PiiMasker:
         if self._nlp is None and self.spacy_model:
             import spacy
 
-            keep = {"tok2vec", "ner"}
             nlp = spacy.load(self.spacy_model)
+            keep = {"ner"}
+            if "ner" in nlp.pipe_names and _listens(nlp.get_pipe("ner")):
+                keep.add("tok2vec")  # a shared tok2vec (md/lg pipelines); sm's NER has its own
             self._nlp = spacy.load(
                 self.spacy_model, exclude=[p for p in nlp.pipe_names if p not in keep]
             )
@@ -289,6 +291,12 @@ class PiiMasker:
         if any(w.lower() in NON_NAMES or w.lower() in self._allow for w in words):
             return None
         return " ".join(words)
+
+
+def _listens(component: Any) -> bool:
+    """Whether a spaCy component reads a shared ``tok2vec`` (through a listener layer)."""
+    model = getattr(component, "model", None)
+    return model is not None and any("listener" in layer.name for layer in model.walk())
 
 
 class NullMasker:
