@@ -4,7 +4,7 @@ project's own training units, and how the adjudicated labels were applied.
     python training/audit/agreement.py
 
 ``blind_sample.jsonl``: for 500 units of each of parts 9-12 (the first 500 by
-``sha1("check:" + text)``) and for every unit of parts 13 and 14, the writer's buckets, a second
+``sha1("check:" + text)``) and for every unit of parts 13 to 15, the writer's buckets, a second
 coder's blind codes (text only), and the final buckets after a third coder adjudicated each
 disagreement; the training files carry the final buckets. Sentiment and expression agreement
 compare against the training file's values (the writers'), which adjudication did not change.
@@ -47,7 +47,7 @@ def main() -> None:
     releases: dict[str, list[dict]] = {}
     for r in rows:
         part = r["file"].split("_")[0]
-        label = part.replace("part", "part ") if part in ("part13", "part14") else "parts 9-12"
+        label = part.replace("part", "part ") if part in ("part13", "part14", "part15") else "parts 9-12"
         releases.setdefault(label, []).append(r)
     for label, part in sorted(releases.items()):
         cells = []
