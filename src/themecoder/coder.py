@@ -58,6 +58,7 @@ class Coder:
         redactor: Any = None,
         neighbors: NeighborIndex | None = None,
         version: str = "unversioned",
+        knn_presence: tuple[int, float] | None = None,
     ) -> None:
         self.embedder = embedder
         self.classifier = classifier
@@ -68,6 +69,9 @@ class Coder:
         self.neighbors = neighbors
         self.version = version
         self.lexicon = VaderFeatures()
+        # (k, weight): a bucket's presence blends the heads' probability with the share of
+        # the k nearest training examples coded with it (None: the heads alone).
+        self.knn_presence = knn_presence if neighbors is not None else None
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder: Any = None) -> Coder:
@@ -80,6 +84,7 @@ class Coder:
     def from_artifact(cls, art: Artifact, s: Settings, embedder: Any = None) -> Coder:
         emb = embedder or make_embedder(s, art)
         neighbors = None
+        knn = art.config.get("knn_presence")
         if "examples.vectors" in art.arrays:
             neighbors = NeighborIndex(
                 art.arrays["examples.vectors"],
@@ -87,6 +92,9 @@ class Coder:
                 art.arrays["examples.polarity"],
                 art.arrays["examples.sentiment"],
                 art.arrays["examples.expression"],
+                voters=(art.arrays["knn.vectors"], art.arrays["knn.polarity"])
+                if "knn.vectors" in art.arrays
+                else None,
             )
         return cls(
             embedder=emb,
@@ -99,6 +107,7 @@ class Coder:
             redactor=RegexRedactor() if art.config.get("redact", s.redact) else NullRedactor(),
             neighbors=neighbors,
             version=art.version,
+            knn_presence=(int(knn["k"]), float(knn["weight"])) if knn else None,
         )
 
     def code(
@@ -210,6 +219,9 @@ class Coder:
         reasons: dict[tuple[int, int], list[tuple[str, float]]] = {}
         if self.neighbors is None:
             return presence, polarity, reasons
+        if self.knn_presence is not None:
+            k, weight = self.knn_presence
+            presence = (1 - weight) * presence + weight * self.neighbors.presence(X, k)
         for b in range(len(BUCKETS)):
             rows = np.flatnonzero(presence[:, b] >= self.thresholds[b])
             near = self.neighbors.nearest(X[rows], b)

@@ -136,6 +136,21 @@ class BucketClassifier:
             thresholds[b] = grid[int(np.argmax(f1s))]
         return platt, thresholds
 
+    def fit_thresholds(
+        self, presence: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None
+    ) -> np.ndarray:
+        """F1-optimal thresholds for presences ``(n, 6)`` as the coder scores them (after any
+        blending), on held-apart labelled data; a bucket with too few positives keeps its own."""
+        grid = np.round(np.arange(0.05, 0.91, 0.025), 3) if grid is None else grid
+        thresholds = self.thresholds_.copy()
+        for b in range(len(BUCKETS)):
+            y = truth[:, b].astype(int)
+            if y.sum() < 5 or y.sum() == len(y):
+                continue
+            f1s = [f1_score(y, presence[:, b] >= t, zero_division=0) for t in grid]
+            thresholds[b] = grid[int(np.argmax(f1s))]
+        return thresholds
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         names = ["coef_", "intercept_", "platt_", "thresholds_"]
         names += ["polarity_coef_", "polarity_intercept_"]

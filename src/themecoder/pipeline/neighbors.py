@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 K = 15
+_ROWS = 2048  # rows per similarity pass (2048 x 15k examples: 120 MB)
 BLEND = 0.4  # weight of the neighbour vote against the linear head
 
 
@@ -52,6 +53,7 @@ class NeighborIndex:
         polarity: np.ndarray,
         sentiment: np.ndarray,
         expression: np.ndarray,
+        voters: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         self.vectors = vectors.astype(np.float32)
         self.texts = texts
@@ -62,10 +64,38 @@ class NeighborIndex:
         # product over contiguous columns, about twice as fast on one BLAS thread.
         self._vt = np.ascontiguousarray(self.vectors.T)
         self._per_bucket: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # Presence reads these examples and ``voters``: labelled rows that are never shown
+        # as reasons (licensed data coded by the project), as ``(vectors, polarity)``.
+        self._voters_vt, self._voters_polarity = self._vt, self.polarity
+        if voters is not None and len(voters[0]):
+            vectors = np.vstack([self.vectors, voters[0].astype(np.float32)])
+            self._voters_vt = np.ascontiguousarray(vectors.T)
+            self._voters_polarity = np.vstack([self.polarity, voters[1].astype(np.int64)])
+
+    def presence(self, X: np.ndarray, k: int = K) -> np.ndarray:
+        """Per bucket, the similarity-weighted share of each row's ``k`` nearest examples
+        (and voters) coded with it ``(len(X), n_buckets)``: a bucket presence read off them."""
+        out = np.zeros((len(X), self.polarity.shape[1]))
+        for start in range(0, len(X), _ROWS):
+            sims = X[start : start + _ROWS] @ self._voters_vt
+            top = _top(sims, k)
+            w = np.maximum(np.take_along_axis(sims, top, 1), 0.0) ** 3
+            coded = (self._voters_polarity[top] >= 0).astype(np.float64)
+            total = w.sum(axis=1, keepdims=True)
+            out[start : start + _ROWS] = np.divide(
+                (coded * w[:, :, None]).sum(axis=1),
+                total,
+                out=np.zeros_like(coded[:, 0]),
+                where=total > 0,
+            )
+        return out
 
     def votes(self, X: np.ndarray, fields: dict[str, int], k: int = K) -> dict[str, np.ndarray]:
         """Class distributions of each field (name -> number of classes) among each row's
         ``k`` nearest examples that carry a label for it; one similarity pass for all."""
+        if len(X) > _ROWS:  # bounded memory: rows x examples similarities per pass
+            parts = [self.votes(X[s : s + _ROWS], fields, k) for s in range(0, len(X), _ROWS)]
+            return {f: np.concatenate([p[f] for p in parts]) for f in fields}
         sims = X @ self._vt
         out = {}
         for field, n_classes in fields.items():

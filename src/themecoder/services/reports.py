@@ -184,6 +184,14 @@ def _encoder_lines(cfg: dict[str, Any]) -> list[str]:
         ]
     else:
         lines.append("Encoder: the packaged model, frozen.")
+    knn = cfg.get("knn_presence")
+    if knn:
+        lines.append(
+            f"Bucket presence: {1 - knn['weight']:.2f} x the head's probability + "
+            f"{knn['weight']:.2f} x the similarity-weighted share of the {knn['k']} nearest "
+            "training examples coded with it (own units, and the licensed rows the project "
+            "coded, whose texts are not stored)."
+        )
     cal = cfg.get("calibration", {})
     lines.append(f"Bucket calibration and thresholds: {cal.get('source', 'cross-validation')}.")
     if cal.get("thresholds"):

@@ -247,6 +247,14 @@ def train_coder(
     arrays["examples.expression"] = np.array(
         [_index(EXPRESSIONS, examples[i].expression) for i in shown], dtype=np.int8
     )
+    # Rows the project coded from licensed data: never shown as reasons (texts not stored),
+    # but their vectors and codes vote on bucket presence beside the own examples.
+    voters = [i for i, e in enumerate(examples) if e.source in CODED_SOURCES]
+    arrays["knn.vectors"] = X[voters].astype(np.float16).reshape(len(voters), X.shape[1])
+    arrays["knn.polarity"] = np.array(
+        [[_index(POLARITIES, examples[i].truth.get(b)) for b in BUCKETS] for i in voters],
+        dtype=np.int8,
+    ).reshape(len(voters), len(BUCKETS))
     data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
     opt_in = [x["name"] for x in sources if x["opt_in"]]
     config = {
@@ -269,6 +277,11 @@ def train_coder(
             **({"finetune": tuner.hyperparameters()} if tuner is not None else {}),
         },
         "calibration": {"source": "cross-validation on the training data"},
+        "knn_presence": (
+            {"k": s.knn_presence_k, "weight": s.knn_presence_weight}
+            if s.knn_presence_weight > 0
+            else None
+        ),
         "training_data_sha256": data_hash,
         "sources": sources,
         "restricted_terms": opt_in,
@@ -299,20 +312,32 @@ def train_coder(
 
 def calibrate_on_devset(art: Artifact, s: Settings, embedder: Any) -> None:
     """Refit each bucket's Platt scaling and F1-optimal threshold on the dev set's tune
-    part, coded exactly as the coder codes (whole unit and its sentences), in place."""
+    part, coded exactly as the coder codes (whole unit and its sentences), in place.
+
+    The Platt step is fitted on the heads' own probabilities; the thresholds on the presence
+    the coder then gives, after blending in the nearest examples (``knn_presence``)."""
     from themecoder.coder import Coder
 
     tune = load_devset(s.devset_dir / "labels.jsonl", s.datasets_dir, part="tune")
+    texts = [e.text for e in tune]
     coder = Coder.from_artifact(art, s, embedder)
-    results = coder.code([e.text for e in tune])
-    presence = np.array(
-        [
-            np.max([u.bucket_proba for u in r.units], axis=0) if r.units else np.zeros(len(BUCKETS))
-            for r in results
-        ]
-    )
+    knn, coder.knn_presence = coder.knn_presence, None
+
+    def presence() -> np.ndarray:
+        return np.array(
+            [
+                np.max([u.bucket_proba for u in r.units], axis=0)
+                if r.units
+                else np.zeros(len(BUCKETS))
+                for r in coder.code(texts)
+            ]
+        )
+
     truth = np.array([[e.truth.get(b) is not None for b in BUCKETS] for e in tune])
-    platt, thresholds = coder.classifier.recalibrate(presence, truth)
+    platt, thresholds = coder.classifier.recalibrate(presence(), truth)
+    if knn is not None:
+        coder.classifier.platt_, coder.knn_presence = platt, knn
+        thresholds = coder.classifier.fit_thresholds(presence(), truth)
     art.arrays["bucket.platt_"] = np.round(platt, 5).astype(np.float32)
     art.arrays["bucket.thresholds_"] = thresholds.astype(np.float32)
     art.config["calibration"] = {
