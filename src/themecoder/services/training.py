@@ -310,6 +310,22 @@ def train_coder(
     return TrainResult(out, sha, config["version"], counts, sources)
 
 
+class _Memo:
+    """An embedder that encodes each distinct text once and then returns its vector."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.seen: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: Sequence[str], show_progress: bool = False) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in self.seen))
+        if new:
+            self.seen.update(zip(new, self.embedder.encode(new), strict=True))
+        if not texts:
+            return self.embedder.encode([])
+        return np.stack([self.seen[t] for t in texts])
+
+
 def calibrate_on_devset(art: Artifact, s: Settings, embedder: Any) -> None:
     """Refit each bucket's Platt scaling and F1-optimal threshold on the dev set's tune
     part, coded exactly as the coder codes (whole unit and its sentences), in place.
@@ -321,6 +337,7 @@ def calibrate_on_devset(art: Artifact, s: Settings, embedder: Any) -> None:
     tune = load_devset(s.devset_dir / "labels.jsonl", s.datasets_dir, part="tune")
     texts = [e.text for e in tune]
     coder = Coder.from_artifact(art, s, embedder)
+    coder.embedder = _Memo(coder.embedder)  # the second pass reads the first pass's vectors
     knn, coder.knn_presence = coder.knn_presence, None
 
     def presence() -> np.ndarray:
