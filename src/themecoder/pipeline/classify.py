@@ -19,6 +19,11 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _enough(y: np.ndarray) -> bool:
+    """Whether a bucket's labels can move its calibration: 5+ positives and some negatives."""
+    return 5 <= y.sum() < len(y)
+
+
 class BucketClassifier:
     """Multi-label bucket presence plus a 3-way polarity per bucket, linear on embeddings.
 
@@ -120,10 +125,11 @@ class BucketClassifier:
         change. Returns the new ``(platt_, thresholds_)`` without setting them.
         """
         grid = np.round(np.arange(0.1, 0.91, 0.05), 2) if grid is None else grid
-        platt, thresholds = self.platt_.copy(), self.thresholds_.copy()
+        platt = self.platt_.copy()
+        calibrated = np.zeros_like(presence, dtype=float)
         for b in range(len(BUCKETS)):
             y = truth[:, b].astype(int)
-            if y.sum() < 5 or y.sum() == len(y):
+            if not _enough(y):
                 continue  # too few positives to move anything
             p = np.clip(presence[:, b], 1e-9, 1 - 1e-9)
             z = np.log(p / (1 - p))
@@ -131,10 +137,8 @@ class BucketClassifier:
             a2, b2 = fit.coef_[0, 0], fit.intercept_[0]
             a, c = self.platt_[b]
             platt[b] = (a2 * a, a2 * c + b2)
-            prob = _sigmoid(a2 * z + b2)
-            f1s = [f1_score(y, prob >= t, zero_division=0) for t in grid]
-            thresholds[b] = grid[int(np.argmax(f1s))]
-        return platt, thresholds
+            calibrated[:, b] = _sigmoid(a2 * z + b2)
+        return platt, self.fit_thresholds(calibrated, truth, grid)
 
     def fit_thresholds(
         self, presence: np.ndarray, truth: np.ndarray, grid: np.ndarray | None = None
@@ -145,7 +149,7 @@ class BucketClassifier:
         thresholds = self.thresholds_.copy()
         for b in range(len(BUCKETS)):
             y = truth[:, b].astype(int)
-            if y.sum() < 5 or y.sum() == len(y):
+            if not _enough(y):
                 continue
             f1s = [f1_score(y, presence[:, b] >= t, zero_division=0) for t in grid]
             thresholds[b] = grid[int(np.argmax(f1s))]
