@@ -26,6 +26,7 @@ from themecoder.coder import Coder
 from themecoder.config import Settings
 from themecoder.devset import load_devset
 from themecoder.domain import BUCKETS
+from themecoder.errors import ModelUnavailable
 
 GRID = [(k, w) for k in (10, 15, 25) for w in (0.35, 0.5, 0.65)]
 CUTS = np.arange(0.05, 0.95, 0.01)
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     s = Settings(**({"model_dir": args.model_dir} if args.model_dir else {}))
     tune = load_devset(s.devset_dir / "labels.jsonl", s.datasets_dir, part="tune")
-    coder = Coder.load(s)
+    try:
+        coder = Coder.load(s)
+    except ModelUnavailable as exc:
+        raise SystemExit(str(exc)) from exc
     if coder.neighbors is None:
         raise SystemExit(f"{s.model_dir} holds no training examples to read neighbours from")
     coder.knn_presence = None  # the heads alone; each blend is computed below
