@@ -47,7 +47,11 @@ def main() -> None:
     releases: dict[str, list[dict]] = {}
     for r in rows:
         part = r["file"].split("_")[0]
-        label = part.replace("part", "part ") if part in ("part13", "part14", "part15") else "parts 9-12"
+        label = (
+            part.replace("part", "part ")
+            if part in ("part13", "part14", "part15", "part17")
+            else "parts 9-12"
+        )
         releases.setdefault(label, []).append(r)
     for label, part in sorted(releases.items()):
         cells = []

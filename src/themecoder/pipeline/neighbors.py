@@ -15,10 +15,18 @@ BLEND = 0.4  # weight of the neighbour vote against the linear head
 
 
 def _top(sims: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's ``k`` largest similarities, largest first.
+
+    torch's top-k (already loaded with the encoder) runs on all threads and is about ten
+    times faster than numpy's single-threaded ``argpartition`` over 2,048 x 18k similarities.
+    """
+    import torch
+
     k = min(k, sims.shape[1])
-    part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(sims, part, 1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, 1)
+    if k == 0 or not len(sims):
+        return np.zeros((len(sims), k), dtype=np.int64)
+    top = torch.topk(torch.from_numpy(np.ascontiguousarray(sims)), k, dim=1, sorted=True)
+    return top.indices.numpy()
 
 
 def _vote(labels: np.ndarray, sims: np.ndarray, n_classes: int) -> np.ndarray:
