@@ -39,6 +39,21 @@ def test_presence_is_the_weighted_share_of_the_nearest_examples_coded_with_a_buc
     assert share.min() >= 0.0 and share.max() <= 1.0
 
 
+def test_a_voter_counts_only_for_the_buckets_it_decided():
+    """A review decision on support alone votes on support, and not as 'absent' elsewhere."""
+    index = _index()
+    renewal, support = BUCKETS.index("renewal_likelihood"), BUCKETS.index("support_friction")
+    decided = np.full((1, len(BUCKETS)), nb_module.UNKNOWN)
+    decided[0, support] = -1  # the reviewer said: no support friction here
+    voters = (np.array([[1.0, 0.0]], dtype=np.float32), decided)
+    index = NeighborIndex(
+        index.vectors, index.texts, index.polarity, index.sentiment, index.expression, voters
+    )
+    share = index.presence(np.array([[1.0, 0.0]], dtype=np.float32), k=4)
+    assert share[0, renewal] == pytest.approx(1.0)  # the voter is not counted against renewal
+    assert share[0, support] == pytest.approx(0.0)
+
+
 def test_presence_in_row_chunks_equals_one_pass(monkeypatch):
     index = _index()
     rng = np.random.default_rng(0)

@@ -23,7 +23,7 @@ from themecoder.services.retrain import (
 
 # A deliberately consistent reviewer: display and export glitches are bug reports, so
 # support_friction risk (SIGNALS.md); thank-you-and-logistics notes get no bucket. The shipped
-# model misses most of the glitches and codes some of the logistics notes.
+# model misses some of the glitches (coder-2.16937: F1 0.93 on the held-out ones).
 GLITCHES = [
     f"When I {a} the {o}, {g}."
     for a, o, g in itertools.product(
@@ -163,7 +163,8 @@ def test_consistent_corrections_move_the_bucket_and_the_candidate_is_promoted(
     # pricing is known on held-out units but never present: left out of the comparison.
     assert list(report.before) == list(report.after) == ["support_friction"]
     before, after = report.before["support_friction"], report.after["support_friction"]
-    assert after >= before + 0.2, (before, after)
+    # The shipped model already finds most glitches; the candidate must close what it misses.
+    assert after > before and after >= 0.95, (before, after)
     decision = should_promote(report.before, report.after)
     assert report.promote is decision.promote is True
     assert report.deltas == pytest.approx(decision.deltas, abs=1e-4)

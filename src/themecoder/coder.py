@@ -135,9 +135,10 @@ class Coder:
         self, units: Sequence[Unit], progress: Progress | None = None
     ) -> list[UnitResult]:
         """Code ready-made units: one embedding each (and one per sentence of a unit that
-        holds several), batched. A bucket's confidence, polarity and evidence come from the
-        span that scores it highest, the whole unit or one of its sentences (a sentence's
-        score is the mean of its own and the whole unit's, never below the unit's)."""
+        holds several), batched. A bucket's confidence comes from the span that scores it
+        highest, the whole unit or one of its sentences (a sentence's score is the mean of its
+        own and the whole unit's, never below the unit's); its evidence and polarity come from
+        the best sentence that would be coded on its own, else from that span."""
         spans = [(i, u.start, u.end, u.text) for i, u in enumerate(units)]
         for i, u in enumerate(units):
             spans += [(i, s, e, u.text[s - u.start : e - u.start]) for s, e in u.parts]
@@ -150,6 +151,7 @@ class Coder:
         sent_p, expr_p = self._affect(X[:n], texts[:n])
         scores = sentiment_score(sent_p)
         rows_of: list[list[int]] = [[i] for i in range(n)]
+        own = presence.copy() if len(spans) > n else presence  # each span's score on its own
         for row in range(n, len(spans)):
             rows_of[spans[row][0]].append(row)
             # A sentence lifts a bucket halfway from the whole unit's score towards its own:
@@ -159,8 +161,16 @@ class Coder:
         results = []
         for i, unit in enumerate(units):
             rows = np.array(rows_of[i])
-            best = rows[np.argmax(presence[rows], axis=0)]  # per bucket, the span that carries it
-            unit_presence = presence[best, np.arange(len(BUCKETS))]
+            top = rows[np.argmax(presence[rows], axis=0)]  # per bucket, the highest-scoring span
+            unit_presence = presence[top, np.arange(len(BUCKETS))]
+            best = top
+            if len(rows) > 1:
+                # A sentence that would be coded on its own carries the code: it is the evidence
+                # (and gives the polarity), even where the whole unit scores as high.
+                parts = rows[1:]
+                carrier = parts[np.argmax(own[parts], axis=0)]
+                alone = own[carrier, np.arange(len(BUCKETS))] >= self.thresholds
+                best = np.where(alone, carrier, top)
             if is_small_talk(unit.text):  # the guideline: greetings and small talk, no bucket
                 unit_presence = np.zeros_like(unit_presence)
             codes = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 K = 15
+UNKNOWN = -2  # a voter's bucket that was never decided (a review decision on other buckets)
 _ROWS = 2048  # rows per similarity pass (2048 x 15k examples: 120 MB)
 BLEND = 0.4  # weight of the neighbour vote against the linear head
 
@@ -82,19 +83,18 @@ class NeighborIndex:
 
     def presence(self, X: np.ndarray, k: int = K) -> np.ndarray:
         """Per bucket, the similarity-weighted share of each row's ``k`` nearest examples
-        (and voters) coded with it ``(len(X), n_buckets)``: a bucket presence read off them."""
+        (and voters) coded with it ``(len(X), n_buckets)``: a bucket presence read off them.
+        A voter whose bucket is :data:`UNKNOWN` does not count for that bucket."""
         out = np.zeros((len(X), self.polarity.shape[1]))
         for start in range(0, len(X), _ROWS):
             sims = X[start : start + _ROWS] @ self._voters_vt
             top = _top(sims, k)
             w = np.maximum(np.take_along_axis(sims, top, 1), 0.0) ** 3
-            coded = (self._voters_polarity[top] >= 0).astype(np.float64)
-            total = w.sum(axis=1, keepdims=True)
+            labels = self._voters_polarity[top]
+            coded = (labels >= 0) * w[:, :, None]
+            total = ((labels != UNKNOWN) * w[:, :, None]).sum(axis=1)
             out[start : start + _ROWS] = np.divide(
-                (coded * w[:, :, None]).sum(axis=1),
-                total,
-                out=np.zeros_like(coded[:, 0]),
-                where=total > 0,
+                coded.sum(axis=1), total, out=np.zeros_like(total), where=total > 0
             )
         return out
 

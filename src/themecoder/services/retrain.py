@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -269,13 +269,16 @@ def retrain(
     raw = emb.embedder if isinstance(emb, CachedEmbedder) else emb
     current = current or Coder.load(s, embedder=emb)  # lazy: models load on first use
     review_hash = _review_hash(examples, current.version)
+    # Review decisions also vote on bucket presence among the nearest examples; a kept bucket
+    # must stay as it was, so its decisions are left out there (its heads are copied below).
+    voting = [replace(e, truth={b: v for b, v in e.truth.items() if b in scored}) for e in train]
     result = train_coder(
         s,
         out,
         embedder=raw,
         own_limit=own_limit,
         progress=progress,
-        extra_examples=train,
+        extra_examples=voting,
         extra_weight=REVIEW_WEIGHT,
         extra_source={
             "name": REVIEW_SOURCE,

@@ -20,6 +20,7 @@ from themecoder.labelled import EXTERNAL, Example, load_own
 from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder, make_embedder
 from themecoder.pipeline.finetune import EncoderFineTuner, targets
+from themecoder.pipeline.neighbors import UNKNOWN
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
 from themecoder.services.embedding_cache import cached_encode
@@ -176,6 +177,7 @@ def train_coder(
     weight_list = [
         1.0 if e.source == "own" or e.source in CODED_SOURCES else EXTERNAL_WEIGHT for e in examples
     ]
+    n_base = len(examples)
     if extra_examples:
         examples = [*examples, *extra_examples]
         weight_list += [float(extra_weight)] * len(extra_examples)
@@ -247,12 +249,19 @@ def train_coder(
     arrays["examples.expression"] = np.array(
         [_index(EXPRESSIONS, examples[i].expression) for i in shown], dtype=np.int8
     )
-    # Rows the project coded from licensed data: never shown as reasons (texts not stored),
-    # but their vectors and codes vote on bucket presence beside the own examples.
-    voters = [i for i, e in enumerate(examples) if e.source in CODED_SOURCES]
+    # Rows the project coded from licensed data, and the review decisions of a retraining:
+    # never shown as reasons (texts not stored), but their vectors and codes vote on bucket
+    # presence beside the own examples; a bucket a reviewer did not decide does not vote.
+    voters = [i for i, e in enumerate(examples) if e.source in CODED_SOURCES or i >= n_base]
     arrays["knn.vectors"] = X[voters].astype(np.float16).reshape(len(voters), X.shape[1])
     arrays["knn.polarity"] = np.array(
-        [[_index(POLARITIES, examples[i].truth.get(b)) for b in BUCKETS] for i in voters],
+        [
+            [
+                _index(POLARITIES, examples[i].truth[b]) if b in examples[i].truth else UNKNOWN
+                for b in BUCKETS
+            ]
+            for i in voters
+        ],
         dtype=np.int8,
     ).reshape(len(voters), len(BUCKETS))
     data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
