@@ -43,8 +43,8 @@ PROBES = [
 def small_models(tmp_path_factory):
     """The same small training run twice, into two folders."""
     s = Settings(cache_dir=tmp_path_factory.mktemp("cache"))
-    a = train_coder(s, tmp_path_factory.mktemp("a"), own_limit=400)
-    b = train_coder(s, tmp_path_factory.mktemp("b"), own_limit=400)
+    a = train_coder(s, tmp_path_factory.mktemp("a"), own_limit=200)
+    b = train_coder(s, tmp_path_factory.mktemp("b"), own_limit=200)
     return s, a, b
 
 
