@@ -27,27 +27,14 @@ from themecoder.config import Settings
 from themecoder.devset import load_devset
 from themecoder.domain import BUCKETS
 from themecoder.errors import ModelUnavailable
+from themecoder.review.promotion import f1
 
 GRID = [(k, w) for k in (10, 15, 25) for w in (0.35, 0.5, 0.65)]
 CUTS = np.arange(0.05, 0.95, 0.01)
 
 
-def _f1(pred: np.ndarray, y: np.ndarray) -> float:
-    tp = int((pred & y).sum())
-    return 2 * tp / max(2 * tp + int((pred & ~y).sum()) + int((~pred & y).sum()), 1)
-
-
 def _macro(P: np.ndarray, Y: np.ndarray, thr: np.ndarray) -> float:
-    return float(np.mean([_f1(P[:, b] >= thr[b], Y[:, b]) for b in range(len(BUCKETS))]))
-
-
-def _fit(P: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    return np.array(
-        [
-            CUTS[int(np.argmax([_f1(P[:, b] >= t, Y[:, b]) for t in CUTS]))]
-            for b in range(P.shape[1])
-        ]
-    )
+    return float(np.mean([f1(Y[:, b], P[:, b] >= thr[b]) for b in range(len(BUCKETS))]))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         fit, test = fold != held, fold == held
         row = {}
         for key, P in scores.items():
-            thr = _fit(P[fit], Y[fit])
+            thr = coder.classifier.fit_thresholds(P[fit], Y[fit], grid=CUTS)
             row[key] = (_macro(P[fit], Y[fit], thr), _macro(P[test], Y[test], thr))
         chosen = max(GRID, key=lambda g: row[g][0])
         out = {
