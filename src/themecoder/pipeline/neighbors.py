@@ -105,6 +105,7 @@ class NeighborIndex:
             parts = [self.votes(X[s : s + _ROWS], fields, k) for s in range(0, len(X), _ROWS)]
             return {f: np.concatenate([p[f] for p in parts]) for f in fields}
         sims = X @ self._vt
+        every: np.ndarray | None = None  # the top k over all examples, shared by the fields
         out = {}
         for field, n_classes in fields.items():
             labels = getattr(self, field)
@@ -112,8 +113,12 @@ class NeighborIndex:
             if not len(known) or not len(X):
                 out[field] = np.full((len(X), n_classes), 1 / n_classes)
                 continue
-            sub = sims if len(known) == len(labels) else sims[:, known]
-            top = _top(sub, k)
+            if len(known) == len(labels):
+                sub = sims
+                every = top = _top(sims, k) if every is None else every
+            else:
+                sub = sims[:, known]
+                top = _top(sub, k)
             out[field] = _vote(labels[known][top], np.take_along_axis(sub, top, 1), n_classes)
         return out
 
