@@ -49,7 +49,7 @@ def main() -> None:
         part = r["file"].split("_")[0]
         label = (
             part.replace("part", "part ")
-            if part in ("part13", "part14", "part15", "part17")
+            if part in ("part13", "part14", "part15", "part17", "part19")
             else "parts 9-12"
         )
         releases.setdefault(label, []).append(r)
