@@ -19,6 +19,7 @@ from pathlib import Path
 
 from themecoder.coder import Coder
 from themecoder.config import Settings
+from themecoder.errors import ModelUnavailable
 
 LEAVING = (
     "Never traveling AA again.",
@@ -53,7 +54,10 @@ STAYING = (
 
 def probe(model_dir: Path) -> tuple[str, int, int, list[str]]:
     """Version, statements with renewal found, with the right polarity, and the misses."""
-    coder = Coder.load(Settings(model_dir=model_dir))
+    try:
+        coder = Coder.load(Settings(model_dir=model_dir))
+    except ModelUnavailable as exc:
+        raise SystemExit(str(exc)) from exc
     found = right = 0
     misses = []
     for gold, texts in (("risk", LEAVING), ("positive", STAYING)):

@@ -12,7 +12,7 @@ from themecoder.devset import PARTS, SOURCES, dev_part, load_devset, load_rows, 
 from themecoder.domain import BUCKETS, Item, ItemResult, Unit, UnitResult
 from themecoder.errors import InvalidInput
 from themecoder.labelled import Example
-from themecoder.services.dev_evaluation import dev_scores
+from themecoder.services.dev_evaluation import dev_scores, paired_change
 
 S = Settings()
 
@@ -59,6 +59,23 @@ def test_dev_scores_by_hand():
     assert 0 <= lo <= price["f1"] <= hi <= 1
     # Buckets nobody coded score 0 and pull the macro average down, as they should.
     assert out["macro_f1"] == pytest.approx((2 / 3) / len(BUCKETS), abs=1e-4)
+
+
+def test_paired_change_is_the_difference_on_the_same_units():
+    gold = [{"pricing_perception": "risk"}] * 6 + [{}] * 6
+    worse = [{}] * 3 + [{"pricing_perception": "risk"}] * 3 + [{}] * 6
+    better = [{"pricing_perception": "risk"}] * 6 + [{}] * 6
+    examples = [_example(g) for g in gold]
+    same = paired_change(examples, [_result(p) for p in worse], [_result(p) for p in worse])
+    assert same["macro_f1"]["change"] == 0 and same["macro_f1"]["change_ci"] == [0.0, 0.0]
+    out = paired_change(examples, [_result(p) for p in worse], [_result(p) for p in better])
+    m = out["macro_f1"]
+    alone = dev_scores(examples, [_result(p) for p in worse])
+    assert m["before"] == pytest.approx(alone["macro_f1"])
+    assert m["change"] == pytest.approx((1 - 2 / 3) / len(BUCKETS), abs=1e-4)
+    # Every resample holds the same units for both models, so the better one never loses.
+    assert 0 <= m["change_ci"][0] <= m["change"] <= m["change_ci"][1]
+    assert out["polarity_accuracy"]["change"] == 0
 
 
 def test_every_labelled_row_resolves_to_its_text_and_the_parts_are_fixed():

@@ -47,19 +47,71 @@ def _ci(samples: np.ndarray) -> list[float]:
     return [round(float(lo), 4), round(float(hi), 4)]
 
 
+def _weights(n: int, n_boot: int) -> np.ndarray:
+    """Bootstrap weights over ``n`` units, ``(n_boot + 1, n)``; row 0 is the data itself."""
+    weights = np.random.default_rng(SEED).multinomial(n, np.full(n, 1 / n), size=n_boot)
+    return np.vstack([np.ones(n, dtype=np.int64), weights]).astype(float)
+
+
+def _counts(
+    examples: Sequence[Example], results: Sequence[ItemResult], weights: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Weighted true positives, false positives, false negatives and found-with-the-right-
+    polarity per bucket, each ``(len(weights), 6)``, and the gold presence ``(n, 6)``."""
+    gold, pred, right = _matrices(examples, results)
+    tp = weights @ (gold & pred)
+    fp = weights @ (~gold & pred)
+    fn = weights @ (gold & ~pred)
+    return tp, fp, fn, weights @ (right & pred), gold, pred
+
+
+def headline(
+    examples: Sequence[Example], results: Sequence[ItemResult], weights: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Bucket macro-F1, polarity accuracy on found buckets and sentiment macro-F1 for each
+    row of ``weights`` (row 0: the data), the figures :func:`dev_scores` headlines."""
+    tp, fp, fn, found_right, _, _ = _counts(examples, results, weights)
+    out = {
+        "macro_f1": _f1(tp, fp, fn).mean(axis=1),
+        "polarity_accuracy": _ratio(found_right.sum(axis=1), tp.sum(axis=1)),
+    }
+    sentiment = _sentiment_macro(examples, results, weights)
+    if sentiment is not None:
+        out["sentiment_macro_f1"] = sentiment
+    return out
+
+
+def paired_change(
+    examples: Sequence[Example],
+    before: Sequence[ItemResult],
+    after: Sequence[ItemResult],
+    n_boot: int = BOOTSTRAP,
+) -> dict[str, dict[str, Any]]:
+    """Each :func:`headline` figure for two models' results on the same units, and a
+    bootstrap 95% CI of ``after - before`` that resamples the units once for both (paired),
+    so the interval reflects the change, not the two models' separate noise."""
+    weights = _weights(len(examples), n_boot)
+    a, b = headline(examples, before, weights), headline(examples, after, weights)
+    out = {}
+    for key in a:
+        delta = b[key] - a[key]
+        out[key] = {
+            "before": round(float(a[key][0]), 4),
+            "after": round(float(b[key][0]), 4),
+            "change": round(float(delta[0]), 4),
+            "change_ci": _ci(delta[1:]),
+        }
+    return out
+
+
 def dev_scores(
     examples: Sequence[Example], results: Sequence[ItemResult], n_boot: int = BOOTSTRAP
 ) -> dict[str, Any]:
     """Per-bucket precision, recall, F1 and polarity accuracy, macro-F1, sentiment
     macro-F1, each with a bootstrap 95% CI over units."""
-    gold, pred, right = _matrices(examples, results)
     n = len(examples)
-    weights = np.random.default_rng(SEED).multinomial(n, np.full(n, 1 / n), size=n_boot)
-    weights = np.vstack([np.ones(n, dtype=np.int64), weights]).astype(float)  # row 0: the data
-    tp = weights @ (gold & pred)
-    fp = weights @ (~gold & pred)
-    fn = weights @ (gold & ~pred)
-    found_right = weights @ (right & pred)
+    weights = _weights(n, n_boot)
+    tp, fp, fn, found_right, gold, pred = _counts(examples, results, weights)
     f1, prec, rec = _f1(tp, fp, fn), _ratio(tp, tp + fp), _ratio(tp, tp + fn)
     pol = _ratio(found_right, tp)
     macro = f1.mean(axis=1)
@@ -86,16 +138,17 @@ def dev_scores(
     return out
 
 
-def _sentiment(
+def _sentiment_macro(
     examples: Sequence[Example], results: Sequence[ItemResult], weights: np.ndarray
-) -> dict[str, Any]:
+) -> np.ndarray | None:
+    """Sentiment macro-F1 per row of ``weights`` over the units with a gold sentiment."""
     rows = [
         (SENTIMENTS.index(e.sentiment), SENTIMENTS.index(r.sentiment))
         for e, r in zip(examples, results, strict=True)
         if e.sentiment
     ]
     if not rows:
-        return {}
+        return None
     keep = np.array([bool(e.sentiment) for e in examples])
     g, p = (np.array(x) for x in zip(*rows, strict=True))
     w = weights[:, keep]
@@ -105,8 +158,17 @@ def _sentiment(
         fp = w @ ((g != c) & (p == c))
         fn = w @ ((g == c) & (p != c))
         per.append(_f1(tp, fp, fn))
-    macro = np.mean(per, axis=0)
-    return {"macro_f1": round(float(macro[0]), 4), "macro_f1_ci": _ci(macro[1:]), "n": len(g)}
+    return np.mean(per, axis=0)
+
+
+def _sentiment(
+    examples: Sequence[Example], results: Sequence[ItemResult], weights: np.ndarray
+) -> dict[str, Any]:
+    macro = _sentiment_macro(examples, results, weights)
+    if macro is None:
+        return {}
+    n = sum(bool(e.sentiment) for e in examples)
+    return {"macro_f1": round(float(macro[0]), 4), "macro_f1_ci": _ci(macro[1:]), "n": n}
 
 
 def by_source(
