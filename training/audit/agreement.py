@@ -23,6 +23,8 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 from themecoder.domain import BUCKETS  # noqa: E402
 from themecoder.review.agreement import bootstrap_ci, krippendorff_alpha  # noqa: E402
 
+FIRST_RELEASE = ("part9", "part10", "part11", "part12")
+
 
 def main() -> None:
     rows = [json.loads(x) for x in (HERE / "blind_sample.jsonl").read_text().splitlines()]
@@ -47,11 +49,8 @@ def main() -> None:
     releases: dict[str, list[dict]] = {}
     for r in rows:
         part = r["file"].split("_")[0]
-        label = (
-            part.replace("part", "part ")
-            if part in ("part13", "part14", "part15", "part17", "part19")
-            else "parts 9-12"
-        )
+        # Parts 9-12 were one release (500 blind-coded units each); later parts stand alone.
+        label = "parts 9-12" if part in FIRST_RELEASE else part.replace("part", "part ")
         releases.setdefault(label, []).append(r)
     for label, part in sorted(releases.items()):
         cells = []
