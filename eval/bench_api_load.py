@@ -14,7 +14,9 @@ in turns, so drifting background load hits them alike):
     with a 5 ms wait, encoder batches of 64, one torch thread per core for the coder);
   * ``replicas``: the defaults with a copy of the coder per core
     (``THEMECODER_CODER_REPLICAS``), micro-batches running side by side;
-  * ``threads``: the defaults with a torch thread per core for the coder.
+  * ``threads``: the defaults with a torch thread per core for the coder;
+  * ``int8``: the defaults with the int8 encoder (``THEMECODER_ENCODER_INT8``: ONNX Runtime on
+    the export quantised to int8; close to the float codes, not equal: eval/encoder_cost.py).
 
   1. capacity: a closed loop of ``--clients`` concurrent clients for ``--capacity-s`` seconds
      per turn (after a warm-up); completed requests per second, the median over ``--rounds``;
@@ -33,7 +35,8 @@ are timed for ``--job-s`` seconds without a job (the baseline), then a bulk job 
 ``--job-items`` tickets (stored 32 per chunk) is queued, and once the worker has stored its
 first chunk the same rate is timed for ``--job-s`` seconds. Target: p95 < 100 ms. Then (unless
 ``--no-unprotected``) the same on a fresh store with a worker left at the API's priority and
-session with a torch thread per core: the baseline for the worker's protection.
+session with a torch thread per core: the baseline for the worker's protection. With
+``--job-int8``, the protected run is repeated with the int8 encoder in the service and worker.
 
 The load average is recorded at the start and end of each part: the figures are only as good
 as the machine is quiet. Everything stays on loopback and is bounded in time. Run:
@@ -220,6 +223,7 @@ MODES = {
     },
     "replicas": {"coder_replicas": str(os.cpu_count() or 1)},
     "threads": {"coder_threads": str(os.cpu_count() or 1)},
+    "int8": {"encoder_int8": "true"},
 }
 
 
@@ -284,18 +288,27 @@ async def modes(args: argparse.Namespace, db_url: str, key: str, tmp: Path) -> d
     }
 
 
-async def with_job(args: argparse.Namespace, tmp: Path, rate: float, protected: bool) -> dict:
+async def with_job(
+    args: argparse.Namespace,
+    tmp: Path,
+    rate: float,
+    protected: bool,
+    settings: dict[str, str] | None = None,
+) -> dict:
     """The same rate without and during a bulk job, on a fresh store; ``protected``: the
     worker as shipped (own session, its priority and threads lowered), else a worker left at
-    the API's priority with a torch thread per core (the baseline for that protection)."""
+    the API's priority with a torch thread per core (the baseline for that protection).
+    ``settings`` (for the service and the worker alike) change the defaults."""
     import httpx
 
-    name = "protected" if protected else "unprotected"
+    name = ("protected" if protected else "unprotected") + "".join(
+        f"-{k}-{v}" for k, v in (settings or {}).items()
+    )
     db_url = f"sqlite:///{tmp / f'job-{name}.db'}"
     key = make_store(db_url)
     port = free_port()
     # Small chunks, so the job shows progress soon after the worker has loaded its model.
-    env = server_env(db_url, worker_embedded="0", job_chunk_items="32")
+    env = server_env(db_url, worker_embedded="0", job_chunk_items="32", **(settings or {}))
     server = Proc(["serve", "--port", str(port)], env, tmp / f"serve-job-{name}.log")
     wenv = dict(env)
     if not protected:
@@ -348,6 +361,7 @@ async def with_job(args: argparse.Namespace, tmp: Path, rate: float, protected: 
             "nice": wenv.get("THEMECODER_WORKER_NICE", "default"),
             "said": said,
         },
+        "settings": settings or {},
         "load_average": [load_before, load_now()],
     }
 
@@ -377,7 +391,7 @@ def table(fig: dict) -> list[str]:
         "Configurations measured in turns in the same run (`shipped`: the defaults; `off`: "
         "micro-batching off; `previous`: batches of up to 32 with a 5 ms wait, encoder batches "
         "of 64, a torch thread per core; `replicas`: a copy of the coder per core; `threads`: "
-        "a torch thread per core). "
+        "a torch thread per core; `int8`: the int8 encoder). "
         "Open loop at "
         f"{fig['args']['load']:.0%} of each one's own capacity; target p99 < 300 ms, 0 errors.",
         "",
@@ -428,7 +442,11 @@ def job_table(label: str, j: dict) -> list[str]:
     lines += [
         "",
         f"p95 during the job {d.get('p95')} ms against {w.get('p95')} ms without"
-        + (f": target (< 100 ms) {verdict(d.get('p95'), 100)}." if label == "protected" else "."),
+        + (
+            f": target (< 100 ms) {verdict(d.get('p95'), 100)}."
+            if label.startswith("protected")
+            else "."
+        ),
     ]
     return lines
 
@@ -455,6 +473,10 @@ async def run(args: argparse.Namespace) -> dict:
         jobs = {}
         if not args.no_job:
             jobs["protected"] = await with_job(args, tmp, rate, protected=True)
+            if args.job_int8:
+                jobs["protected, int8 encoder"] = await with_job(
+                    args, tmp, rate, protected=True, settings={"encoder_int8": "true"}
+                )
             if args.unprotected:
                 jobs["unprotected"] = await with_job(args, tmp, rate, protected=False)
     return {
@@ -496,6 +518,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--worker-threads", type=int, default=None, help="default: the setting's")
     p.add_argument("--worker-nice", type=int, default=None, help="default: the setting's")
     p.add_argument("--no-job", action="store_true", help="skip the bulk-job measurement")
+    p.add_argument(
+        "--job-int8",
+        action="store_true",
+        help="also the protected job with THEMECODER_ENCODER_INT8 (service and worker)",
+    )
     p.add_argument(
         "--unprotected",
         action=argparse.BooleanOptionalAction,

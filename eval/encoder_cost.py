@@ -1,18 +1,20 @@
 """Cheaper encoder settings against the shipped ones: do the codes hold, what do they save?
 
-(1) The int8 encoder (``THEMECODER_ENCODER_INT8``) and a token cap
-(``THEMECODER_ENCODER_MAX_TOKENS``) against the float model.
+(1) The int8 encoder (``THEMECODER_ENCODER_INT8``) on each runtime, and a token cap
+(``THEMECODER_ENCODER_MAX_TOKENS``), against the float model as shipped (ONNX Runtime).
 
-Codes every dev-set text (``eval/devset``, both parts) with the shipped coder three ways: the
-float encoder (the baseline), the int8 encoder as shipped (``quantize_encoder``: Linear layers
-int8 with per-channel weights, the feed-forward output layers float) and every Linear layer
-int8. Per variant it reports, against the float coder's output on the same texts:
+Codes every dev-set text (``eval/devset``, both parts) with the shipped coder several ways: the
+float encoder on ONNX Runtime (the default, the baseline), the int8 setting on ONNX Runtime (the
+export's MatMul weights int8 per output channel, ``embed_onnx.quantize_export``) and on torch
+(``THEMECODER_ENCODER_RUNTIME=torch``: Linear layers int8 per channel, the feed-forward output
+layers float, ``embed.quantize_encoder``). Per variant it reports, against the baseline's
+output on the same texts:
 
   * agreement: share of texts given exactly the same codes (bucket and polarity), share of
     (text, bucket) presence decisions that agree, share with the same sentiment label;
   * bucket macro-F1 (bootstrap 95% CI) on the dev set's ``tune`` part and on ``report``;
-  * CPU ms to code one ~60-word ticket (``Coder.code([text])``, torch one thread, thread CPU
-    time, median of ``--n``), which load from other processes inflates far less than wall time.
+  * CPU ms to code one ~60-word ticket (``Coder.code([text])``, one thread, thread CPU time,
+    median of ``--n``), which load from other processes inflates far less than wall time.
 
 (2) The encoder's forward batch size (``THEMECODER_BATCH_SIZE``; vectors equal to float
 rounding): CPU ms per ticket for a micro-batch of 4 tickets and a bulk call of 64 tickets.
@@ -85,37 +87,28 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from threadpoolctl import threadpool_limits
 
-    from themecoder.pipeline import embed
-
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # ONNX Runtime takes the same count (OnnxEmbedder threads=None)
     threadpool_limits(1, "blas")  # as the service runs (blas_threads)
     s = get_settings()
     labels = s.devset_dir / "labels.jsonl"
     parts = {part: load_devset(labels, s.datasets_dir, part=part) for part in ("tune", "report")}
     tickets = build_tickets(200)
     variants: dict[str, Any] = {
-        # torch throughout (int8 is a torch quantisation); ONNX: eval/encoder_runtime.py
-        "float": s.model_copy(update={"encoder_int8": False, "encoder_runtime": "torch"}),
-        "int8 (shipped scheme)": s.model_copy(update={"encoder_int8": True}),
-        "int8 (every Linear)": s.model_copy(update={"encoder_int8": True}),
+        "float (ONNX, shipped)": s.model_copy(
+            update={"encoder_int8": False, "encoder_runtime": "onnx"}
+        ),
+        "int8 (ONNX)": s.model_copy(update={"encoder_int8": True, "encoder_runtime": "onnx"}),
+        "int8 (torch)": s.model_copy(update={"encoder_int8": True, "encoder_runtime": "torch"}),
     }
     if args.max_tokens:
         variants[f"float, max {args.max_tokens} tokens"] = s.model_copy(
-            update={
-                "encoder_int8": False,
-                "encoder_max_tokens": args.max_tokens,
-                "encoder_runtime": "torch",
-            }
+            update={"encoder_int8": False, "encoder_max_tokens": args.max_tokens}
         )
-    shipped = embed.quantize_encoder
     out: dict[str, Any] = {"variants": {}, "n": {k: len(v) for k, v in parts.items()}}
     base: dict[str, list[Any]] = {}
     for name, vs in variants.items():
-        if name == "int8 (every Linear)":
-            embed.quantize_encoder = lambda st: shipped(st, float_ffn_output=False)  # type: ignore[assignment]
         coder = Coder.load(vs)
         results = {part: coder.code([e.text for e in ex]) for part, ex in parts.items()}
-        embed.quantize_encoder = shipped  # type: ignore[assignment]
         if not base:
             base = results
         entry: dict[str, Any] = {"cpu_ms_per_ticket": cpu_ms(coder, tickets, args.n)}
@@ -127,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
             entry[f"macro_f1_{part}_ci"] = sc["macro_f1_ci"]
         out["variants"][name] = entry
         print(name, json.dumps(entry), flush=True)
-        if name == "float":
+        if name == "float (ONNX, shipped)":
             sizes: dict[str, Any] = {}
             for size in map(int, args.batch_sizes.split(",")):
                 coder.embedder.batch_size = size

@@ -32,20 +32,26 @@ def test_token_cap_reaches_the_embedder_and_its_name() -> None:
 
 
 @pytest.mark.model
-def test_int8_vectors_and_codes_stay_close_to_float(coder) -> None:
+@pytest.mark.parametrize("runtime", ["onnx", "torch"])
+def test_int8_vectors_and_codes_stay_close_to_float(coder, runtime, tmp_path) -> None:
     from themecoder.coder import Coder
+    from themecoder.pipeline.embed_onnx import OnnxEmbedder
 
-    s = Settings(encoder_int8=True)
+    s = Settings(encoder_int8=True, encoder_runtime=runtime, onnx_dir=tmp_path)
     quantised = Coder.load(s)
-    assert isinstance(quantised.embedder, SentenceTransformerEmbedder)
+    kind = OnnxEmbedder if runtime == "onnx" else SentenceTransformerEmbedder
+    assert isinstance(quantised.embedder, kind)
     a = coder.embedder.encode(TEXTS)
     b = quantised.embedder.encode(TEXTS)
-    assert (a * b).sum(axis=1).min() > 0.95  # cosine to the float vector
+    assert (a * b).sum(axis=1).min() > (0.98 if runtime == "onnx" else 0.95)  # cosine
     float_codes = [{c.bucket for c in r.buckets} for r in coder.code(TEXTS)]
     int8_codes = [{c.bucket for c in r.buckets} for r in quantised.code(TEXTS)]
     decisions = sum(6 - len(f ^ q) for f, q in zip(float_codes, int8_codes, strict=True))
     assert decisions / (6 * len(TEXTS)) >= 0.9
     assert not np.allclose(a, b)  # it did quantise
+    if runtime == "onnx":  # the quantised file sits beside the float export, made once
+        assert quantised.embedder.path.is_file() and quantised.embedder.float_path.is_file()
+        assert quantised.embedder.path.stat().st_size < quantised.embedder.float_path.stat().st_size
 
 
 @pytest.mark.model

@@ -31,8 +31,11 @@ def test_factory_follows_the_setting_and_training_can_refuse_it(tmp_path) -> Non
     assert isinstance(make_embedder(Settings(cache_dir=tmp_path)), OnnxEmbedder)  # the default
     # Training (train_coder) trains on the torch twin of an ONNX embedder it is handed.
     assert isinstance(emb.torch_embedder, SentenceTransformerEmbedder)
-    # int8 is a torch quantisation: it wins over the runtime.
-    assert make_embedder(Settings(encoder_runtime="onnx", encoder_int8=True)).int8
+    # int8 on ONNX quantises the export of the float model: its torch twin stays float.
+    quantised = make_embedder(Settings(encoder_runtime="onnx", encoder_int8=True))
+    assert isinstance(quantised, OnnxEmbedder) and quantised.int8
+    assert not quantised.torch_embedder.int8
+    assert quantised.path.name == "model.int8.onnx" and quantised.float_path.name == "model.onnx"
 
 
 @pytest.fixture(scope="module")

@@ -152,9 +152,9 @@ def make_embedder(
     runtime: str | None = None,
 ) -> Any:
     """The one factory of embedders: the model an artifact was trained with, with its
-    fine-tuned adapter merged (unless ``base``), else ``settings.embedding_model``; int8
-    quantised when ``int8`` (None: ``settings.encoder_int8``); run by ``runtime`` ("torch" or
-    "onnx"; None: ``settings.encoder_runtime``). Training passes ``int8=False,
+    fine-tuned adapter merged (unless ``base``), else ``settings.embedding_model``; run by
+    ``runtime`` ("torch" or "onnx"; None: ``settings.encoder_runtime``), int8 quantised when
+    ``int8`` (None: ``settings.encoder_int8``) by that runtime. Training passes ``int8=False,
     runtime="torch"``: it fine-tunes and fits on the float torch model."""
     model = settings.embedding_model
     adapter = None
@@ -164,18 +164,19 @@ def make_embedder(
         if lora and not base:
             adapter = ({k: v for k, v in artifact.arrays.items() if k.startswith("encoder.")}, lora)
     quantise = settings.encoder_int8 if int8 is None else int8
+    onnx = (runtime or settings.encoder_runtime) == "onnx"
     embedder = SentenceTransformerEmbedder(
         model,
         settings.batch_size,
         settings.device,
         adapter,
-        int8=quantise,
+        int8=quantise and not onnx,  # ONNX quantises its own export of the float model
         max_tokens=settings.encoder_max_tokens,
     )
-    if (runtime or settings.encoder_runtime) == "onnx" and not quantise:
+    if onnx:
         from themecoder.pipeline.embed_onnx import OnnxEmbedder
 
-        return OnnxEmbedder(embedder, settings.onnx_export_dir)
+        return OnnxEmbedder(embedder, settings.onnx_export_dir, int8=quantise)
     return embedder
 
 
