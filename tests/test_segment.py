@@ -27,6 +27,23 @@ def test_units_keep_offsets_into_original_text(seg):
     assert [u.index for u in units] == [0, 1, 2]
 
 
+def test_a_transcript_note_stays_whole_with_the_sentence_before_it(seg):
+    # spaCy's sentence splitter cut this turn of a sample interview after "now. [".
+    text = (
+        "It would be very hard to take it away now. [pause] The only thing I would say, the "
+        "pricing in dollars is a bit annoying for us."
+    )
+    units = seg.segment(text, "t")
+    assert [u.text for u in units] == [
+        "It would be very hard to take it away now. [pause]",
+        "The only thing I would say, the pricing in dollars is a bit annoying for us.",
+    ]
+    assert all(text[u.start : u.end] == u.text for u in units)
+    many = seg.segment_many([(text, "t"), ("Fine (laughs). We renewed.", "u")])
+    assert [u.text for u in many[0]] == [u.text for u in units]
+    assert [u.text for u in many[1]] == ["Fine (laughs).", "We renewed."]
+
+
 def test_empty_and_whitespace_give_no_units(seg):
     assert seg.segment("", "a") == []
     assert seg.segment(" \n\t ", "b") == []

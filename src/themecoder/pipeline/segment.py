@@ -30,6 +30,31 @@ def _split_blocks(text: str, size: int) -> list[tuple[int, int]]:
     return spans
 
 
+# A short bracketed note in a transcript ("[pause]", "(laughs)") never holds a sentence end.
+_NOTE = re.compile(r"\[[^\[\]\n]{1,40}\]|\([^()\n]{1,40}\)")
+
+
+def _keep_notes_whole(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with no boundary inside a short bracketed note: the sentence splitter cut
+    "now. [pause] The only thing" after "[", so a boundary inside a note moves to its end and
+    the note stays with the sentence before it."""
+    notes = [m.span() for m in _NOTE.finditer(text)]
+    if not notes or len(spans) < 2:
+        return spans
+    out = [list(spans[0])]
+    for start, end in spans[1:]:
+        for ns, ne in notes:
+            if ns < start < ne:  # the boundary falls inside this note
+                out[-1][1] = max(out[-1][1], ne)
+                start = ne
+                break
+        if start < end:
+            out.append([start, end])
+        else:
+            out[-1][1] = max(out[-1][1], end)
+    return [(a, b) for a, b in out]
+
+
 def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
@@ -124,6 +149,10 @@ class SpacySegmenter:
         docs = self.nlp.pipe((texts[i][0][s:e] for i, s, e in blocks), batch_size=256)
         for (i, s, _), doc in zip(blocks, docs, strict=True):
             sentences[i].extend((s + sent.start_char, s + sent.end_char) for sent in doc.sents)
+        sentences = [
+            _keep_notes_whole(text, spans)
+            for (text, _), spans in zip(texts, sentences, strict=True)
+        ]
         out = []
         for i, (text, item_id) in enumerate(texts):
             if i not in whole:
