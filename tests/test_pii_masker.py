@@ -110,6 +110,16 @@ def test_lowercase_names_after_cues(rules: PiiMasker) -> None:
     assert rules.mask("i talked to kevin yesterday").text == "i talked to [PERSON] yesterday"
 
 
+def test_a_name_after_a_role_with_its_modifiers(rules: PiiMasker) -> None:
+    # A sample interview said "our data analyst, Marit, she is ..." and spaCy's NER missed it.
+    said = "And our data analyst, Marit, she is very interested. Our IT guy, Jonas, fixed it."
+    assert rules.mask(said).text == (
+        "And our data analyst, [PERSON], she is very interested. Our IT guy, [PERSON], fixed it."
+    )
+    plain = "Our new billing system is great and our data team meets on Monday."
+    assert rules.mask(plain).text == plain
+
+
 @pytest.mark.model
 def test_names_by_ner_and_precision_on_ordinary_text(masker: PiiMasker) -> None:
     text = "Jürgen Müller and Zhang Wei said the Salesforce sync broke on Monday."

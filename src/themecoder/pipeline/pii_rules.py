@@ -111,7 +111,8 @@ _PARTICLE = r"(?:van|von|de|der|den|da|di|del|della|dos|du|le|la|bin|al|el|ten|t
 _NAMES = _CAP + r"(?:[ \t]+(?:" + _PARTICLE + r"[ \t]+){0,2}" + _CAP + r"){0,2}"
 _ROLE = (
     r"(?:boss|manager|colleague|deputy|assistant|cfo|ceo|cto|coo|csm|dpo|admin|consultant|"
-    r"contact|champion|owner|rep|lead|director|engineer|analyst|vp|head of \w+)"
+    r"contact|champion|owner|rep|lead|director|engineer|analyst|vp|head of \w+|"
+    r"(?:it|data|ops|support|account|success)[ \t]+(?:guy|man|woman|person|girl))"
 )
 _VERB = (
     r"(?:said|says|told|promised|left|reported|confirmed|asked|wants|agrees|approved|joined|"
@@ -170,7 +171,7 @@ _CUES: list[tuple[re.Pattern[str], bool]] = [
     ),
     (
         re.compile(
-            r"(?i:\b(?:our|my|your|new|sales|finance)[ \t]+"
+            r"(?i:\b(?:our|my|your|new|sales|finance)[ \t]+(?:[a-z]+[ \t]+){0,2}"
             + _ROLE
             + r"(?:[ \t]+is|,)?[ \t]+)(?P<name>"
             + _NAMES
