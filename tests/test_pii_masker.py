@@ -149,3 +149,27 @@ def test_long_text_is_masked_in_pieces(masker: PiiMasker) -> None:
     text = ("The export is slow again today. " * 40_000) + "Ask Maria Gonzalez at m@x.io."
     out = masker.mask(text).text
     assert out.endswith("Ask [PERSON] at [EMAIL].") and len(out) < len(text)
+
+
+def test_a_name_found_in_one_turn_is_masked_in_the_other_turns(rules: PiiMasker) -> None:
+    from themecoder.domain import Item
+    from themecoder.pipeline.pii_items import Policy, mask_each
+
+    def turn(i: int, text: str, source: str = "iv.txt") -> Item:
+        return Item(id=f"{source}:{i}", text=text, speaker="Henrik", source=source)
+
+    items = [
+        turn(1, "And our data analyst, Marit, she is very interested in forecasting."),
+        turn(2, "I would like a trial first, for Marit and two or three others."),
+        turn(3, "Marit can join the call.", source="other.txt"),  # another interview
+    ]
+    texts = [m.item.text for m in mask_each(items, rules, Policy())]
+    assert texts[0] == "And our data analyst, [PERSON], she is very interested in forecasting."
+    assert texts[1] == "I would like a trial first, for [PERSON] and two or three others."
+    assert texts[2] == "Marit can join the call."  # found nowhere in its own transcript
+    # Rows of a ticket file (no speaker) do not share what was found in another row.
+    rows = [
+        Item(id="t1", text="Thanks, our account manager, Dave, fixed it.", source="t.csv"),
+        Item(id="t2", text="Dave is a great name for a dog.", source="t.csv"),
+    ]
+    assert [m.item.text for m in mask_each(rows, rules, Policy())][1] == rows[1].text

@@ -2,9 +2,11 @@
 
 Names an item's fields give (its speaker, the string values of its personal columns) and the
 speakers of the other items of the same source (a transcript's turns) are masked wherever
-they occur in the text. A speaker label becomes a pseudonym numbered in order of appearance
-within its source ("Dana (Northwind)" -> "[SPEAKER 1] (Northwind)"), so who said what stays
-readable; role labels ("Interviewer", "Agent") are kept.
+they occur in the text; so is a name found in the text of one turn of a transcript (by NER or
+a cue: "our data analyst, Marit,") in its other turns ("a trial for Marit").
+A speaker label becomes a pseudonym numbered in order of appearance within its source
+("Dana (Northwind)" -> "[SPEAKER 1] (Northwind)"), so who said what stays readable; role
+labels ("Interviewer", "Agent") are kept.
 """
 
 from __future__ import annotations
@@ -65,7 +67,31 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
         by_source.setdefault(it.source, set()).update(names_of(it, p))
     names = [sorted(by_source[it.source]) for it in items]
     pseudonyms = _pseudonyms(items)
-    masked = masker.mask_many([it.text or "" for it in items], names)
+    texts = [it.text or "" for it in items]
+    masked = masker.mask_many(texts, names)
+    # A name found in one turn of a transcript is known in its other turns too (only between
+    # turns: across the rows of a ticket file a mistaken entity would spread to every row).
+    found: dict[Any, set[str]] = {}
+    for it, text, m in zip(items, texts, masked, strict=True):
+        if it.source is not None and it.speaker:
+            spans = (text[sp.start : sp.end] for sp in m.spans if sp.label == "PERSON")
+            found.setdefault(it.source, set()).update(spans)
+    again = [
+        i
+        for i, it in enumerate(items)
+        if it.source in found
+        and it.speaker
+        and _unmasked_mention(texts[i], masked[i], found[it.source] - set(names[i]))
+    ]
+    if again:
+        for i in again:
+            names[i] = sorted(set(names[i]) | found[items[i].source])
+        for i, m in zip(
+            again,
+            masker.mask_many([texts[i] for i in again], [names[i] for i in again]),
+            strict=True,
+        ):
+            masked[i] = m
     out = []
     for it, m, known in zip(items, masked, names, strict=True):
         meta = dict(it.metadata or {})
@@ -88,6 +114,17 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
             MaskedItem(replace(it, text=m.text, speaker=speaker, metadata=meta), m, original)
         )
     return out
+
+
+def _unmasked_mention(text: str, masked: MaskedText, names: set[str]) -> bool:
+    """Whether one of ``names`` (or a part of one) occurs in ``text`` outside its masks."""
+    covered = [(sp.start, sp.end) for sp in masked.spans]
+    for variant in name_variants(sorted(names)):
+        pattern = re.compile(r"(?<!\w)" + re.escape(variant) + r"(?!\w)", re.IGNORECASE)
+        for m in pattern.finditer(text):
+            if not any(s <= m.start() and m.end() <= e for s, e in covered):
+                return True
+    return False
 
 
 def mask_items(

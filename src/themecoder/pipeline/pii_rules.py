@@ -85,6 +85,8 @@ NON_NAMES = _words(
     annoyed upset tired writing trying going looking having getting calling reaching following
     told asked said well too appreciated tel fax
     phone mobile email e-mail ext office pay sent screenshot workaround attention
+    one two three four five six seven eight nine ten eleven twelve few several others other
+    more many some most
     """
 )
 
