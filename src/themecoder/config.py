@@ -96,9 +96,9 @@ class Settings(BaseSettings):
         description="Run the embedding model int8 quantised (every coding path alike: API, "
         "jobs, command line); training always uses the float model. With the ONNX runtime "
         "(default) its export's MatMul weights are int8 per channel: about half the CPU per "
-        "ticket, but the float model's exact codes on 90% of dev-set texts and bucket "
-        "macro-F1 0.641 vs 0.649 on its tune part; with torch (Linear layers per channel) "
-        "0.84x the float ONNX model's CPU and 87% the same codes. Activations are quantised "
+        "ticket, but the float model's exact codes on 89% of dev-set texts and bucket "
+        "macro-F1 0.632 vs 0.653 on its tune part; with torch (Linear layers per channel) "
+        "0.83x the float ONNX model's CPU and 88% the same codes. Activations are quantised "
         "per forward batch, so a text's codes can depend on the texts batched with it "
         "(eval/encoder_cost.py).",
     )
