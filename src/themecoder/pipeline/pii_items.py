@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from themecoder.domain import Item
-from themecoder.pipeline.pii import MaskedText, name_variants
+from themecoder.pipeline.pii import MaskedText, name_variants, occurrences
 
 #: Metadata keys the readers fill with people's names (transcripts); always masked.
 NAME_METADATA = ("speaker", "interviewer", "interviewee", "participant")
@@ -81,7 +81,7 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
         for i, it in enumerate(items)
         if it.source in found
         and it.speaker
-        and _unmasked_mention(texts[i], masked[i], found[it.source] - set(names[i]))
+        and _unmasked_mention(texts[i], masked[i], found[it.source])
     ]
     if again:
         for i in again:
@@ -117,14 +117,13 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
 
 
 def _unmasked_mention(text: str, masked: MaskedText, names: set[str]) -> bool:
-    """Whether one of ``names`` (or a part of one) occurs in ``text`` outside its masks."""
+    """Whether one of ``names`` (or a part of one) occurs in ``text`` outside its masks, matched
+    as the masker matches known names (:func:`~themecoder.pipeline.pii.occurrences`)."""
     covered = [(sp.start, sp.end) for sp in masked.spans]
-    for variant in name_variants(sorted(names)):
-        pattern = re.compile(r"(?<!\w)" + re.escape(variant) + r"(?!\w)", re.IGNORECASE)
-        for m in pattern.finditer(text):
-            if not any(s <= m.start() and m.end() <= e for s, e in covered):
-                return True
-    return False
+    return any(
+        not any(s <= start and end <= e for s, e in covered)
+        for start, end, _ in occurrences(text, name_variants(sorted(names)))
+    )
 
 
 def mask_items(

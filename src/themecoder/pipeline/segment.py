@@ -38,8 +38,10 @@ def _keep_notes_whole(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
     """``spans`` with no boundary inside a short bracketed note: the sentence splitter cut
     "now. [pause] The only thing" after "[", so a boundary inside a note moves to its end and
     the note stays with the sentence before it."""
+    if len(spans) < 2:  # most texts (one-sentence tickets): no boundary to move
+        return spans
     notes = [m.span() for m in _NOTE.finditer(text)]
-    if not notes or len(spans) < 2:
+    if not notes:
         return spans
     out = [list(spans[0])]
     for start, end in spans[1:]:
