@@ -114,17 +114,18 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def quantize_encoder(st: Any, float_ffn_output: bool = True) -> Any:
+def quantize_encoder(st: Any) -> Any:
     """``st`` with int8 dynamic quantisation of its Linear layers (weights per output channel,
     activations per batch), for CPU inference: about 2x less compute per text.
 
     The feed-forward output layers stay float: their inputs (after GELU) carry outliers that
-    per-tensor activation scales flatten. Measured on the dev set (``eval/encoder_cost.py``):
-    this scheme gives the float model's exact codes on 87% of texts (bucket macro-F1 on the
-    tune part 0.575 against 0.596), every Linear int8 on 80% (0.564), at about 0.75x and 0.5x
-    the float model's CPU time. And an activation's scale is taken over the whole forward
-    batch, so a text's vector (and codes) depend on the texts batched with it: with encoder
-    batches of 16 instead of 64 the same codes held on 85% of texts. Hence off by default
+    per-tensor activation scales flatten. Measured on the dev set with coder-2.14239 (by an
+    earlier ``eval/encoder_cost.py``): this scheme gave the float model's exact codes on 87% of
+    texts (bucket macro-F1 on the tune part 0.575 against 0.596), every Linear int8 on 80%
+    (0.564), at about 0.75x and 0.5x the float model's CPU time. And an activation's scale is
+    taken over the whole forward batch, so a text's vector (and codes) depend on the texts
+    batched with it: with encoder batches of 16 instead of 64 the same codes held on 85% of
+    texts. Hence off by default
     (``encoder_int8``): with it on, bulk and single coding of a text may differ.
     """
     import warnings
@@ -136,7 +137,7 @@ def quantize_encoder(st: Any, float_ffn_output: bool = True) -> Any:
         name: per_channel_dynamic_qconfig
         for name, module in st.named_modules()
         if isinstance(module, torch.nn.Linear)
-        and not (float_ffn_output and name.endswith("output.dense") and "attention" not in name)
+        and not (name.endswith("output.dense") and "attention" not in name)
     }
     with warnings.catch_warnings():  # torch.ao's notice that the API moves to torchao
         warnings.simplefilter("ignore", category=DeprecationWarning)
