@@ -380,3 +380,42 @@ def test_save_5000_units(session: Session) -> None:
     np.testing.assert_array_equal(matrix[-1], results[-1].units[-1].embedding)
     last = session.scalars(select(UnitRecord).where(UnitRecord.id == int(ids[-1]))).one()
     assert session.get(ItemRecord, last.item_id).external_id == "999"  # type: ignore[union-attr]
+
+
+def test_a_savepoint_after_a_read_waits_for_another_writer_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    """A SQLite transaction opened by a savepoint reads, another connection commits a write,
+    then the first one writes: SQLite cannot upgrade a stale read snapshot and answers
+    "database is locked" at once, whatever the busy timeout. The review screen's decisions
+    (one savepoint each) failed so while the job worker wrote. The savepoint now takes the
+    write lock first, so the other writer waits for it instead."""
+    import threading
+
+    from sqlalchemy import text
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE t (x INTEGER)"))
+        c.execute(text("INSERT INTO t VALUES (1)"))
+    other_done = threading.Event()
+
+    def other_writer() -> None:
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO t VALUES (2)"))
+        other_done.set()
+
+    with session_factory(engine)() as s:
+        with s.begin_nested():
+            assert s.scalar(text("SELECT count(*) FROM t")) == 1
+            thread = threading.Thread(target=other_writer)
+            thread.start()
+            # it waits for the savepoint's lock (before the fix it committed at once)
+            assert not other_done.wait(1.0)
+            s.execute(text("UPDATE t SET x = 3 WHERE x = 1"))
+        s.commit()
+    thread.join(30)
+    assert other_done.is_set()
+    with engine.connect() as c:
+        assert sorted(c.scalars(text("SELECT x FROM t"))) == [2, 3]
+    engine.dispose()

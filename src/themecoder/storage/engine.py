@@ -52,6 +52,7 @@ def make_engine(url: str) -> Engine:
         options.update(pool)
     engine = create_engine(parsed, **options)
     event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "savepoint", _write_lock_before_savepoint)
     return engine
 
 
@@ -64,6 +65,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
+
+
+def _write_lock_before_savepoint(connection: Connection, _name: str) -> None:
+    """Open the transaction a savepoint would open with the write lock taken.
+
+    The driver begins a transaction only before a write, so reads run on fresh snapshots; but
+    ``SAVEPOINT`` outside a transaction begins a deferred one, whose first read fixes its
+    snapshot. If another connection commits before its first write, SQLite cannot upgrade the
+    stale snapshot and answers "database is locked" at once, without the busy timeout.
+    ``BEGIN IMMEDIATE`` waits for the lock instead, and other writers wait for it.
+    """
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        dbapi.execute("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
