@@ -7,7 +7,7 @@ baseline and a candidate and resamples the items (the same items for both models
 interval for the change in bucket macro-F1, polarity accuracy on the buckets both found, and
 sentiment macro-F1 (the headline figures of `themecoder eval`, by
 ``services.dev_evaluation.paired_change``), overall and on the airline rows (the sentiment
-target's domain).
+target's domain), and each bucket's F1.
 
     HF_HUB_OFFLINE=1 python eval/compare_models.py --baseline models/coder --candidate DIR
         [--n-boot 2000] [--json OUT]
@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     versions = [c.version for c in coders]
     results = [c.code(texts) for c in coders]
     airline = [i for i, e in enumerate(ex) if e.source == "dev:airline"]
-    rows = {NAMES[k]: v for k, v in paired_change(ex, *results, n_boot=args.n_boot).items()}
+    overall = paired_change(ex, *results, n_boot=args.n_boot, per_bucket=True)
+    rows = {NAMES.get(k, k.replace("f1:", "F1 ")): v for k, v in overall.items()}
     sentiment = paired_change(
         [ex[i] for i in airline],
         *([r[i] for i in airline] for r in results),

@@ -76,6 +76,12 @@ def test_paired_change_is_the_difference_on_the_same_units():
     # Every resample holds the same units for both models, so the better one never loses.
     assert 0 <= m["change_ci"][0] <= m["change"] <= m["change_ci"][1]
     assert out["polarity_accuracy"]["change"] == 0
+    by_bucket = paired_change(
+        examples, [_result(p) for p in worse], [_result(p) for p in better], per_bucket=True
+    )
+    assert by_bucket["f1:pricing_perception"]["change"] == pytest.approx(1 - 2 / 3, abs=1e-4)
+    assert by_bucket["f1:renewal_likelihood"]["change"] == 0
+    assert "f1:pricing_perception" not in out
 
 
 def test_every_labelled_row_resolves_to_its_text_and_the_parts_are_fixed():

@@ -66,18 +66,25 @@ def _counts(
 
 
 def headline(
-    examples: Sequence[Example], results: Sequence[ItemResult], weights: np.ndarray
+    examples: Sequence[Example],
+    results: Sequence[ItemResult],
+    weights: np.ndarray,
+    per_bucket: bool = False,
 ) -> dict[str, np.ndarray]:
     """Bucket macro-F1, polarity accuracy on found buckets and sentiment macro-F1 for each
-    row of ``weights`` (row 0: the data), the figures :func:`dev_scores` headlines."""
+    row of ``weights`` (row 0: the data), the figures :func:`dev_scores` headlines; with
+    ``per_bucket`` also each bucket's F1 (keys ``f1:<bucket>``)."""
     tp, fp, fn, found_right, _, _ = _counts(examples, results, weights)
+    f1 = _f1(tp, fp, fn)
     out = {
-        "macro_f1": _f1(tp, fp, fn).mean(axis=1),
+        "macro_f1": f1.mean(axis=1),
         "polarity_accuracy": _ratio(found_right.sum(axis=1), tp.sum(axis=1)),
     }
     sentiment = _sentiment_macro(examples, results, weights)
     if sentiment is not None:
         out["sentiment_macro_f1"] = sentiment
+    if per_bucket:
+        out |= {f"f1:{bucket}": f1[:, b] for b, bucket in enumerate(BUCKETS)}
     return out
 
 
@@ -86,12 +93,14 @@ def paired_change(
     before: Sequence[ItemResult],
     after: Sequence[ItemResult],
     n_boot: int = BOOTSTRAP,
+    per_bucket: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Each :func:`headline` figure for two models' results on the same units, and a
     bootstrap 95% CI of ``after - before`` that resamples the units once for both (paired),
     so the interval reflects the change, not the two models' separate noise."""
     weights = _weights(len(examples), n_boot)
-    a, b = headline(examples, before, weights), headline(examples, after, weights)
+    a = headline(examples, before, weights, per_bucket)
+    b = headline(examples, after, weights, per_bucket)
     out = {}
     for key in a:
         delta = b[key] - a[key]
