@@ -12,7 +12,11 @@ from themecoder.devset import PARTS, SOURCES, dev_part, load_devset, load_rows, 
 from themecoder.domain import BUCKETS, Item, ItemResult, Unit, UnitResult
 from themecoder.errors import InvalidInput
 from themecoder.labelled import Example
-from themecoder.services.dev_evaluation import dev_scores, paired_change
+from themecoder.services.dev_evaluation import (
+    dev_scores,
+    paired_change,
+    paired_change_of_means,
+)
 
 S = Settings()
 
@@ -82,6 +86,19 @@ def test_paired_change_is_the_difference_on_the_same_units():
     assert by_bucket["f1:pricing_perception"]["change"] == pytest.approx(1 - 2 / 3, abs=1e-4)
     assert by_bucket["f1:renewal_likelihood"]["change"] == 0
     assert "f1:pricing_perception" not in out
+
+
+def test_paired_change_of_means_compares_each_sides_mean_over_its_builds():
+    gold = [{"pricing_perception": "risk"}] * 6 + [{}] * 6
+    worse = [_result(p) for p in [{}] * 3 + [{"pricing_perception": "risk"}] * 3 + [{}] * 6]
+    better = [_result(p) for p in [{"pricing_perception": "risk"}] * 6 + [{}] * 6]
+    examples = [_example(g) for g in gold]
+    one = paired_change(examples, worse, better)["macro_f1"]
+    # two builds per side, one of each kind on the candidate's side: half the change
+    out = paired_change_of_means(examples, [worse, worse], [worse, better])["macro_f1"]
+    assert out["before"] == one["before"]
+    assert out["change"] == pytest.approx(one["change"] / 2, abs=1e-4)
+    assert 0 <= out["change_ci"][0] <= out["change"] <= out["change_ci"][1]
 
 
 def test_every_labelled_row_resolves_to_its_text_and_the_parts_are_fixed():

@@ -98,9 +98,26 @@ def paired_change(
     """Each :func:`headline` figure for two models' results on the same units, and a
     bootstrap 95% CI of ``after - before`` that resamples the units once for both (paired),
     so the interval reflects the change, not the two models' separate noise."""
+    return paired_change_of_means(examples, [before], [after], n_boot, per_bucket)
+
+
+def paired_change_of_means(
+    examples: Sequence[Example],
+    befores: Sequence[Sequence[ItemResult]],
+    afters: Sequence[Sequence[ItemResult]],
+    n_boot: int = BOOTSTRAP,
+    per_bucket: bool = False,
+) -> dict[str, dict[str, Any]]:
+    """:func:`paired_change` of the mean figure of several builds on each side (the same
+    data trained with different seeds): a build's seed moves the tune part's figures about as
+    much as a data part does, so one build per side compares two draws of that noise."""
     weights = _weights(len(examples), n_boot)
-    a = headline(examples, before, weights, per_bucket)
-    b = headline(examples, after, weights, per_bucket)
+
+    def mean(side: Sequence[Sequence[ItemResult]]) -> dict[str, np.ndarray]:
+        each = [headline(examples, results, weights, per_bucket) for results in side]
+        return {key: np.mean([h[key] for h in each], axis=0) for key in each[0]}
+
+    a, b = mean(befores), mean(afters)
     out = {}
     for key in a:
         delta = b[key] - a[key]
