@@ -62,7 +62,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     nice = ["nice", "-n", "19"] if shutil.which("nice") else []
     command = [sys.executable, "-m", "themecoder", "train"]
     command += ["--out-dir", str(work / "coder"), "--no-evaluate"]
-    proc = subprocess.Popen([*nice, *command], stdout=log, stderr=subprocess.STDOUT)
+    # One torch thread: two that wait for each other at every step barely moved while the
+    # tests held a core (a ten-minute wait at the end of the suite); one takes the idle core.
+    env = {**os.environ, "THEMECODER_TRAIN_THREADS": "1"}
+    proc = subprocess.Popen([*nice, *command], stdout=log, stderr=subprocess.STDOUT, env=env)
     _REBUILD.update(proc=proc, work=work, log=log)
 
 

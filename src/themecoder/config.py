@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     finetune_rank: int = Field(
         16, ge=1, le=256, description="Rank of the encoder's LoRA adapter when fine-tuning."
     )
+    train_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="torch threads of `themecoder train` (None: two for the fine-tuning, one "
+        "per core for embedding). One for a build in the background beside other work: "
+        "threads that wait for each other at every step collapse when a core is taken "
+        "(the test suite's rebuild barely moved in 12 minutes beside the tests with two).",
+    )
     knn_presence_k: int = Field(
         15, ge=1, le=200, description="Nearest training examples read for a bucket's presence."
     )

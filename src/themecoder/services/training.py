@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version as pkg_version
 from pathlib import Path
@@ -138,6 +139,22 @@ def training_examples(
     return examples, sources
 
 
+@contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` inside the block (``None``: left as they are)."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def train_coder(
     s: Settings,
     out_dir: Path | None = None,
@@ -196,7 +213,12 @@ def train_coder(
     weights = np.array(weight_list)
     tuner = None
     if s.finetune_encoder and isinstance(emb, SentenceTransformerEmbedder) and not emb.adapter:
-        tuner = EncoderFineTuner(rank=s.finetune_rank, epochs=s.finetune_epochs, seed=s.seed)
+        tuner = EncoderFineTuner(
+            rank=s.finetune_rank,
+            epochs=s.finetune_epochs,
+            seed=s.seed,
+            threads=s.train_threads or 2,
+        )
 
         def tick(done: int, total: int) -> None:
             if progress:
@@ -212,7 +234,8 @@ def train_coder(
             emb.model, emb.batch_size, emb.device, (tuner.to_arrays(), tuner.config())
         )
     adapter = getattr(emb, "adapter", None)
-    X = _embed(emb, texts, progress, cache_dir)
+    with _torch_threads(s.train_threads):
+        X = _embed(emb, texts, progress, cache_dir)
     # Rounding makes the fit insensitive to last-bit noise between embedding runs.
     X = np.round(X, 4).astype(np.float64)
     lexicon = VaderFeatures().transform(texts).astype(np.float64)
