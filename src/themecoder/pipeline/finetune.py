@@ -13,7 +13,8 @@ count give the same adapter bit for bit (the weights are rounded to fp16 on save
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,22 @@ def targets(
         "sentiment": np.array([SENTIMENTS.index(s) if s else -1 for s in sentiment]),
         "expression": np.array([EXPRESSIONS.index(e) if e else -1 for e in expression]),
     }
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to ``n`` inside the block (``None``: left as they are)."""
+    if n is None:
+        yield
+        return
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 class EncoderFineTuner:
@@ -109,10 +126,8 @@ class EncoderFineTuner:
 
         n = len(texts)
         w = np.ones(n, np.float32) if sample_weight is None else np.asarray(sample_weight)
-        old_threads = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        torch.manual_seed(self.seed)
-        try:
+        with torch_threads(self.threads):
+            torch.manual_seed(self.seed)
             base = st[0].auto_model
             model = get_peft_model(base, _peft_config(self.rank, self.alpha))
             dim = base.config.hidden_size
@@ -168,8 +183,6 @@ class EncoderFineTuner:
                 k: v.detach().to(torch.float16).numpy().copy() for k, v in sorted(state.items())
             }
             model.unload()  # removes the adapter layers: ``st`` is as it was
-        finally:
-            torch.set_num_threads(old_threads)
         return self
 
     def _batches(self, rng: np.random.RandomState, lengths: np.ndarray) -> list[np.ndarray]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as pkg_version
 from pathlib import Path
@@ -20,7 +19,7 @@ from themecoder.errors import InvalidInput
 from themecoder.labelled import EXTERNAL, Example, load_own
 from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder, make_embedder
-from themecoder.pipeline.finetune import EncoderFineTuner, targets
+from themecoder.pipeline.finetune import EncoderFineTuner, targets, torch_threads
 from themecoder.pipeline.neighbors import UNKNOWN
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
@@ -139,22 +138,6 @@ def training_examples(
     return examples, sources
 
 
-@contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """torch's intra-op threads set to ``n`` inside the block (``None``: left as they are)."""
-    if n is None:
-        yield
-        return
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def train_coder(
     s: Settings,
     out_dir: Path | None = None,
@@ -234,7 +217,7 @@ def train_coder(
             emb.model, emb.batch_size, emb.device, (tuner.to_arrays(), tuner.config())
         )
     adapter = getattr(emb, "adapter", None)
-    with _torch_threads(s.train_threads):
+    with torch_threads(s.train_threads):
         X = _embed(emb, texts, progress, cache_dir)
     # Rounding makes the fit insensitive to last-bit noise between embedding runs.
     X = np.round(X, 4).astype(np.float64)
