@@ -26,6 +26,7 @@ Progress = Callable[[int, int], None]
 PREFIX = "encoder.lora."
 TARGETS = ("query", "key", "value", "dense")
 _HEAD_SCALE = 16.0  # heads read L2-normalised embeddings, as the coder's heads do
+THREADS = 2  # torch threads of a fine-tuning run unless a setting says otherwise
 
 
 def _peft_config(rank: int, alpha: float) -> Any:
@@ -101,7 +102,7 @@ class EncoderFineTuner:
         lr: float = 5e-4,
         max_tokens: int = 96,
         seed: int = 13,
-        threads: int = 2,
+        threads: int = THREADS,
     ) -> None:
         self.rank = rank
         self.alpha = alpha

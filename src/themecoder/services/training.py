@@ -19,7 +19,7 @@ from themecoder.errors import InvalidInput
 from themecoder.labelled import EXTERNAL, Example, load_own
 from themecoder.pipeline.classify import BucketClassifier
 from themecoder.pipeline.embed import SentenceTransformerEmbedder, make_embedder
-from themecoder.pipeline.finetune import EncoderFineTuner, targets, torch_threads
+from themecoder.pipeline.finetune import THREADS, EncoderFineTuner, targets, torch_threads
 from themecoder.pipeline.neighbors import UNKNOWN
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
@@ -200,7 +200,7 @@ def train_coder(
             rank=s.finetune_rank,
             epochs=s.finetune_epochs,
             seed=s.seed,
-            threads=s.train_threads or 2,
+            threads=s.train_threads or THREADS,
         )
 
         def tick(done: int, total: int) -> None:
