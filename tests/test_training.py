@@ -81,7 +81,8 @@ def test_shipped_default_trains_only_on_permitted_sources(small_models):
 def test_the_encoder_is_fine_tuned_and_calibrated_on_the_dev_tune_part(small_models):
     s, a, _ = small_models
     art = load_artifact(a.path)
-    assert art.config["encoder_adapter"]["rank"] > 0
+    assert art.config["encoder_adapter"]["rank"] == s.finetune_rank
+    assert art.config["encoder_adapter"]["lr"] == s.finetune_lr
     assert any(k.startswith("encoder.lora.") for k in art.arrays)
     assert art.config["calibration"]["source"].startswith("dev set, tune part")
     tuned = make_embedder(s, art).encode(PROBES[:2])

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     finetune_rank: int = Field(
         16, ge=1, le=256, description="Rank of the encoder's LoRA adapter when fine-tuning."
     )
+    finetune_lr: float = Field(
+        5e-4,
+        gt=0,
+        le=1e-2,
+        description="AdamW learning rate of the encoder's LoRA adapter (its heads use four times "
+        "as much).",
+    )
     train_threads: int | None = Field(
         None,
         ge=1,

@@ -199,6 +199,7 @@ def train_coder(
         tuner = EncoderFineTuner(
             rank=s.finetune_rank,
             epochs=s.finetune_epochs,
+            lr=s.finetune_lr,
             seed=s.seed,
             threads=s.train_threads or THREADS,
         )
