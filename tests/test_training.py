@@ -12,6 +12,7 @@ from themecoder.coder import Coder
 from themecoder.config import Settings
 from themecoder.errors import InvalidInput
 from themecoder.pipeline.embed import make_embedder
+from themecoder.pipeline.finetune import OPENERS, with_opener
 from themecoder.services.training import train_coder
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -82,12 +83,22 @@ def test_the_encoder_is_fine_tuned_and_calibrated_on_the_dev_tune_part(small_mod
     s, a, _ = small_models
     art = load_artifact(a.path)
     assert art.config["encoder_adapter"]["rank"] == s.finetune_rank
-    assert art.config["encoder_adapter"]["lr"] == s.finetune_lr
+    assert art.config["hyperparameters"]["finetune"]["lr"] == s.finetune_lr
     assert any(k.startswith("encoder.lora.") for k in art.arrays)
     assert art.config["calibration"]["source"].startswith("dev set, tune part")
     tuned = make_embedder(s, art).encode(PROBES[:2])
     base = make_embedder(s, art, base=True).encode(PROBES[:2])
     assert tuned.shape == base.shape and not np.allclose(tuned, base, atol=1e-3)
+
+
+def test_an_opener_goes_in_front_and_lowers_only_an_ordinary_first_word():
+    assert with_opener("The onboarding was rough.", "Honestly, ") == (
+        "Honestly, the onboarding was rough."
+    )
+    assert with_opener("I love it.", "So, ") == "So, I love it."
+    assert with_opener("API limits hurt.", "Frankly, ") == "Frankly, API limits hurt."
+    assert with_opener("iPhone app crashes", "Um, ") == "Um, iPhone app crashes"
+    assert all(o.strip() and o.endswith(" ") for o in OPENERS)
 
 
 def test_opt_in_extra_data_marks_the_artifact(tmp_path):

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         description="AdamW learning rate of the encoder's LoRA adapter (its heads use four times "
         "as much).",
     )
+    finetune_opener_share: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description='Share of the fine-tuning texts seen with an opener such as "Honestly, " '
+        "in front (pipeline/finetune.py OPENERS), so that an opener does not change the codes.",
+    )
     train_threads: int | None = Field(
         None,
         ge=1,

@@ -27,6 +27,37 @@ PREFIX = "encoder.lora."
 TARGETS = ("query", "key", "value", "dense")
 _HEAD_SCALE = 16.0  # heads read L2-normalised embeddings, as the coder's heads do
 THREADS = 2  # torch threads of a fine-tuning run unless a setting says otherwise
+#: Openers people put in front of what they say, none of which changes its codes. Fine-tuning
+#: puts one in front of a share of its texts, so that "Honestly, the onboarding was rough."
+#: is coded as "The onboarding was rough." is.
+OPENERS = (
+    "Honestly, ",
+    "Frankly, ",
+    "To be honest, ",
+    "Tbh ",
+    "So, ",
+    "Well, ",
+    "Um, ",
+    "Uh, so ",
+    "Yeah, so ",
+    "I mean, ",
+    "Actually, ",
+    "Okay so ",
+    "Hi, ",
+    "Quick one: ",
+    "FYI ",
+    "Truthfully, ",
+    "I have to say, ",
+    "Overall, ",
+)
+
+
+def with_opener(text: str, opener: str) -> str:
+    """``text`` after ``opener``, its first letter lowered unless it reads as a name or "I"."""
+    head = text.split(" ", 1)[0]
+    if text[:1].isupper() and head[1:2].islower() and head.rstrip(",.") not in ("I", "I'm"):
+        text = text[0].lower() + text[1:]
+    return opener + text
 
 
 def _peft_config(rank: int, alpha: float) -> Any:
@@ -91,6 +122,8 @@ class EncoderFineTuner:
         max_tokens: longer texts are truncated when training.
         seed: torch and shuffling seed.
         threads: torch threads while training (results depend on it in the last bits).
+        opener_share: share of each batch's texts seen with one of :data:`OPENERS` in
+            front (a new draw each epoch); 0 trains on the texts as they are.
     """
 
     def __init__(
@@ -103,6 +136,7 @@ class EncoderFineTuner:
         max_tokens: int = 96,
         seed: int = 13,
         threads: int = THREADS,
+        opener_share: float = 0.0,
     ) -> None:
         self.rank = rank
         self.alpha = alpha
@@ -112,6 +146,7 @@ class EncoderFineTuner:
         self.max_tokens = max_tokens
         self.seed = seed
         self.threads = threads
+        self.opener_share = opener_share
 
     def fit(
         self,
@@ -154,14 +189,23 @@ class EncoderFineTuner:
                 opt, lambda s: min(1.0, (s + 1) / max(1, total // 20)) * (1 - s / total)
             )
             rng = np.random.RandomState(self.seed)
+            openers = np.random.RandomState(self.seed + 1)  # apart, so batches stay the same
             lengths = np.array([len(t) for t in texts])
             tok = st.tokenizer
             model.train()
             step = 0
             for _ in range(self.epochs):
                 for idx in self._batches(rng, lengths):
+                    batch = [texts[i] for i in idx]
+                    if self.opener_share > 0:
+                        draw = openers.random_sample(len(batch))
+                        pick = openers.randint(len(OPENERS), size=len(batch))
+                        batch = [
+                            with_opener(t, OPENERS[o]) if d < self.opener_share and t else t
+                            for t, d, o in zip(batch, draw, pick, strict=True)
+                        ]
                     enc = tok(
-                        [texts[i] for i in idx],
+                        batch,
                         padding=True,
                         truncation=True,
                         max_length=self.max_tokens,
@@ -236,7 +280,10 @@ class EncoderFineTuner:
 
     def hyperparameters(self) -> dict[str, Any]:
         names = ("rank", "alpha", "epochs", "batch_size", "lr", "max_tokens", "seed", "threads")
-        return {k: getattr(self, k) for k in names}
+        out = {k: getattr(self, k) for k in names}
+        if self.opener_share:  # absent when off, as in artifacts trained before it existed
+            out["opener_share"] = self.opener_share
+        return out
 
 
 def apply_adapter(st: Any, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Any:

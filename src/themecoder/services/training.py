@@ -200,6 +200,7 @@ def train_coder(
             rank=s.finetune_rank,
             epochs=s.finetune_epochs,
             lr=s.finetune_lr,
+            opener_share=s.finetune_opener_share,
             seed=s.seed,
             threads=s.train_threads or THREADS,
         )
