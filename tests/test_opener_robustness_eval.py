@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
+from eval_scripts import load
 from themecoder.domain import BucketCode, Item, ItemResult
-
-SCRIPT = Path(__file__).resolve().parents[1] / "eval" / "opener_robustness.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("opener_robustness", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _result(codes: dict[str, str]) -> ItemResult:
@@ -33,5 +22,5 @@ def test_changes_counts_each_code_of_the_plain_text_once():
         _result({"value_realization": "positive"}),
         _result({"renewal_likelihood": "risk"}),
     ]
-    got = _script().changes(plain, edited)
+    got = load("opener_robustness").changes(plain, edited)
     assert got == {"codes": 3, "kept": 1, "flipped": 1, "lost": 1, "gained": 2, "changed": 4}

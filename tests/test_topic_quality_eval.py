@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "eval" / "topic_quality.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("topic_quality", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from eval_scripts import load
 
 
 def test_customer_rows_are_train_rows_in_a_fixed_order(tmp_path):
-    tq = _script()
+    tq = load("topic_quality")
     texts = [f"Flight {i} was delayed" for i in range(40)]
     path = tmp_path / "t.csv"
     path.write_text("text\n" + "\n".join([*texts, " ", texts[0] + " "]) + "\n", encoding="utf-8")
