@@ -101,6 +101,17 @@ def test_an_opener_goes_in_front_and_lowers_only_an_ordinary_first_word():
     assert all(o.strip() and o.endswith(" ") for o in OPENERS)
 
 
+def test_openers_in_fine_tuning_change_the_adapter_and_are_recorded(small_models, tmp_path):
+    s, a, _ = small_models
+    opened = s.model_copy(update={"finetune_opener_share": 0.5})
+    res = train_coder(opened, tmp_path / "openers", own_limit=200)
+    art, plain = load_artifact(res.path), load_artifact(a.path)
+    assert art.config["hyperparameters"]["finetune"]["opener_share"] == 0.5
+    assert "opener_share" not in plain.config["hyperparameters"]["finetune"]
+    key = next(k for k in art.arrays if k.startswith("encoder.lora."))
+    assert not np.array_equal(art.arrays[key], plain.arrays[key])
+
+
 def test_opt_in_extra_data_marks_the_artifact(tmp_path):
     s = Settings(cache_dir=tmp_path / "cache")
     res = train_coder(s, tmp_path / "optin", extra_data=["app_reviews_panichella"], own_limit=200)

@@ -57,7 +57,8 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description='Share of the fine-tuning texts seen with an opener such as "Honestly, " '
-        "in front (pipeline/finetune.py OPENERS), so that an opener does not change the codes.",
+        "in front (pipeline/finetune.py OPENERS), for codes an opener does not change (0: "
+        "off; measured in the README).",
     )
     train_threads: int | None = Field(
         None,

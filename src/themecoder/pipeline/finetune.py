@@ -27,9 +27,11 @@ PREFIX = "encoder.lora."
 TARGETS = ("query", "key", "value", "dense")
 _HEAD_SCALE = 16.0  # heads read L2-normalised embeddings, as the coder's heads do
 THREADS = 2  # torch threads of a fine-tuning run unless a setting says otherwise
-#: Openers people put in front of what they say, none of which changes its codes. Fine-tuning
-#: puts one in front of a share of its texts, so that "Honestly, the onboarding was rough."
-#: is coded as "The onboarding was rough." is.
+#: Openers people put in front of what they say, none of which changes its codes. With an
+#: ``opener_share`` above 0, fine-tuning puts one in front of that share of its texts, to teach
+#: the encoder that "Honestly, the onboarding was rough." reads as "The onboarding was rough."
+#: (off by default: it cut the codes a seen opener changes by a third, not those of an unseen
+#: one, and lowered the tune part's macro-F1; README, Quality).
 OPENERS = (
     "Honestly, ",
     "Frankly, ",
