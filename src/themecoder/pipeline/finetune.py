@@ -30,7 +30,7 @@ THREADS = 2  # torch threads of a fine-tuning run unless a setting says otherwis
 #: Openers people put in front of what they say, none of which changes its codes. With an
 #: ``opener_share`` above 0, fine-tuning puts one in front of that share of its texts, to teach
 #: the encoder that "Honestly, the onboarding was rough." reads as "The onboarding was rough."
-#: (off by default: it cut the codes a seen opener changes by a third, not those of an unseen
+#: (off by default: it cut the codes a seen opener changes by about 30%, not those of an unseen
 #: one, and lowered the tune part's macro-F1; README, Quality).
 OPENERS = (
     "Honestly, ",
