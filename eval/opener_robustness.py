@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         plain = coder.code(texts)
         rows = {}
         for opener in openers:
-            edited = coder.code([with_opener(t, opener) if t else t for t in texts])
+            edited = coder.code([with_opener(t, opener) for t in texts])
             c = rows[opener] = changes(plain, edited)
             print(
                 f"| {coder.version} ({d}) | {opener!r} | {c['codes']} | {c['kept']} | "

@@ -98,6 +98,7 @@ def test_an_opener_goes_in_front_and_lowers_only_an_ordinary_first_word():
     assert with_opener("I love it.", "So, ") == "So, I love it."
     assert with_opener("API limits hurt.", "Frankly, ") == "Frankly, API limits hurt."
     assert with_opener("iPhone app crashes", "Um, ") == "Um, iPhone app crashes"
+    assert with_opener("", "So, ") == ""
     assert all(o.strip() and o.endswith(" ") for o in OPENERS)
 
 

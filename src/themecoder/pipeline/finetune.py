@@ -55,7 +55,10 @@ OPENERS = (
 
 
 def with_opener(text: str, opener: str) -> str:
-    """``text`` after ``opener``, its first letter lowered unless it reads as a name or "I"."""
+    """``text`` after ``opener``, its first letter lowered unless it reads as a name or "I";
+    an empty text stays empty (there is nothing to open)."""
+    if not text:
+        return text
     head = text.split(" ", 1)[0]
     if text[:1].isupper() and head[1:2].islower() and head.rstrip(",.") not in ("I", "I'm"):
         text = text[0].lower() + text[1:]
@@ -203,7 +206,7 @@ class EncoderFineTuner:
                         draw = openers.random_sample(len(batch))
                         pick = openers.randint(len(OPENERS), size=len(batch))
                         batch = [
-                            with_opener(t, OPENERS[o]) if d < self.opener_share and t else t
+                            with_opener(t, OPENERS[o]) if d < self.opener_share else t
                             for t, d, o in zip(batch, draw, pick, strict=True)
                         ]
                     enc = tok(
