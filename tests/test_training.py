@@ -10,10 +10,9 @@ import pytest
 from themecoder.artifact import artifact_hash, load_artifact
 from themecoder.coder import Coder
 from themecoder.config import Settings
-from themecoder.domain import BUCKETS
 from themecoder.errors import InvalidInput
 from themecoder.pipeline.embed import make_embedder
-from themecoder.pipeline.finetune import OPENERS, contrastive_loss, targets, with_opener
+from themecoder.pipeline.finetune import OPENERS, with_opener
 from themecoder.services.training import train_coder
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -110,53 +109,6 @@ def test_openers_in_fine_tuning_change_the_adapter_and_are_recorded(small_models
     art, plain = load_artifact(res.path), load_artifact(a.path)
     assert art.config["hyperparameters"]["finetune"]["opener_share"] == 0.5
     assert "opener_share" not in plain.config["hyperparameters"]["finetune"]
-    key = next(k for k in art.arrays if k.startswith("encoder.lora."))
-    assert not np.array_equal(art.arrays[key], plain.arrays[key])
-
-
-def _codes(**codes: str | None) -> dict[str, str | None]:
-    return {b: codes.get(b) for b in BUCKETS}
-
-
-def test_the_contrastive_term_is_lowest_when_units_with_the_same_codes_sit_together():
-    import torch
-
-    truth = [_codes(support_friction="risk")] * 3 + [_codes(pricing_perception="risk")] * 3
-    truth += [_codes(), {"pricing_perception": "risk"}]  # no code; a bucket unknown
-    labels = targets(truth, [None] * 8, [None] * 8)
-    idx = np.arange(8)
-    g = torch.Generator().manual_seed(0)
-    scattered = torch.nn.functional.normalize(torch.randn(8, 16, generator=g), dim=1)
-    grouped = torch.zeros(8, 16)
-    grouped[:3, 0] = grouped[3:6, 1] = grouped[6, 2] = grouped[7, 3] = 1.0
-    assert (
-        contrastive_loss(grouped, labels, idx, 0.1)
-        < 0.7
-        < contrastive_loss(scattered, labels, idx, 0.1)
-    )
-    # The unit with a bucket unknown is neither pulled nor pushed: moving it changes nothing.
-    moved = grouped.clone()
-    moved[7] = grouped[0]
-    assert torch.isclose(
-        contrastive_loss(moved, labels, idx, 0.1), contrastive_loss(grouped, labels, idx, 0.1)
-    )
-    # The unit with no code is a negative: on top of the first group, it raises the loss.
-    moved = grouped.clone()
-    moved[6] = grouped[0]
-    assert contrastive_loss(moved, labels, idx, 0.1) > contrastive_loss(grouped, labels, idx, 0.1)
-    lone = targets([_codes(support_friction="risk"), _codes()], [None] * 2, [None] * 2)
-    assert float(contrastive_loss(grouped[:2], lone, np.arange(2), 0.1)) == 0.0  # no positive pair
-
-
-def test_the_contrastive_term_changes_the_adapter_and_is_recorded(small_models, tmp_path):
-    s, a, _ = small_models
-    res = train_coder(
-        s.model_copy(update={"finetune_contrastive": 0.25}), tmp_path / "c", own_limit=200
-    )
-    art, plain = load_artifact(res.path), load_artifact(a.path)
-    tuned = art.config["hyperparameters"]["finetune"]
-    assert (tuned["contrastive"], tuned["temperature"]) == (0.25, 0.1)
-    assert "contrastive" not in plain.config["hyperparameters"]["finetune"]
     key = next(k for k in art.arrays if k.startswith("encoder.lora."))
     assert not np.array_equal(art.arrays[key], plain.arrays[key])
 

@@ -60,13 +60,6 @@ class Settings(BaseSettings):
         "in front (pipeline/finetune.py OPENERS), for codes an opener does not change (0: "
         "off; measured in the README).",
     )
-    finetune_contrastive: float = Field(
-        0.0,
-        ge=0,
-        le=10,
-        description="Weight of a supervised contrastive term in fine-tuning, pulling units that "
-        "share codes together for the nearest-example vote (0: off; measured in the README).",
-    )
     train_threads: int | None = Field(
         None,
         ge=1,

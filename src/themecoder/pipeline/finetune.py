@@ -129,12 +129,6 @@ class EncoderFineTuner:
         threads: torch threads while training (results depend on it in the last bits).
         opener_share: share of each batch's texts seen with one of :data:`OPENERS` in
             front (a new draw each epoch); 0 trains on the texts as they are.
-        contrastive: weight of a supervised contrastive term added to the loss: within a
-            batch, each unit's embedding is pulled towards the units that share its codes
-            (weighted by the Jaccard overlap of their (bucket, polarity) sets) and away from
-            the rest, so that the nearest training examples the coder reads agree with a
-            unit's codes. 0: off.
-        temperature: temperature of the contrastive term's softmax over cosine similarities.
     """
 
     def __init__(
@@ -148,8 +142,6 @@ class EncoderFineTuner:
         seed: int = 13,
         threads: int = THREADS,
         opener_share: float = 0.0,
-        contrastive: float = 0.0,
-        temperature: float = 0.1,
     ) -> None:
         self.rank = rank
         self.alpha = alpha
@@ -160,8 +152,6 @@ class EncoderFineTuner:
         self.seed = seed
         self.threads = threads
         self.opener_share = opener_share
-        self.contrastive = contrastive
-        self.temperature = temperature
 
     def fit(
         self,
@@ -231,10 +221,6 @@ class EncoderFineTuner:
                     pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                     emb = torch.nn.functional.normalize(pooled, dim=1) * _HEAD_SCALE
                     loss = self._loss(heads, emb, labels, idx, torch.from_numpy(w[idx]))
-                    if self.contrastive > 0:
-                        loss = loss + self.contrastive * contrastive_loss(
-                            emb / _HEAD_SCALE, labels, idx, self.temperature
-                        )
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
@@ -302,44 +288,7 @@ class EncoderFineTuner:
         out = {k: getattr(self, k) for k in names}
         if self.opener_share:  # absent when off, as in artifacts trained before it existed
             out["opener_share"] = self.opener_share
-        if self.contrastive:  # likewise
-            out["contrastive"] = self.contrastive
-            out["temperature"] = self.temperature
         return out
-
-
-def contrastive_loss(
-    z: Any, labels: dict[str, np.ndarray], idx: np.ndarray, temperature: float
-) -> Any:
-    """Multi-label supervised contrastive loss over one batch of unit embeddings ``z``
-    (L2-normalised). The positives of a unit are the other units of the batch whose
-    (bucket, polarity) codes overlap its own, weighted by the Jaccard overlap; units with a
-    bucket unknown are left out altogether, units with no code are negatives only (0 when the
-    batch has no positive pair)."""
-    import torch
-
-    known = torch.from_numpy(labels["known"][idx]).sum(1) == len(BUCKETS)
-    pol = torch.from_numpy(labels["polarity"][idx])  # (n, k), -1 where absent or unknown
-    codes = torch.zeros(len(idx), len(BUCKETS) * len(POLARITIES))
-    for b in range(len(BUCKETS)):
-        rows = torch.nonzero(pol[:, b] >= 0).flatten()
-        codes[rows, b * len(POLARITIES) + pol[rows, b]] = 1.0
-    codes = codes * known[:, None]
-    inter = codes @ codes.T
-    size = codes.sum(1)
-    union = size[:, None] + size[None, :] - inter
-    eye = torch.eye(len(idx), dtype=torch.bool)
-    weight = torch.where(union > 0, inter / union.clamp(min=1.0), 0.0).masked_fill(eye, 0.0)
-    anchors = weight.sum(1) > 0
-    if not anchors.any():
-        return z.sum() * 0.0
-    # Anchors' rows only (each has a positive, so no row is all masked); a unit with a bucket
-    # unknown is no negative either.
-    out = (eye | ~known[None, :])[anchors]
-    logits = (z[anchors] @ z.T / temperature).masked_fill(out, float("-inf"))
-    log_p = torch.log_softmax(logits, dim=1).masked_fill(out, 0.0)
-    w = weight[anchors]
-    return (-(w * log_p).sum(1) / w.sum(1)).mean()
 
 
 def apply_adapter(st: Any, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Any:

@@ -201,7 +201,6 @@ def train_coder(
             epochs=s.finetune_epochs,
             lr=s.finetune_lr,
             opener_share=s.finetune_opener_share,
-            contrastive=s.finetune_contrastive,
             seed=s.seed,
             threads=s.train_threads or THREADS,
         )
