@@ -12,7 +12,7 @@ from themecoder.coder import Coder
 from themecoder.config import Settings
 from themecoder.errors import InvalidInput
 from themecoder.pipeline.embed import make_embedder
-from themecoder.pipeline.finetune import OPENERS, with_opener
+from themecoder.pipeline.finetune import OPENERS, TARGETS, lora_targets, with_opener
 from themecoder.services.training import train_coder
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -89,6 +89,18 @@ def test_the_encoder_is_fine_tuned_and_calibrated_on_the_dev_tune_part(small_mod
     tuned = make_embedder(s, art).encode(PROBES[:2])
     base = make_embedder(s, art, base=True).encode(PROBES[:2])
     assert tuned.shape == base.shape and not np.allclose(tuned, base, atol=1e-3)
+
+
+def test_the_adapter_goes_on_the_attention_and_feed_forward_layers_of_each_encoder_family():
+    import torch
+    from transformers import BertConfig, BertModel, MPNetConfig, MPNetModel
+
+    size = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
+    size |= {"intermediate_size": 32, "vocab_size": 50}
+    assert lora_targets(BertModel(BertConfig(**size))) == TARGETS  # MiniLM's family
+    assert lora_targets(MPNetModel(MPNetConfig(**size))) == ("q", "k", "v", "o", "dense")
+    with pytest.raises(InvalidInput, match="no known attention layers"):
+        lora_targets(torch.nn.Sequential(torch.nn.Linear(4, 4)))
 
 
 def test_an_opener_goes_in_front_and_lowers_only_an_ordinary_first_word():

@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 
 from themecoder.domain import BUCKETS, EXPRESSIONS, POLARITIES, SENTIMENTS
-from themecoder.errors import NotFitted
+from themecoder.errors import InvalidInput, NotFitted
 
 Progress = Callable[[int, int], None]
 PREFIX = "encoder.lora."
-TARGETS = ("query", "key", "value", "dense")
+TARGETS = ("query", "key", "value", "dense")  # BERT-like encoders (MiniLM)
+#: The adapted layers per encoder family: attention projections and feed-forward layers.
+TARGETS_BY_FAMILY = (TARGETS, ("q", "k", "v", "o", "dense"))  # BERT-like; MPNet
 _HEAD_SCALE = 16.0  # heads read L2-normalised embeddings, as the coder's heads do
 THREADS = 2  # torch threads of a fine-tuning run unless a setting says otherwise
 #: Openers people put in front of what they say, none of which changes its codes. With an
@@ -65,12 +67,25 @@ def with_opener(text: str, opener: str) -> str:
     return opener + text
 
 
-def _peft_config(rank: int, alpha: float) -> Any:
+def _peft_config(rank: int, alpha: float, targets: Sequence[str] = TARGETS) -> Any:
     from peft import LoraConfig
 
     return LoraConfig(
-        r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=list(TARGETS), bias="none"
+        r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=list(targets), bias="none"
     )
+
+
+def lora_targets(model: Any) -> tuple[str, ...]:
+    """The names of the layers an adapter goes on in ``model`` (a transformers encoder)."""
+    import torch
+
+    names = {
+        n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+    }
+    for family in TARGETS_BY_FAMILY:
+        if set(family) <= names:
+            return family
+    raise InvalidInput(f"no known attention layers to adapt in {type(model).__name__}")
 
 
 def targets(
@@ -170,7 +185,8 @@ class EncoderFineTuner:
         with torch_threads(self.threads):
             torch.manual_seed(self.seed)
             base = st[0].auto_model
-            model = get_peft_model(base, _peft_config(self.rank, self.alpha))
+            self.targets_ = lora_targets(base)
+            model = get_peft_model(base, _peft_config(self.rank, self.alpha, self.targets_))
             dim = base.config.hidden_size
             heads = torch.nn.ModuleDict(
                 {
@@ -281,7 +297,9 @@ class EncoderFineTuner:
 
     def config(self) -> dict[str, Any]:
         """What loading needs to rebuild the adapter."""
-        return {"rank": self.rank, "alpha": self.alpha, "targets": list(TARGETS)}
+        if not hasattr(self, "targets_"):
+            raise NotFitted("EncoderFineTuner is not fitted; call fit() first")
+        return {"rank": self.rank, "alpha": self.alpha, "targets": list(self.targets_)}
 
     def hyperparameters(self) -> dict[str, Any]:
         names = ("rank", "alpha", "epochs", "batch_size", "lr", "max_tokens", "seed", "threads")
@@ -304,7 +322,8 @@ def apply_adapter(st: Any, arrays: dict[str, np.ndarray], config: dict[str, Any]
     if not state:
         return st
     base = st[0].auto_model
-    model = get_peft_model(base, _peft_config(int(config["rank"]), float(config["alpha"])))
+    targets = config.get("targets", TARGETS)
+    model = get_peft_model(base, _peft_config(int(config["rank"]), float(config["alpha"]), targets))
     set_peft_model_state_dict(model, state)
     st[0].auto_model = model.merge_and_unload()
     st[0].auto_model.eval()
