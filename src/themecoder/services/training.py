@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as pkg_version
@@ -136,6 +137,15 @@ def training_examples(
             }
         )
     return examples, sources
+
+
+def encoder_tag(model: str) -> str:
+    """Nothing for the default encoder, else ``-`` and the model's folder or package name, so a
+    model trained on another encoder (all-mpnet-base-v2) never shares a version with one trained
+    on the default from the same data."""
+    if model == Settings.model_fields["embedding_model"].default:
+        return ""
+    return "-" + re.sub(r"[^a-z0-9]+", "-", Path(str(model)).name.lower()).strip("-")
 
 
 def train_coder(
@@ -274,11 +284,13 @@ def train_coder(
     ).reshape(len(voters), len(BUCKETS))
     data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
     opt_in = [x["name"] for x in sources if x["opt_in"]]
+    encoder = getattr(emb, "model", s.embedding_model)
     config = {
         "version": f"coder-2.{len(examples)}-{data_hash[:8]}"
+        + encoder_tag(encoder)
         + ("-optin" if opt_in else "")
         + version_suffix,
-        "embedding_model": getattr(emb, "model", s.embedding_model),
+        "embedding_model": encoder,
         "encoder_adapter": None if adapter is None else adapter[1],
         "spacy_model": s.spacy_model,
         "redact": s.redact,
