@@ -77,19 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-frozen", action="store_true", help="leave out frozen MiniLM")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    # Every NAME=PATH is checked before anything is trained, so a typo fails at once.
+    trained = [spec.partition("=")[::2] for spec in args.model]
+    for spec, (_, path) in zip(args.model, trained, strict=True):
+        if not path or not (Path(path) / "config.json").is_file():
+            parser.error(f"--model wants NAME=DIR with a trained model in DIR, got {spec!r}")
+    frozen = [spec.partition("=")[::2] for spec in args.encoder]
+    for spec, (_, path) in zip(args.encoder, frozen, strict=True):
+        if not path:
+            parser.error(f"--encoder wants NAME=PATH, got {spec!r}")
     s = Settings()
     models = {"shipped (fine-tuned MiniLM)": s.model_dir}
     if not args.no_frozen:
         models["minilm-frozen"] = frozen_baseline(s)
-    for spec in args.model:
-        name, _, path = spec.partition("=")
-        if not path or not (Path(path) / "config.json").is_file():
-            parser.error(f"--model wants NAME=DIR with a trained model in DIR, got {spec!r}")
-        models[name] = Path(path)
-    for spec in args.encoder:
-        name, _, path = spec.partition("=")
-        if not path:
-            parser.error(f"--encoder wants NAME=PATH, got {spec!r}")
+    models |= {name: Path(path) for name, path in trained}
+    for name, path in frozen:
         print(f"training heads on frozen {name} ({path}) ...", file=sys.stderr, flush=True)
         models[name] = _frozen_on(s, name, path)
     rows = [score(s, name, path) for name, path in models.items()]
