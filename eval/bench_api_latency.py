@@ -244,7 +244,7 @@ class Timed:
 STAGES = {
     "segmenter": {"segment_many": "spaCy segmentation"},
     "redactor": {"redact": "redaction"},
-    "embedder": {"encode": "embedding (MiniLM)"},
+    "embedder": {"encode": "embedding (encoder)"},
     "classifier": {"predict_proba": "bucket heads"},
     "neighbors": {"nearest": "kNN reasons", "votes": "kNN votes"},
     "lexicon": {"transform": "VADER lexicon"},
@@ -331,7 +331,7 @@ def measure(
     try:
         with httpx.Client(timeout=60.0) as client:
             server.wait_ready(client)
-            # Warm-up: the first /v1/code loads MiniLM, spaCy and VADER in the server.
+            # Warm-up: the first /v1/code loads the encoder, spaCy and VADER in the server.
             for i in range(args.warmup):
                 for path in PATHS:
                     out = makers[path](tickets[i % len(tickets)])()

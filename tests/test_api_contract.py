@@ -61,7 +61,7 @@ def fast_coder():
     from themecoder.config import Settings
     from themecoder.pipeline.embed import HashingEmbedder
 
-    return Coder.load(Settings(), embedder=HashingEmbedder(384))
+    return Coder.load(Settings(), embedder=HashingEmbedder(768))  # the encoder's dimension
 
 
 @pytest.fixture

