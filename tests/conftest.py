@@ -129,8 +129,15 @@ class ApiHarness:
         return r.json()
 
 
+@pytest.fixture(scope="session")
+def embedding_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding cache for the session's API tests, as a server keeps one: vectors are
+    keyed by embedder and text, so retrains in several tests embed the dev set once."""
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
 @pytest.fixture
-def api(db_url: str, coder, tmp_path: Path):
+def api(db_url: str, coder, tmp_path: Path, embedding_cache: Path):
     """The API on a fresh database with the real shipped coder."""
     from fastapi.testclient import TestClient
 
@@ -150,7 +157,8 @@ def api(db_url: str, coder, tmp_path: Path):
         max_body_bytes=256 * 1024,
         max_batch_items=100,
         retrain_own_limit=200,
-        cache_dir=tmp_path / "cache",
+        cache_dir=embedding_cache,
+        search_index_dir=tmp_path / "search",  # per database, so per test
     )
     engine = make_engine(db_url)
     init_db(engine)

@@ -24,7 +24,7 @@ from themecoder.pipeline.finetune import THREADS, EncoderFineTuner, targets, tor
 from themecoder.pipeline.neighbors import UNKNOWN
 from themecoder.pipeline.redact import NullRedactor, RegexRedactor
 from themecoder.pipeline.sentiment import VaderFeatures, expression_head, sentiment_head
-from themecoder.services.embedding_cache import cached_encode
+from themecoder.services.embedding_cache import CachedEmbedder, cached_encode
 
 SHIPPED_SOURCES = ("banking77",)
 # Rows of ../shared datasets that the project labelled itself by SIGNALS.md (two blind
@@ -342,7 +342,9 @@ def train_coder(
     art = Artifact(config=config, arrays=arrays, examples=examples_out)
     if s.calibrate_on_devset and (s.devset_dir / "labels.jsonl").is_file():
         step("calibrate")
-        calibrate_on_devset(art, s, emb)
+        # Retraining passes a cache: the dev set's vectors are then embedded once, not per run.
+        named = cache_dir is not None and hasattr(emb, "name")
+        calibrate_on_devset(art, s, CachedEmbedder(emb, cache_dir) if named else emb)
     sha = save_artifact(art, out)
     counts = {"examples": len(examples), "sentiment": int(sm.sum()), "expression": int(em.sum())}
     return TrainResult(out, sha, config["version"], counts, sources)
