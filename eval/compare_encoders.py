@@ -4,9 +4,10 @@ Each encoder named with ``--encoder NAME=PATH`` (a sentence-transformers folder,
 installed model package) gets the coder's heads trained on the same data with the encoder
 frozen, and the same calibration on the dev set's tune part; the shipped model (the default
 encoder, fine-tuned) and the frozen reference of the default encoder (the one ``themecoder
-eval`` builds) are scored beside them. Figures: bucket macro-F1 with its bootstrap 95% CI on the dev set's report part,
-the same on the tune part, polarity accuracy, own held-out macro-F1, and texts/s of
-``Coder.code`` on the report part's texts (same machine, same run; 2 threads).
+eval`` builds) are scored beside them. Figures: bucket macro-F1 with its bootstrap 95% CI on
+the dev set's report part, the same on the tune part, polarity accuracy, own held-out
+macro-F1, and texts/s of ``Coder.code`` on the report part's texts (same machine, same run;
+2 threads).
 
 all-mpnet-base-v2 (Apache-2.0) installs offline from PyPI in five parts; ``scripts/mpnet.sh``
 assembles it into ``.cache/all-mpnet-base-v2``.
