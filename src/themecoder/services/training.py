@@ -348,8 +348,7 @@ def train_coder(
     if s.calibrate_on_devset and (s.devset_dir / "labels.jsonl").is_file():
         step("calibrate")
         # Retraining passes a cache: the dev set's vectors are then embedded once, not per run.
-        named = cache_dir is not None and hasattr(emb, "name")
-        calibrate_on_devset(art, s, CachedEmbedder(emb, cache_dir) if named else emb)
+        calibrate_on_devset(art, s, emb if cache_dir is None else CachedEmbedder(emb, cache_dir))
     sha = save_artifact(art, out)
     counts = {"examples": len(examples), "sentiment": int(sm.sum()), "expression": int(em.sum())}
     return TrainResult(out, sha, config["version"], counts, sources)
