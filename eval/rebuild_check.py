@@ -73,10 +73,20 @@ def agreement(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def cpu() -> str:
+    """The CPU model and whether it has AVX-512 (whose float kernels differ from AVX2's)."""
+    info = Path("/proc/cpuinfo")
+    text = info.read_text() if info.is_file() else ""
+    names = [ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln]
+    model = names[0] if names else ""
+    return f"{model or 'unknown'}; avx512f: {'yes' if ' avx512f' in text else 'no'}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rebuilt", type=Path, help="a folder `themecoder train` wrote")
     ap.add_argument("--record", action="store_true", help="record the shipped model's probes")
+    ap.add_argument("--json", type=Path, help="also write the result here, with the CPU")
     args = ap.parse_args(argv)
     s = Settings()
     texts = probe_texts(s)
@@ -99,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         result = agreement(predictions(s, s.model_dir, texts), predictions(s, rebuilt, texts))
     result = {"byte_identical": identical, **result, "probe_texts": len(texts)}
     print(json.dumps(result, indent=1))
+    if args.json:
+        record = {"command": " ".join(["python eval/rebuild_check.py", *(argv or sys.argv[1:])])}
+        record.update(result, cpu=cpu(), shipped=load_artifact(s.model_dir).config["version"])
+        args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     print(
         f"tolerance: presence within {PRESENCE_TOLERANCE}, the same codes on at least "
         f"{CODES_AGREEMENT:.0%} of the probe texts -> "

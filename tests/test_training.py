@@ -138,7 +138,9 @@ def test_unknown_extra_data_is_rejected(tmp_path):
         train_coder(Settings(cache_dir=tmp_path), tmp_path / "x", extra_data=["nope"])
 
 
-def test_the_rebuild_check_passes_a_rebuild_and_fails_another_model(small_models):
+def test_the_rebuild_check_passes_a_rebuild_and_fails_another_model(
+    small_models, monkeypatch, tmp_path
+):
     check = load("rebuild_check")
     s, a, b = small_models
     texts = check.probe_texts(s)[:40]
@@ -154,6 +156,13 @@ def test_the_rebuild_check_passes_a_rebuild_and_fails_another_model(small_models
     assert not other["same_version"] and not other["within_tolerance"]
     with pytest.raises(SystemExit):  # a folder without an artifact is refused
         check.main(["--rebuilt", str(a.path.parent / "nothing-here")])
+    # The command line, with `a` standing for the shipped model: b is its byte-identical rebuild.
+    monkeypatch.setenv("THEMECODER_MODEL_DIR", str(a.path))
+    monkeypatch.setattr(check, "probe_texts", lambda s: texts)
+    assert check.main(["--rebuilt", str(b.path), "--json", str(tmp_path / "r.json")]) == 0
+    written = json.loads((tmp_path / "r.json").read_text())
+    assert written["byte_identical"] and written["within_tolerance"]
+    assert written["shipped"] == a.version and "avx512f" in written["cpu"]
 
 
 def test_the_encoder_is_found_by_name_in_the_encoder_folder_else_named_for_the_hub(tmp_path):
