@@ -14,7 +14,12 @@ import pytest
 from eval_scripts import load
 from themecoder.artifact import load_artifact
 from themecoder.config import Settings
-from themecoder.services.training import encoder_tag, training_data_sha256, training_examples
+from themecoder.services.training import (
+    encoder_tag,
+    recipe_digest,
+    training_data_sha256,
+    training_examples,
+)
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -25,9 +30,10 @@ def test_the_shipped_model_was_trained_on_the_committed_data_with_todays_setting
     examples, sources = training_examples(s)
     digest = training_data_sha256(examples)
     assert cfg["training_data_sha256"] == digest, "retrain: themecoder train"
-    assert cfg["version"] == f"coder-2.{len(examples)}-{digest[:8]}" + encoder_tag(
+    assert cfg["version"] == f"coder-2.{len(examples)}-{recipe_digest(digest, cfg)}" + encoder_tag(
         s.embedding_model
     )
+    assert cfg["knn_presence"] == {"k": s.knn_presence_k, "weight": s.knn_presence_weight}
     assert cfg["embedding_model"] == s.embedding_model
     assert [x["train_rows"] for x in cfg["sources"]] == [x["train_rows"] for x in sources]
     tuned = cfg["hyperparameters"]["finetune"]

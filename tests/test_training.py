@@ -178,3 +178,15 @@ def test_the_encoder_is_found_by_name_in_the_encoder_folder_else_named_for_the_h
     missing = SentenceTransformerEmbedder("all-mpnet-base-v2", local_dir=tmp_path / "elsewhere")
     with pytest.raises(ModelUnavailable, match="scripts/mpnet.sh"):  # offline in tests
         missing.encode(["hello"])
+
+
+def test_a_version_names_the_seed_and_presence_blend_as_well_as_the_data(small_models):
+    from themecoder.services.training import recipe_digest
+
+    _, a, _ = small_models
+    cfg = load_artifact(a.path).config
+    digest = recipe_digest(cfg["training_data_sha256"], cfg)
+    assert a.version.startswith(f"coder-2.{a.counts['examples']}-{digest}")
+    for change in ({"seed": cfg["seed"] + 1}, {"knn_presence": {"k": 15, "weight": 0.65}}):
+        assert recipe_digest(cfg["training_data_sha256"], {**cfg, **change}) != digest
+    assert recipe_digest("0" * 64, cfg) != digest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -142,6 +143,18 @@ def training_examples(
 def training_data_sha256(examples: Sequence[Example]) -> str:
     """The digest an artifact records as ``training_data_sha256`` (and versions by)."""
     return hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
+
+
+# What besides the data makes two builds differ: a version names all of it.
+RECIPE_KEYS = ("seed", "hyperparameters", "knn_presence")
+
+
+def recipe_digest(data_hash: str, config: dict[str, Any]) -> str:
+    """The 8 hex digits of a version: the training data's digest together with the build's
+    seed, hyperparameters and presence blend (``RECIPE_KEYS`` of the artifact's config), so
+    builds of the same data with another seed or blend never share a version."""
+    recipe = {"training_data_sha256": data_hash, **{k: config.get(k) for k in RECIPE_KEYS}}
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:8]
 
 
 # The encoder of every coder-2 model before all-mpnet-base-v2 became the default: its models
@@ -300,10 +313,7 @@ def train_coder(
     opt_in = [x["name"] for x in sources if x["opt_in"]]
     encoder = getattr(emb, "model", s.embedding_model)
     config = {
-        "version": f"coder-2.{len(examples)}-{data_hash[:8]}"
-        + encoder_tag(encoder)
-        + ("-optin" if opt_in else "")
-        + version_suffix,
+        "version": "",  # set below from the recipe
         "embedding_model": encoder,
         "encoder_adapter": None if adapter is None else adapter[1],
         "spacy_model": s.spacy_model,
@@ -340,6 +350,12 @@ def train_coder(
             )
         },
     }
+    config["version"] = (
+        f"coder-2.{len(examples)}-{recipe_digest(data_hash, config)}"
+        + encoder_tag(encoder)
+        + ("-optin" if opt_in else "")
+        + version_suffix
+    )
     examples_out = [
         {"text": examples[i].text, "buckets": {b: p for b, p in examples[i].truth.items() if p}}
         for i in shown
