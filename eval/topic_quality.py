@@ -3,7 +3,7 @@ and on real customer text: app reviews and airline tweets.
 
 For nr_topics 10, 20, 30, 40, 50 and 3 seeds, fits :class:`BERTopicThemes` (UMAP + HDBSCAN +
 c-TF-IDF, then KeyBERT-style + MMR keyphrases; outliers reduced as shipped) on the OCTIS
-preprocessed corpus, embedded with the package's MiniLM embedder, and scores the top 10 words
+preprocessed corpus, embedded with the coder's encoder (`--encoder`), and scores the top 10 words
 of every theme exactly as OCTIS does in the paper's evaluation repository:
 
 * NPMI: ``Coherence(texts=corpus, topk=10, measure="c_npmi")``, i.e. gensim
@@ -162,7 +162,7 @@ def report(result: dict[str, Any], data: Path, topics: tuple[int, ...]) -> str:
     head = f"{'model':<34}" + "".join(f"{k:>12}" for k in topics) + f"{'mean':>14}"
     lines += [head + "   (NPMI / diversity)", "-" * len(head)]
     for name, title in (
-        ("ctfidf", "themecoder c-TF-IDF (MiniLM)"),
+        ("ctfidf", "themecoder c-TF-IDF"),
         ("keywords", "themecoder keywords"),
     ):
         cells = [

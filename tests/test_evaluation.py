@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from themecoder.config import Settings
 from themecoder.domain import BucketCode, Item, ItemResult, Unit, UnitResult
 from themecoder.labelled import Example
 from themecoder.services.evaluation import bucket_scores, calibration_error
@@ -46,3 +49,15 @@ def test_calibration_error_by_hand():
     res = [_result({}, [0, 0, 0, 0, p, 0]) for p in (0.95, 0.95, 0.15, 0.15)]
     # bin 9: |1.0 - 0.95| * 0.5 ; bin 1: |0.0 - 0.15| * 0.5  -> 0.025 + 0.075
     assert calibration_error(ex, res) == pytest.approx(0.1)
+
+
+def test_the_frozen_reference_is_rebuilt_when_the_presence_blend_changes(tmp_path, monkeypatch):
+    from themecoder.services import evaluation, training
+
+    built: list[Path] = []
+    monkeypatch.setattr(training, "train_coder", lambda s, out, **kw: built.append(Path(out)))
+    base = Settings(cache_dir=tmp_path)
+    evaluation.frozen_baseline(base)
+    evaluation.frozen_baseline(base.model_copy(update={"knn_presence_weight": 0.65}))
+    evaluation.frozen_baseline(base.model_copy(update={"seed": base.seed + 1}))
+    assert len(set(built)) == 3 and all(p.parent == tmp_path for p in built)

@@ -160,12 +160,15 @@ def evaluate(
 
 def frozen_baseline(s: Settings, progress: Callable[[str, int, int], None] | None = None) -> Path:
     """The reference model: the same training data and calibration, encoder not fine-tuned.
-    Built once per training data and dev labels, under ``s.cache_dir``."""
+    Built once per training data, dev labels, encoder, seed and presence blend, under
+    ``s.cache_dir``."""
     import hashlib
 
     from themecoder.services.training import train_coder
 
     digest = hashlib.sha256()
+    recipe = (s.embedding_model, s.seed, s.knn_presence_k, s.knn_presence_weight)
+    digest.update(repr(recipe).encode())
     for path in sorted(s.training_dir.glob("*.jsonl")) + [s.devset_dir / "labels.jsonl"]:
         if path.is_file():
             digest.update(path.name.encode())
