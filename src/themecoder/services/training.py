@@ -141,7 +141,8 @@ def training_examples(
 
 
 def training_data_sha256(examples: Sequence[Example]) -> str:
-    """The digest an artifact records as ``training_data_sha256`` (and versions by)."""
+    """The digest an artifact records as ``training_data_sha256`` (:func:`recipe_digest` puts
+    it in the version with the seed, hyperparameters and blend)."""
     return hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
 
 
