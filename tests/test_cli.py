@@ -129,6 +129,23 @@ def test_every_command_documents_itself_with_an_example():
 
 
 @pytest.mark.model
+def test_info_masks_the_session_secret_and_the_database_password(monkeypatch):
+    secret = "s3cr3t-" + "x" * 40
+    monkeypatch.setenv("THEMECODER_SESSION_SECRET", secret)
+    monkeypatch.setenv("THEMECODER_PII_KEY", "k" * 44)
+    monkeypatch.setenv("THEMECODER_DB_URL", "postgresql+psycopg://coder:hunter2@db.internal/tc")
+    get_settings.cache_clear()
+    try:
+        result, output = invoke("info")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, output
+    assert secret not in output and "hunter2" not in output and "k" * 44 not in output
+    settings = json.loads(result.output)["settings"]
+    assert settings["session_secret"] == settings["pii_key"] == "**********"
+    assert settings["db_url"] == "postgresql+psycopg://coder:***@db.internal/tc"
+
+
 def test_code_csv_to_jsonl_one_record_per_row_and_stored(tmp_path, db_url, shipped):
     source = write_csv(tmp_path / "tickets.csv", TICKETS)
     out = tmp_path / "coded.jsonl"

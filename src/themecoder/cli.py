@@ -244,7 +244,7 @@ def info() -> None:
     out.print_json(
         json.dumps(
             {
-                "settings": json.loads(s.model_dump_json()),
+                "settings": s.shown(),
                 "model": {
                     "version": art.version,
                     "sha256": artifact_hash(s.model_dir),

@@ -5,9 +5,10 @@ Tests build their own ``Settings(...)``; everything else calls :func:`get_settin
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -282,7 +283,7 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `themecoder serve` binds.")
     port: int = Field(8000, ge=1, le=65535)
-    session_secret: str | None = Field(
+    session_secret: SecretStr | None = Field(
         None,
         min_length=32,
         description="Signs the web pages' session cookies (None: a random secret per process, "
@@ -302,6 +303,19 @@ class Settings(BaseSettings):
     def search_dir(self) -> Path:
         """The folder of quote search's index files."""
         return self.search_index_dir or Path(self.cache_dir) / "search"
+
+    def shown(self) -> dict[str, Any]:
+        """The settings as they may be printed: secrets as ``**********``, and the database
+        URL without its password."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        out = json.loads(self.model_dump_json())  # SecretStr fields dump masked
+        try:
+            out["db_url"] = make_url(self.db_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            out["db_url"] = "**********"  # unparsable: it may still hold a password
+        return out
 
 
 @lru_cache(maxsize=1)

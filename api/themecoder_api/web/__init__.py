@@ -33,8 +33,11 @@ async def _error(request: Request, err: Exception) -> object:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their static files, offline API docs, and HTML errors for pages."""
+    secret = settings.session_secret
     app.state.signer = Signer(
-        settings.session_secret, settings.session_hours, settings.secure_cookies
+        secret.get_secret_value() if secret else None,
+        settings.session_hours,
+        settings.secure_cookies,
     )
     app.mount("/static/docs", StaticFiles(directory=str(DOCS_ASSETS)), name="docs-assets")
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
