@@ -4,6 +4,7 @@
 #   docker run -v themecoder-data:/data themecoder themecoder projects create acme   # first admin key
 # Point THEMECODER_DB_URL at PostgreSQL (postgresql+psycopg://...) for production.
 # Retraining (POST /v1/models/retrain) also reads BANKING77: mount the datasets at /datasets.
+# REFI-QDA imports check files against Project.xsd: mount the standards folder at /standards.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -18,7 +19,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     THEMECODER_HOST=0.0.0.0 \
     THEMECODER_MODEL_DIR=/app/models/coder \
     THEMECODER_TRAINING_DIR=/app/training/data \
-    THEMECODER_DATASETS_DIR=/datasets
+    THEMECODER_DATASETS_DIR=/datasets \
+    THEMECODER_QDA_SCHEMA=/standards/refi-qda/Project.xsd
 
 WORKDIR /app
 # The CPU build of torch first, so the pinned version does not pull the CUDA wheels.
