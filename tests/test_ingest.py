@@ -149,6 +149,19 @@ def test_bad_quoting_skips_only_that_record(tmp_path):
     assert "malformed quoting" in result.problems[0].message
 
 
+def test_a_quote_left_open_reports_every_line_it_swallowed(tmp_path):
+    path = tmp_path / "open.csv"
+    rows = ['1,"first ok row"', '2,"unterminated quote', '3,"third row"', '4,"fourth row"']
+    path.write_text("id,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+    result = read_items(path, id_column="id")
+
+    assert [item.id for item in result.items] == ["1", "4"]
+    [problem] = result.problems
+    assert problem.line == 3
+    assert "lines 3-4 skipped" in problem.message and "left open on line 3" in problem.message
+
+
 def test_csv_crlf_and_bom(tmp_path):
     path = tmp_path / "excel.csv"
     path.write_bytes('\ufeffid,text\r\n1,"a\r\nb"\r\n2,c\r\n'.encode())

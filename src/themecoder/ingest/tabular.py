@@ -72,7 +72,9 @@ def read_csv(path: Path, options: ReadOptions) -> IngestResult:
             # next line, so one bad record costs one record
             if header is not None:
                 row_no += 1
-            problems.append(IngestProblem(line, _quoting_message(exc, reader.line_num), path.name))
+            problems.append(
+                IngestProblem(line, _quoting_message(exc, line, reader.line_num), path.name)
+            )
             next_line = reader.line_num + 1
             continue
         next_line = reader.line_num + 1
@@ -200,9 +202,14 @@ def _field_count_message(
     return message
 
 
-def _quoting_message(exc: csv.Error, last: int) -> str:
+def _quoting_message(exc: csv.Error, first: int, last: int) -> str:
     if "unexpected end of data" in str(exc):
         return f"unclosed quote runs to the end of the file (line {last}); record skipped"
+    if last > first:  # a quote opened on the first line took the next lines into the record
+        return (
+            f"malformed quoting ({exc}); lines {first}-{last} skipped: a quote left open on "
+            f"line {first} ran into the rows after it"
+        )
     return f"malformed quoting ({exc}); record skipped"
 
 
