@@ -174,6 +174,24 @@ def test_no_interviewer_identified_warns_naming_the_speakers(tmp_path):
     assert not read_items(solo).problems
 
 
+@pytest.mark.model
+def test_the_no_interviewer_warning_is_a_warning_and_reaches_the_records(
+    tmp_path,
+    db_url,  # noqa: F811
+    shipped,  # noqa: F811
+):
+    path = tmp_path / "call.txt"
+    path.write_text("Alice: How is onboarding going?\nBob: Slowly, the docs confuse me.\n")
+    out = tmp_path / "call.jsonl"
+    result, output = invoke("code", path, "--out", out, "--no-store")
+    assert result.exit_code == 0, output
+    assert "warning call.txt: 2 speakers ('Alice', 'Bob') and no interviewer" in output
+    assert "skipped" not in output  # nothing was left out
+    records = read_jsonl(out)
+    assert len(records) == 2
+    assert all(any("no interviewer identified" in w for w in r["warnings"]) for r in records)
+
+
 def test_subtitle_header_names_the_interviewer(tmp_path):
     vtt = tmp_path / "call.vtt"
     vtt.write_text(

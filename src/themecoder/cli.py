@@ -115,13 +115,18 @@ def code(
             progress=tick,
         )
     for problem in run.problems:
-        where = f"line {problem.line}" if problem.line else "input"
         source = getattr(problem, "source", None) or input
+        if not problem.skipped:  # on the file's records too (their warnings)
+            console.print(f"warning {source}: {problem.message}", style="yellow", markup=False)
+            continue
+        where = f"line {problem.line}" if problem.line else "input"
         console.print(f"skipped {source} {where}: {problem.message}", style="yellow", markup=False)
-    for warning in run.warnings[:20]:
+    file_warnings = {p.message for p in run.problems if not p.skipped}  # printed once above
+    warnings = [w for w in run.warnings if w not in file_warnings]
+    for warning in warnings[:20]:
         console.print(f"warning {warning}", style="yellow", markup=False)
-    if len(run.warnings) > 20:
-        console.print(f"[yellow]... {len(run.warnings) - 20} more warnings[/]")
+    if len(warnings) > 20:
+        console.print(f"[yellow]... {len(warnings) - 20} more warnings[/]")
     stored = f", stored as run {run.run_id} in {s.db_url}" if run.run_id is not None else ""
     console.print(
         f"coded {len(run.results)} items, {run.n_units} units with {run.model_version}"

@@ -54,11 +54,14 @@ class IngestProblem:
             tied to one line.
         message: What is wrong, fit to show a user.
         source: Name of the file the problem is in (tells files apart when a directory is read).
+        skipped: Whether records were left out; False for a warning about records that were
+            all read (a transcript whose interviewer was not identified).
     """
 
     line: int | None
     message: str
     source: str | None = None
+    skipped: bool = True
 
 
 @dataclass
@@ -196,7 +199,7 @@ def interviewer_warning(items: list[Item], source: str) -> list[IngestProblem]:
         f"{len(speakers)} speakers ({names}) and no interviewer identified: every turn is "
         "coded; name the interviewer with a header line 'interviewer: NAME' or --skip-speaker"
     )
-    return [IngestProblem(None, message, source)]
+    return [IngestProblem(None, message, source, skipped=False)]
 
 
 #: How deeply a record's JSON may nest; deeper ones are reported and skipped (the recursive

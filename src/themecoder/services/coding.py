@@ -121,6 +121,7 @@ def code_path(
     rules = privacy.policy(s)
     items, _ = privacy.mask_items(ingested.items, privacy.masker_for(s, rules), rules)
     results = languages.code_checked(coder, items, s, progress)
+    _file_warnings(results, ingested.problems)
     if store:
         themes.label_results(s, results)
     if out is not None:
@@ -128,3 +129,14 @@ def code_path(
     run_id = store_results(s, results, str(path), coder.version, level) if store else None
     warnings = [w for r in results for w in r.warnings]
     return CodingRun(results, ingested.problems, run_id, out, coder.version, warnings)
+
+
+def _file_warnings(results: list[ItemResult], problems: list[IngestProblem]) -> None:
+    """Put each warning about a whole file (records read, none skipped) on its items' results,
+    so the output file carries it, not only the console."""
+    by_source: dict[str, list[str]] = {}
+    for p in problems:
+        if not p.skipped and p.source:
+            by_source.setdefault(p.source, []).append(p.message)
+    for r in results:
+        r.warnings.extend(by_source.get(r.item.source or "", []))
