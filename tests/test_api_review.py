@@ -465,6 +465,16 @@ def test_code_one_ticket_and_optionally_store_it(api) -> None:
     ).json()
     assert again["stored"]["created"] == 0 and again["stored"]["existing"] == 1
     assert again["buckets"].keys() == plain["buckets"].keys()
+    assert again["warnings"] == []  # the same text again: a plain idempotent re-send
+    other = api.client.post(
+        "/v1/code",
+        headers=h,
+        json={"text": "Bye, thanks!", "external_id": "TK-1", "store": True},
+    ).json()
+    assert other["stored"]["existing"] == 1
+    assert any("stored before with other text" in w for w in other["warnings"])
+    kept = api.client.get("/v1/items/TK-1", headers=api.h("analyst")).json()
+    assert kept["text"] == item["text"]  # the stored item is untouched
     missing = api.client.post("/v1/code", headers=h, json={"text": text, "store": True})
     assert (
         missing.status_code == 422

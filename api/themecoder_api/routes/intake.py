@@ -177,7 +177,19 @@ async def code_one(body: CodeRequest, ctx: Ctx, db: Db, who: Ingest) -> CodePubl
     }
     if stored is not None:
         out["stored"] = _outcome(stored)
+        if stored.existing and await run_in_threadpool(_resent_other_text, db, who, body, masked):
+            out["warnings"].append(
+                f"external_id {body.external_id!r} was stored before with other text: the "
+                "stored item and its codes are kept; these codes are for the text sent now "
+                "(send it under a new external_id to store it)"
+            )
     return CodePublic.model_validate(out)
+
+
+def _resent_other_text(db: Session, who: Principal, body: CodeRequest, masked: str) -> bool:
+    stored = intake.stored_text(db, who.project_id, str(body.external_id))
+    db.rollback()
+    return stored is not None and stored != masked
 
 
 @router.post(

@@ -90,6 +90,15 @@ def existing_ids(session: Session, project_id: int, external_ids: Sequence[str])
     return found
 
 
+def stored_text(session: Session, project_id: int, external_id: str) -> str | None:
+    """The text the project stored under ``external_id`` (masked as ingest stored it)."""
+    return session.execute(
+        select(ItemRecord.text).where(
+            ItemRecord.project_id == project_id, ItemRecord.external_id == external_id
+        )
+    ).scalar_one_or_none()
+
+
 def _document(metadata: Mapping[str, Any]) -> str | None:
     """The document an item belongs to (``metadata.document``: a transcript's turns share one),
     so pages can show a turn among its neighbours."""

@@ -23,7 +23,10 @@ from themecoder.pipeline.language import (
     NullLanguageDetector,
 )
 
-HINT = "--code-other-languages (THEMECODER_CODE_OTHER_LANGUAGES=1) codes it anyway"
+HINT = (
+    "THEMECODER_CODE_OTHER_LANGUAGES=1 (a setting of the service, or the command line's "
+    "--code-other-languages) codes it anyway"
+)
 
 
 def detector_for(s: Settings) -> LanguageDetector:
