@@ -27,9 +27,11 @@ Fields used (anything else in a record is accepted and ignored):
   is true, else an agent's reply or private note. Account: ``company_id``, else
   ``requester_id``.
 
-A record that lacks a required field is reported (its index, ticket id and the field) and
-left out; a comment, part or conversation that lacks one is reported and left out of its
-ticket; everything else goes in.
+A record that lacks a required field, or is not an object, is reported (its index, ticket id
+and the field) and left out; a comment, part or conversation that lacks one, or is not an
+object, is reported and left out of its ticket; an optional field of the wrong JSON type
+(``source`` a string, ``conversation_parts`` a list, ``via`` a number...) is reported and
+ignored; everything else goes in.
 """
 
 from __future__ import annotations
@@ -73,26 +75,117 @@ class Problem:
 
 
 class _Missing(Exception):
-    pass
+    """A required field is absent or of the wrong JSON type: what holds it is left out."""
+
+
+def _kind(value: Any) -> str:
+    """The JSON type of a value, for problem reports ("a string", "null", ...)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _scalar(value: Any) -> bool:
+    """A string or a number (not a boolean): what an id or a text may be."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool)
 
 
 def _need(record: dict[str, Any], key: str, where: str) -> Any:
+    """A required string or number field.
+
+    Raises:
+        _Missing: Absent, empty, or not a string or number.
+    """
     value = record.get(key)
     if value is None or value == "":
         raise _Missing(f"{where} lacks required field {key!r}")
+    if not _scalar(value):
+        raise _Missing(f"{where} field {key!r} is not a string or number ({_kind(value)})")
     return value
+
+
+def _text(record: dict[str, Any], key: str, where: str) -> str | None:
+    """A text field as a string; None when absent or empty.
+
+    Raises:
+        _Missing: Present but not a string (or number).
+    """
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if not _scalar(value):
+        raise _Missing(f"{where} field {key!r} is not a string ({_kind(value)})")
+    return str(value)
+
+
+def _opt(record: dict[str, Any], key: str, where: str, report: Callable[[str], None]) -> Any:
+    """An optional string or number field (an id); another type is reported and ignored."""
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if _scalar(value):
+        return value
+    report(f"{where} field {key!r} is not a string or number ({_kind(value)}); ignored")
+    return None
+
+
+def _obj(value: Any, where: str, report: Callable[[str], None]) -> dict[str, Any]:
+    """An optional nested object; null is empty, another type is reported and ignored."""
+    if isinstance(value, dict):
+        return value
+    if value is not None:
+        report(f"{where} is not an object ({_kind(value)}); ignored")
+    return {}
+
+
+def _list(value: Any, where: str, report: Callable[[str], None]) -> list[Any]:
+    """An optional nested list; null is empty, another type is reported and ignored."""
+    if isinstance(value, list):
+        return value
+    if value is not None:
+        report(f"{where} is not a list ({_kind(value)}); ignored")
+    return []
+
+
+def _index(context: dict[str, Any], key: str, attribute: str) -> dict[Any, Any]:
+    """A side-load (``users``, ``organizations``) by id; entries that cannot be read are skipped."""
+    entries = context.get(key)
+    if not isinstance(entries, list):
+        return {}
+    return {
+        e["id"]: e.get(attribute) for e in entries if isinstance(e, dict) and _scalar(e.get("id"))
+    }
 
 
 def strip_html(text: str) -> str:
     return html.unescape(_TAG.sub("", _BREAK.sub("\n", text))).strip()
 
 
-def _time(value: Any) -> str | None:
+def _time(value: Any, where: str, report: Callable[[str], None]) -> str | None:
+    """An ISO time (Unix seconds are converted); another type or an impossible time is
+    reported and ignored."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).isoformat()
-    return str(value)
+    if isinstance(value, str):
+        return value
+    if _scalar(value):
+        try:
+            return datetime.fromtimestamp(value, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            report(f"{where} field 'created_at' is not a valid Unix time ({value!r}); ignored")
+            return None
+    report(f"{where} field 'created_at' is not a string or number ({_kind(value)}); ignored")
+    return None
 
 
 def _records(data: Any, key: str) -> list[Any]:
@@ -107,6 +200,10 @@ def _records(data: Any, key: str) -> list[Any]:
 
 def read_export(vendor: str, data: Any) -> tuple[list[Message], list[Problem]]:
     """Messages of a vendor's export (parsed JSON) and the records that could not be read.
+
+    Any JSON value may stand where an object, a list or a text is expected: a record of the
+    wrong type is reported and left out; so is a comment, part or conversation; a nested
+    field of the wrong type is reported and ignored (left out when it is required).
 
     Raises:
         InvalidInput: An unknown vendor, or data that is not a list of records.
@@ -125,14 +222,12 @@ def read_export(vendor: str, data: Any) -> tuple[list[Message], list[Problem]]:
     messages: list[Message] = []
     problems: list[Problem] = []
     for i, record in enumerate(_records(data, key)):
-        ticket = (
-            str(record.get("id"))
-            if isinstance(record, dict) and record.get("id") is not None
-            else None
-        )
         if not isinstance(record, dict):
-            problems.append(Problem(i, None, f"record {i} is not an object"))
+            problems.append(
+                Problem(i, None, f"record {i} is not an object ({_kind(record)}); left out")
+            )
             continue
+        ticket = str(record["id"]) if _scalar(record.get("id")) else None
 
         def report(message: str, i: int = i, ticket: str | None = ticket) -> None:
             problems.append(Problem(i, ticket, f"record {i}: {message}"))
@@ -148,13 +243,16 @@ def _zendesk(
     t: dict[str, Any], context: dict[str, Any], report: Callable[[str], None]
 ) -> list[Message]:
     tid = str(_need(t, "id", "ticket"))
-    roles = {u.get("id"): u.get("role") for u in context.get("users", []) if isinstance(u, dict)}
-    orgs = {
-        o.get("id"): o.get("name") for o in context.get("organizations", []) if isinstance(o, dict)
-    }
-    org = t.get("organization_id")
-    account = orgs.get(org) or (str(org) if org is not None else None)
-    account = account or (str(t["requester_id"]) if t.get("requester_id") is not None else None)
+    where = f"ticket {tid}"
+    roles = _index(context, "users", "role")
+    orgs = _index(context, "organizations", "name")
+    org = _opt(t, "organization_id", where, report)
+    requester = _opt(t, "requester_id", where, report)
+    name = orgs.get(org) if org is not None else None
+    account = str(name) if _scalar(name) and name != "" else None
+    account = account or (str(org) if org is not None else None)
+    account = account or (str(requester) if requester is not None else None)
+    created = _time(t.get("created_at"), where, report)
     meta = {
         "vendor": "zendesk",
         "ticket_id": tid,
@@ -162,42 +260,43 @@ def _zendesk(
         "status": t.get("status"),
         "priority": t.get("priority"),
         "tags": t.get("tags") or [],
-        "channel": (t.get("via") or {}).get("channel") if isinstance(t.get("via"), dict) else None,
+        "channel": _obj(t.get("via"), f"{where} field 'via'", report).get("channel"),
     }
-    comments = t.get("comments")
+    comments = _list(t.get("comments"), f"{where} field 'comments'", report)
     if not comments:
-        text = _need(t, "description", f"ticket {tid} without comments")
+        text = _need(t, "description", f"{where} without comments")
         return [
             Message(
-                f"zendesk:{tid}:description",
-                tid,
-                str(text),
-                "customer",
-                _time(t.get("created_at")),
-                account,
-                meta,
+                f"zendesk:{tid}:description", tid, str(text), "customer", created, account, meta
             )
         ]
     out = []
     for j, c in enumerate(comments):
-        body = c.get("plain_body") or c.get("body")
-        if c.get("id") is None or not body:
-            field_ = "id" if c.get("id") is None else "'plain_body' or 'body'"
-            report(f"ticket {tid} comment {j} lacks required field {field_}; left out")
+        at = f"{where} comment {j}"
+        if not isinstance(c, dict):
+            report(f"{at} is not an object ({_kind(c)}); left out")
             continue
-        cid = c["id"]
-        author = c.get("author_id")
+        try:
+            body = _text(c, "plain_body", at) or _text(c, "body", at)
+            if c.get("id") is None or not body:
+                field_ = "id" if c.get("id") is None else "'plain_body' or 'body'"
+                raise _Missing(f"{at} lacks required field {field_}")
+            cid = _need(c, "id", at)
+        except _Missing as exc:
+            report(f"{exc}; left out")
+            continue
+        author = _opt(c, "author_id", at, report)
         if roles:
             agent = roles.get(author) in ("agent", "admin")
         else:
-            agent = author is not None and author != t.get("requester_id")
+            agent = author is not None and author != requester
         out.append(
             Message(
                 f"zendesk:{tid}:{cid}",
                 tid,
-                strip_html(str(body)),
+                strip_html(body),
                 "agent" if agent else "customer",
-                _time(c.get("created_at") or t.get("created_at")),
+                _time(c.get("created_at"), at, report) or created,
                 account,
                 {
                     **meta,
@@ -214,51 +313,75 @@ def _intercom(
     conv: dict[str, Any], context: dict[str, Any], report: Callable[[str], None]
 ) -> list[Message]:
     cid = str(_need(conv, "id", "conversation"))
-    contacts = (
-        ((conv.get("contacts") or {}).get("contacts") or [])
-        if isinstance(conv.get("contacts"), dict)
-        else []
+    where = f"conversation {cid}"
+    contacts = _list(
+        _obj(conv.get("contacts"), f"{where} field 'contacts'", report).get("contacts"),
+        f"{where} field 'contacts.contacts'",
+        report,
     )
-    first = contacts[0] if contacts and isinstance(contacts[0], dict) else {}
-    account = first.get("external_id") or first.get("id")
-    source = conv.get("source") or {}
+    first = _obj(contacts[0] if contacts else None, f"{where} contact 0", report)
+    account = _opt(first, "external_id", f"{where} contact 0", report) or _opt(
+        first, "id", f"{where} contact 0", report
+    )
+    account = None if account is None else str(account)
+    source = _obj(conv.get("source"), f"{where} field 'source'", report)
+    subject = _opt(source, "subject", f"{where} source", report)
     meta = {
         "vendor": "intercom",
         "ticket_id": cid,
-        "subject": strip_html(str(source.get("subject") or "")) or None,
+        "subject": strip_html(str(subject or "")) or None,
         "state": conv.get("state"),
     }
     agents = ("admin", "bot", "team")
     out = []
-    if source.get("body"):
-        role = "agent" if (source.get("author") or {}).get("type") in agents else "customer"
+    try:
+        body = _text(source, "body", f"{where} source")
+    except _Missing as exc:
+        report(f"{exc}; left out")
+        body = None
+    if body:
+        author = _obj(source.get("author"), f"{where} source field 'author'", report)
+        role = "agent" if author.get("type") in agents else "customer"
         out.append(
             Message(
                 f"intercom:{cid}:source",
                 cid,
-                strip_html(str(source["body"])),
+                strip_html(body),
                 role,
-                _time(conv.get("created_at")),
+                _time(conv.get("created_at"), where, report),
                 account,
                 {**meta, "role": role},
             )
         )
-    parts = (conv.get("conversation_parts") or {}).get("conversation_parts") or []
+    parts = _list(
+        _obj(conv.get("conversation_parts"), f"{where} field 'conversation_parts'", report).get(
+            "conversation_parts"
+        ),
+        f"{where} field 'conversation_parts.conversation_parts'",
+        report,
+    )
     for j, p in enumerate(parts):
-        if not p.get("body"):
-            continue  # assignments, state changes: nobody said anything
-        if p.get("id") is None:
-            report(f"conversation {cid} part {j} lacks required field 'id'; part left out")
+        at = f"{where} part {j}"
+        if not isinstance(p, dict):
+            report(f"{at} is not an object ({_kind(p)}); part left out")
             continue
-        pid = p["id"]
-        role = "agent" if (p.get("author") or {}).get("type") in agents else "customer"
+        try:
+            body = _text(p, "body", at)
+            if not body:
+                continue  # assignments, state changes: nobody said anything
+            pid = _need(p, "id", at)
+        except _Missing as exc:
+            report(f"{exc}; part left out")
+            continue
+        author = _obj(p.get("author"), f"{at} field 'author'", report)
+        role = "agent" if author.get("type") in agents else "customer"
         out.append(
             Message(
                 f"intercom:{cid}:{pid}",
                 cid,
-                strip_html(str(p["body"])),
+                strip_html(body),
                 role,
-                _time(p.get("created_at")),
+                _time(p.get("created_at"), at, report),
                 account,
                 {**meta, "part_type": p.get("part_type"), "role": role},
             )
@@ -272,7 +395,8 @@ def _freshdesk(
     t: dict[str, Any], context: dict[str, Any], report: Callable[[str], None]
 ) -> list[Message]:
     tid = str(_need(t, "id", "ticket"))
-    account = t.get("company_id") or t.get("requester_id")
+    where = f"ticket {tid}"
+    account = _opt(t, "company_id", where, report) or _opt(t, "requester_id", where, report)
     account = None if account is None else str(account)
     meta = {
         "vendor": "freshdesk",
@@ -282,27 +406,35 @@ def _freshdesk(
         "priority": t.get("priority"),
         "tags": t.get("tags") or [],
     }
-    text = t.get("description_text") or strip_html(str(t.get("description") or ""))
+    text = _text(t, "description_text", where) or strip_html(_text(t, "description", where) or "")
     if not text:
         raise _Missing(f"ticket {tid} lacks required field 'description_text' or 'description'")
     out = [
         Message(
             f"freshdesk:{tid}:description",
             tid,
-            str(text),
+            text,
             "customer",
-            _time(t.get("created_at")),
+            _time(t.get("created_at"), where, report),
             account,
             {**meta, "role": "customer"},
         )
     ]
-    for j, c in enumerate(t.get("conversations") or []):
-        body = c.get("body_text") or strip_html(str(c.get("body") or ""))
-        if c.get("id") is None or not body:
-            field_ = "id" if c.get("id") is None else "'body_text' or 'body'"
-            report(f"ticket {tid} conversation {j} lacks required field {field_}; left out")
+    conversations = _list(t.get("conversations"), f"{where} field 'conversations'", report)
+    for j, c in enumerate(conversations):
+        at = f"{where} conversation {j}"
+        if not isinstance(c, dict):
+            report(f"{at} is not an object ({_kind(c)}); left out")
             continue
-        cid = c["id"]
+        try:
+            body = _text(c, "body_text", at) or strip_html(_text(c, "body", at) or "")
+            if c.get("id") is None or not body:
+                field_ = "id" if c.get("id") is None else "'body_text' or 'body'"
+                raise _Missing(f"{at} lacks required field {field_}")
+            cid = _need(c, "id", at)
+        except _Missing as exc:
+            report(f"{exc}; left out")
+            continue
         role = "customer" if c.get("incoming") else "agent"
         out.append(
             Message(
@@ -310,7 +442,7 @@ def _freshdesk(
                 tid,
                 body,
                 role,
-                _time(c.get("created_at")),
+                _time(c.get("created_at"), at, report),
                 account,
                 {**meta, "private": bool(c.get("private")), "role": role},
             )
