@@ -13,6 +13,7 @@ import pandas as pd
 from themecoder.errors import InvalidInput
 
 FORMATS = (".png", ".svg")
+STYLES = ("-", "--", ":", "-.")
 MAX_LINES = 12
 
 
@@ -49,8 +50,18 @@ def line_chart(
         wide = wide[[c for c in wide.columns if c in keep]]
     fig, ax = plt.subplots(figsize=(11, 5.5))
     try:
-        for column in wide.columns:
-            ax.plot(range(len(wide)), wide[column].to_numpy(), marker="o", ms=3, label=column)
+        # tab20's 20 colours, then the same colours dashed: no two lines look alike
+        palette = plt.get_cmap("tab20").colors
+        for i, column in enumerate(wide.columns):
+            ax.plot(
+                range(len(wide)),
+                wide[column].to_numpy(),
+                marker="o",
+                ms=3,
+                label=column,
+                color=palette[i % len(palette)],
+                linestyle=STYLES[(i // len(palette)) % len(STYLES)],
+            )
         step = max(1, len(wide) // 16)
         ax.set_xticks(range(0, len(wide), step), list(wide.index[::step]), rotation=45, ha="right")
         ax.set_ylabel(value)
