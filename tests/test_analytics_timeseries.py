@@ -239,3 +239,21 @@ def test_items_stored_twice_count_once() -> None:
     raw = fixture_items()
     doubled = pd.concat([raw, raw.assign(item_id=raw["item_id"] + 100)], ignore_index=True)
     assert len(prepare_items(doubled)) == 5
+
+
+def test_a_chart_of_twelve_lines_gives_each_its_own_colour(tmp_path) -> None:
+    import re
+
+    from themecoder.analytics.charts import line_chart
+
+    frame = pd.DataFrame(
+        [
+            {"period": p, "series": f"bucket_{i}:risk", "share": (i + 1) / 20, "count": i + 1}
+            for i in range(12)
+            for p in ("2026-01", "2026-02")
+        ]
+    )
+    out = line_chart(frame, tmp_path / "trend.svg")
+    strokes = set(re.findall(r"stroke: (#[0-9a-f]{6})", out.read_text()))
+    strokes -= {"#000000", "#b0b0b0", "#cccccc", "#ffffff"}  # axes, grid, legend frame
+    assert len(strokes) >= 12
