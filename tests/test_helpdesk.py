@@ -288,6 +288,7 @@ def test_api_intake_codes_customers_keeps_agents_and_is_idempotent(api) -> None:
     engine = make_engine(api.settings.db_url)
     with session_factory(engine)() as session:
         coded = dict(session.execute(select(ItemRecord.external_id, ItemRecord.coded)).all())
+        documents = dict(session.execute(select(ItemRecord.external_id, ItemRecord.source)).all())
         agent_units = session.scalar(
             select(func.count())
             .select_from(UnitRecord)
@@ -297,6 +298,8 @@ def test_api_intake_codes_customers_keeps_agents_and_is_idempotent(api) -> None:
     engine.dispose()
     assert coded["zendesk:35436:1275"] is False and agent_units == 0  # kept, not coded
     assert coded["zendesk:35436:1274"] is True
+    # A ticket's turns are one document (pages show the agent's reply beside the customer's).
+    assert documents["zendesk:35436:1274"] == documents["zendesk:35436:1275"] == "zendesk:35436"
     again = api.client.post("/v1/intake/zendesk", headers=api.h("ingest"), json=_load("zendesk"))
     assert again.json()["created"] == 0 and again.json()["existing"] == 4
     r = api.client.post("/v1/intake/freshdesk", headers=api.h("ingest"), json=_load("freshdesk"))

@@ -30,6 +30,9 @@ def incoming(messages: list[Message]) -> list[IncomingItem]:
     for m in messages:
         meta = {**m.metadata, "created_at": m.created_at, "account_id": m.account_id}
         meta = {k: v for k, v in meta.items() if v is not None}
+        # A ticket's turns are one document, as a transcript's are: pages show the agent's
+        # replies beside the customer's turns.
+        meta.setdefault("document", f"{m.metadata.get('vendor', 'ticket')}:{m.ticket_id}")
         out.append(IncomingItem(m.external_id, m.text, meta, None, coded=m.coded))
     return out
 
