@@ -240,3 +240,34 @@ def test_a_stale_decision_is_reported_and_the_others_of_the_unit_stand(web) -> N
     events = c.get("/v1/audit", headers=web.h("analyst")).json()["events"]
     assert [e["action"] for e in events if e["subject"] == f"suggestion:{sid}"] == ["approve"]
     assert any(e["action"] == "add" for e in events)
+
+
+def _row(page: str, bucket: str) -> str:
+    """The review table's row of ``bucket``."""
+    return re.search(rf'<tr class="row b-{bucket}[ "].*?</tr>', page, re.S).group(0)
+
+
+def test_a_code_moved_to_another_bucket_is_on_in_that_row_only(web) -> None:
+    """Before: after an override to another bucket, the new bucket's row and the model's both
+    showed the code "on / risk / overridden"; the model's row now says where it went."""
+    queue = web.client.get("/v1/queue", headers=web.h("reviewer"), params={"limit": 200})
+    pending = queue.json()["suggestions"]
+    s = next((s for s in pending if s["bucket"] == "support_friction"), pending[0])
+    unit, source = s["unit"]["id"], s["bucket"]
+    c = web.client
+    sign_in(c, web.keys["reviewer"])
+    page = c.get(f"/review?unit={unit}").text
+    free = [b for b in re.findall(r'data-bucket="(\w+)"', page) if "nosug" in _row(page, b)]
+    target = "renewal_likelihood" if "renewal_likelihood" in free else free[0]
+    body = {"version": s["version"], "bucket": target, "polarity": "risk"}
+    r = c.post(f"/v1/suggestions/{s['id']}/override", headers=web.h("reviewer"), json=body)
+    assert r.status_code == 200, r.text
+    page = c.get(f"/review?unit={unit}").text
+    moved_to, moved_from = _row(page, target), _row(page, source)
+    assert 'data-on="0"' in moved_from and f'id="on-{source}" checked' not in moved_from
+    assert "overridden" not in moved_from
+    assert 'data-on="1"' in moved_to and f'id="on-{target}" checked' in moved_to
+    assert f'id="pol-{target}-risk" name="pol-{target}" value="risk" checked' in moved_to
+    assert "overridden" in moved_to and f"from {source.replace('_', ' ').capitalize()}" in moved_to
+    assert f"moved to {target.replace('_', ' ').capitalize()}" in moved_from
+    assert page.count("overridden") == 1

@@ -128,6 +128,9 @@ def unit_view(session: Session, principal: Principal, unit_id: int) -> dict[str,
     """A unit as the review screen shows it: its text in context with the evidence span, every
     bucket with its suggestion (if any), polarity, confidence, reason, and its themes.
 
+    Each row holds the suggestions whose code is now in its bucket (``suggestions``) and,
+    apart, the live ones a reviewer moved from it to another bucket (``moved``).
+
     Raises:
         NotFound: No such unit in the caller's project.
         Conflict: A reviewer asks for a unit still waiting for blind double coding.
@@ -142,8 +145,15 @@ def unit_view(session: Session, principal: Principal, unit_id: int) -> dict[str,
     suggestions = [_suggestion(s, reasons) for s in views.unit_suggestions(session, [unit_id])]
     rows = []
     for bucket in BUCKETS:
-        mine = [s for s in suggestions if s["bucket"] == bucket or s["model_bucket"] == bucket]
-        rows.append({"bucket": bucket, "suggestions": mine})
+        # A code a reviewer moved to another bucket belongs to that bucket's row only; the
+        # model's bucket lists it as moved away (the unit no longer carries it there).
+        mine = [s for s in suggestions if s["bucket"] == bucket]
+        moved = [
+            s
+            for s in suggestions
+            if s["model_bucket"] == bucket and s["bucket"] != bucket and s["state"] in LIVE_STATES
+        ]
+        rows.append({"bucket": bucket, "suggestions": mine, "moved": moved})
     before, after = _context(session, principal, item)
     return {
         "unit": {
