@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from themecoder.domain import BucketCode, Item, ItemResult, Unit, UnitResult
+from test_web_pages import csrf_of, sign_in
+from themecoder.domain import BUCKETS, BucketCode, Item, ItemResult, Unit, UnitResult
 from themecoder.errors import InvalidInput
 from themecoder.pipeline.embed import HashingEmbedder
 from themecoder.search import FaissIndex, exact_top_k
-from themecoder.services.search import IndexCache, SearchFilter, search_quotes
+from themecoder.services.search import IndexCache, SearchFilter, known_codes, search_quotes
 from themecoder.storage import init_db, make_engine, save_results, session_factory
 
 EMBED = HashingEmbedder(64)
@@ -65,9 +66,9 @@ def store(tmp_path: Path):
     engine.dispose()
 
 
-def _search(factory, cache: IndexCache, query: str, where=None, k: int = 10) -> dict:
+def _search(factory, cache: IndexCache, query: str, where=None, k: int = 10, custom=()) -> dict:
     with factory() as session:
-        return search_quotes(session, None, query, EMBED.encode, cache, where, k=k)
+        return search_quotes(session, None, query, EMBED.encode, cache, where, k=k, custom=custom)
 
 
 def _same(a: list[dict], b: list[dict]) -> bool:
@@ -137,6 +138,45 @@ def test_bad_queries_are_refused(store, tmp_path: Path) -> None:
             _search(factory, cache, query, k=k)
 
 
+def test_an_unknown_code_filter_is_refused_with_the_valid_ones(store, tmp_path: Path) -> None:
+    """Before: an unknown bucket or polarity filtered everything out ("0 of 0 units")."""
+    factory, _ = store
+    cache = IndexCache(tmp_path / "idx", exact_max=10_000)
+    refused = {
+        "nonsense:thing": "unknown code 'nonsense'",
+        "nonsense": "unknown code 'nonsense'",
+        "": "unknown code ''",
+        "sso_setup": "unknown code 'sso_setup'",  # not in the codebook, no unit carries it
+        "pricing_perception:bad": "unknown polarity 'bad'; valid polarities: positive, "
+        "neutral, risk",
+        "pricing_perception:": "unknown polarity ''",
+        "theme:x": "a theme is named by its id",
+        "theme:0": "a theme is named by its id",
+    }
+    for code, says in refused.items():
+        with pytest.raises(InvalidInput) as err:
+            _search(factory, cache, "billing", SearchFilter(code=code))
+        assert says in err.value.message, (code, err.value.message)
+        assert err.value.details["field"] == "code"
+        if "unknown code" in says:
+            assert all(b in err.value.message for b in BUCKETS) and "theme:ID" in err.value.message
+    for code in ("pricing_perception", "pricing_perception:risk"):
+        assert _search(factory, cache, "billing", SearchFilter(code=code))["candidates"] > 0
+    for code in ("renewal_likelihood", "renewal_likelihood:positive", "theme:7"):
+        got = _search(factory, cache, "billing", SearchFilter(code=code))
+        assert got["candidates"] == 0  # valid, but no unit carries it: no hits, not an error
+    # A custom code of the codebook is valid even before any unit carries it.
+    got = _search(
+        factory, cache, "billing", SearchFilter(code="sso_setup:risk"), custom=["sso_setup"]
+    )
+    assert got["candidates"] == 0 and got["hits"] == []
+    # A code the units carry but the codebook dropped is still a valid filter.
+    assert known_codes({1: ["sso_setup:risk", "theme:4"], 2: ["support_friction:risk"]}) == [
+        *BUCKETS,
+        "sso_setup",
+    ]
+
+
 TICKETS = [
     ("T-1", "Setting up single sign-on took our IT team three weeks.", "ACC-1", "2026-03-02"),
     ("T-2", "The per-seat price went up again and finance is unhappy.", "ACC-2", "2026-03-05"),
@@ -184,6 +224,47 @@ def test_api_search_by_meaning_with_filters_and_index(api) -> None:
 
 
 @pytest.mark.model
+def test_api_search_refuses_an_unknown_code_filter_and_says_an_empty_q(api) -> None:
+    """Before: ``code=pricing_perception:bad`` answered 200 with no hits, and ``q=`` said
+    "Value should have at least 1 item after validation"."""
+
+    def search(**params: str):
+        return api.client.get("/v1/search", headers=api.h("analyst"), params=params)
+
+    r = search(q="billing", code="pricing_perception:bad")
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert "unknown polarity 'bad'" in err["message"]
+    assert "positive, neutral, risk" in err["message"]
+    assert [f["field"] for f in err["fields"]] == ["code"]
+    r = search(q="billing", code="nonsense:thing")
+    assert r.status_code == 422 and "unknown code 'nonsense'" in r.json()["error"]["message"]
+    assert all(b in r.json()["error"]["message"] for b in BUCKETS)
+    assert search(q="billing", code="sso_setup:risk").status_code == 422
+    assert search(q="billing", code="pricing_perception:risk").status_code == 200
+    assert search(q="billing", code="theme:3").status_code == 200
+    for q in ("", "   "):
+        r = search(q=q)
+        assert r.status_code == 422 and r.json()["error"]["message"] == "q: must not be empty"
+    r = search(q="x" * 1001)
+    assert r.json()["error"]["message"] == "q: must have at most 1000 characters"
+    # A custom code the codebook gains is a valid filter at once.
+    c = api.client
+    sign_in(c, api.keys["admin"])
+    add = {
+        "csrf_token": csrf_of(c.get("/codebook").text),
+        "code_id": "sso_setup",
+        "definition": "Setting up SSO.",
+        "owner": "identity team",
+    }
+    assert c.post("/codebook/add", data=add).status_code == 200
+    c.cookies.clear()
+    r = search(q="billing", code="sso_setup:risk")
+    assert r.status_code == 200 and r.json()["hits"] == []
+    assert search(q="billing", code="sso_setup:bad").status_code == 422
+
+
+@pytest.mark.model
 def test_cli_search_finds_the_quote(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -202,3 +283,15 @@ def test_cli_search_finds_the_quote(tmp_path: Path) -> None:
     assert "per-seat price" in quotes[0] and "of 4 units searched (exact" in found.output
     narrowed = runner.invoke(app, ["search", "pricing", "--account", "ACC-1", "--db", db])
     assert "per-seat" not in narrowed.output and narrowed.exit_code == 0
+    for code, says in (
+        ("nonsense:thing", "unknown code 'nonsense'"),
+        ("pricing_perception:bad", "unknown polarity 'bad'"),
+    ):
+        refused = runner.invoke(app, ["search", "billing", "--code", code, "--db", db])
+        said = " ".join(refused.output.split())  # the console wraps long lines
+        assert refused.exit_code == 2 and says in said, refused.output
+        assert "units searched" not in said
+    said = " ".join(
+        runner.invoke(app, ["search", "billing", "--code", "nonsense", "--db", db]).output.split()
+    )
+    assert all(b in said for b in BUCKETS), said

@@ -53,14 +53,17 @@ def search(
     Example: themecoder search "SSO setup took weeks" --code onboarding_clarity:risk
     --account ACC-011 --since 2026-01-01 -k 10
     """
+    from themecoder.services.codebook import load
+    from themecoder.services.custom_codes import custom_code_ids
     from themecoder.services.search import IndexCache, SearchFilter, search_quotes
 
     s = _settings(db)
     where = SearchFilter(code=code, account=account, source=source, since=since, until=until)
     with _errors(), _factory(db)() as session:
         pid = _project_id(session, project)
+        custom = custom_code_ids(load(s.codebook_path)) if code is not None else ()
         cache = IndexCache(s.search_dir, s.search_exact_max)
-        found = search_quotes(session, pid, query, _embed(s), cache, where, k=k)
+        found = search_quotes(session, pid, query, _embed(s), cache, where, k=k, custom=custom)
     for hit in found["hits"]:
         at = hit["created_at"].date().isoformat() if hit["created_at"] else "-"
         origin = hit["source"] or hit["external_id"]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from themecoder.services import insights
+from themecoder.services.custom_codes import custom_code_ids
 from themecoder.services.search import MAX_K, MAX_QUERY_CHARS, SearchFilter, search_quotes
 from themecoder_api.contract import documented, link, linked
 from themecoder_api.deps import Ctx, Db, Reader
@@ -24,6 +27,24 @@ from themecoder_api.schemas_research import (
 )
 
 router = APIRouter(prefix="/v1", tags=["research"])
+
+
+def _query_text(value: Any) -> Any:
+    """Refuse an empty (or all-space) or over-long query in plain words, before the length
+    constraints (whose own messages speak of "items after validation")."""
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("string_too_short", "must not be empty")
+    if isinstance(value, str) and len(value) > MAX_QUERY_CHARS:
+        raise PydanticCustomError(
+            "string_too_long", "must have at most {max} characters", {"max": MAX_QUERY_CHARS}
+        )
+    return value
+
+
+#: What to search for: 1..MAX_QUERY_CHARS characters, not only spaces.
+SearchText = Annotated[
+    Text, BeforeValidator(_query_text), Query(min_length=1, max_length=MAX_QUERY_CHARS)
+]
 _ONE = "/v1/insights/{insight_id}"
 _LINKS = {
     "GetInsight": link("GET", _ONE, insight_id="$response.body#/id"),
@@ -36,14 +57,21 @@ _LINKS = {
     "/search",
     response_model=SearchPublic,
     responses=documented(
-        401, 403, 409, 422, 503, s409="The stored units were embedded by another model."
+        401,
+        403,
+        409,
+        422,
+        503,
+        s409="The stored units were embedded by another model.",
+        s422="Invalid input: an empty q, or a code filter naming an unknown code or polarity "
+        "(the message lists the valid ones).",
     ),
 )
 def search(
     ctx: Ctx,
     db: Db,
     who: Reader,
-    q: Annotated[Text, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
+    q: SearchText,
     code: QueryText = None,
     account: QueryText = None,
     source: QueryText = None,
@@ -53,10 +81,12 @@ def search(
 ) -> SearchPublic:
     """The project's quotes most like ``q`` (cosine over the units' stored embeddings), best
     first; filtered by code (``bucket:polarity``, a bucket, ``theme:ID``, a custom code),
-    account, source and period (``since`` inclusive, ``until`` exclusive)."""
+    account, source and period (``since`` inclusive, ``until`` exclusive); 422 for an empty
+    ``q`` or a code filter naming an unknown code or polarity (the message lists the valid ones)."""
     where = SearchFilter(code=code, account=account, source=source, since=since, until=until)
     embed = ctx.coders.get(None).encode
-    found = search_quotes(db, who.project_id, q, embed, ctx.search, where, k=k)
+    custom = custom_code_ids(ctx.codebook)
+    found = search_quotes(db, who.project_id, q, embed, ctx.search, where, k=k, custom=custom)
     return SearchPublic.model_validate(found)
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import Conflict, InvalidInput
 from themecoder.search import FaissIndex, exact_top_k
 from themecoder.storage import interop_queries as q
@@ -45,8 +46,9 @@ Embed = Callable[[Sequence[str]], np.ndarray]
 class SearchFilter:
     """Which units to search; ``None`` fields do not filter.
 
-    ``code`` is ``bucket:polarity``, a bucket (any polarity), ``theme:ID`` or a custom code;
-    ``since`` (inclusive) and ``until`` (exclusive) bound the item's date.
+    ``code`` is ``bucket:polarity``, a bucket (any polarity), ``theme:ID`` or a custom code
+    (alone or as ``code:polarity``); ``since`` (inclusive) and ``until`` (exclusive) bound
+    the item's date.
     """
 
     code: str | None = None
@@ -124,6 +126,7 @@ def search_quotes(
     where: SearchFilter | None = None,
     *,
     k: int = 10,
+    custom: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``k`` stored units most like ``query`` in the scope, best first.
 
@@ -135,6 +138,8 @@ def search_quotes(
         indexes: The process's index cache (where files live, the exact-search size).
         where: Filters; ``None`` searches everything.
         k: How many hits (1..100).
+        custom: The codebook's custom codes, which the code filter may name besides the six
+            buckets and the codes the scope's units carry.
 
     Returns:
         ``query``, ``backend`` (``exact`` or ``faiss``), ``index`` (what syncing did, or
@@ -143,7 +148,9 @@ def search_quotes(
         offsets, item id, source, account, speaker, date and codes.
 
     Raises:
-        InvalidInput: An empty or over-long query, or ``k`` outside 1..100.
+        InvalidInput: An empty or over-long query, ``k`` outside 1..100, or a code filter
+            naming an unknown code or polarity, or a theme by anything but its id (the
+            message lists the valid ones).
         Conflict: The query's embedding size differs from the stored units'.
     """
     where = where or SearchFilter()
@@ -156,6 +163,8 @@ def search_quotes(
         raise InvalidInput("since must be before until", field="since")
     total, _ = store.embedded_stats(session, project_id)
     held = _model_codes(session, project_id)
+    if where.code is not None:
+        check_code(where.code, known_codes(held, custom))
     allowed = _candidates(session, project_id, where, held) if where.narrows else None
     n_candidates = total if allowed is None else len(allowed)
     vector = np.asarray(embed([query]), dtype=np.float32).reshape(1, -1)
@@ -231,6 +240,40 @@ def _candidates(
         return ids
     codes = _codes_of(session, ids, held)
     return [i for i in ids if _has_code(codes[i], where.code)]
+
+
+def known_codes(held: dict[int, list[str]], custom: Sequence[str] = ()) -> list[str]:
+    """The codes a code filter may name: the six buckets, the codebook's custom codes and any
+    other code the units carry (a custom code since dropped from the codebook)."""
+    carried = {c.split(":", 1)[0] for codes in held.values() for c in codes}
+    carried.discard("theme")
+    return list(dict.fromkeys([*BUCKETS, *custom, *sorted(carried)]))
+
+
+def check_code(code: str, known: Sequence[str]) -> None:
+    """Raise :class:`InvalidInput` (listing what is valid) unless ``code`` is a known code,
+    ``code:polarity`` with a known code and polarity, or ``theme:ID``."""
+    name, sep, rest = code.partition(":")
+    if name == "theme" and sep:
+        if not (rest.isascii() and rest.isdigit() and int(rest) >= 1):
+            raise InvalidInput(
+                f"code filter {code!r}: a theme is named by its id, e.g. theme:12", field="code"
+            )
+        return
+    if name not in known:
+        raise InvalidInput(
+            f"code filter {code!r}: unknown code {name!r}; valid codes: {', '.join(known)} "
+            f"(alone or as code:polarity with polarity {', '.join(POLARITIES)}), or theme:ID",
+            field="code",
+            known=list(known),
+        )
+    if sep and rest not in POLARITIES:
+        raise InvalidInput(
+            f"code filter {code!r}: unknown polarity {rest!r}; valid polarities: "
+            f"{', '.join(POLARITIES)}",
+            field="code",
+            known=list(POLARITIES),
+        )
 
 
 def _has_code(held: list[str], wanted: str) -> bool:
