@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from themecoder.errors import InvalidInput
-from themecoder.interop.qdpx import read_qdpx, schema_errors, to_xml
+from themecoder.interop.qdpx import guid, read_qdpx, schema_errors, to_xml
 from themecoder.services import projects, qda_export, qda_import
 from themecoder.storage import ItemRecord, UnitRecord, init_db, make_engine, session_factory
 from themecoder.storage.interop import CodedSegmentRecord, QdaImportRecord
@@ -302,3 +302,298 @@ def test_cli_import_then_export(tmp_path: Path) -> None:
     bad.write_bytes(b"nope")
     result = runner.invoke(app, ["import", str(bad), "--db", db])
     assert result.exit_code == 2 and "not a .qdpx file" in result.output
+
+
+# -- re-import into the command line's store; the bucket codes of a themecoder export ---------
+
+CODED = [  # (text, bucket, polarity) of one unit per ticket
+    ("The renewal is approved, the reports save us hours.", "value_realization", "positive"),
+    ("We use the reports weekly.", "value_realization", "neutral"),
+    ("Nobody on our team opens the dashboards.", "value_realization", "risk"),
+    ("The price per seat is fine for now.", "pricing_perception", "neutral"),
+]
+
+
+def _store(url: str):
+    engine = make_engine(url)
+    init_db(engine)
+    return engine, session_factory(engine)
+
+
+def _seed_coded_cli_store(factory) -> None:
+    """Items of the command line's store with one coded unit each, as ``themecoder code``
+    stores them (written directly: no model)."""
+    from themecoder.storage.tables import CodeRecord, RunRecord
+
+    with factory.begin() as session:
+        run = RunRecord(
+            source="tickets.csv", model_version="coder-test", level="item", n_items=4, n_units=4
+        )
+        run.settings = {}
+        session.add(run)
+        session.flush()
+        for i, (text, bucket, polarity) in enumerate(CODED):
+            item = ItemRecord(
+                run_id=run.id,
+                external_id=f"T-{i}",
+                text=text,
+                coded=True,
+                source="tickets.csv",
+                source_offset=0,
+                meta={"account_id": "ACC-1"},
+                sentiment="neutral",
+                sentiment_score=0.0,
+                expression="none",
+                account_id="ACC-1",
+            )
+            session.add(item)
+            session.flush()
+            unit = UnitRecord(
+                item_id=item.id,
+                idx=0,
+                start_char=0,
+                end_char=len(text),
+                text=text,
+                sentiment="neutral",
+                sentiment_score=0.0,
+                expression="none",
+                embedding_dim=0,
+            )
+            session.add(unit)
+            session.flush()
+            session.add(
+                CodeRecord(
+                    unit_id=unit.id,
+                    item_id=item.id,
+                    bucket=bucket,
+                    polarity=polarity,
+                    confidence=0.9,
+                    polarity_confidence=0.8,
+                    model_version="coder-test",
+                    neighbors=[],
+                )
+            )
+
+
+def _themecoder_export(tmp_path: Path) -> bytes:
+    engine, factory = _store(f"sqlite:///{tmp_path / 'coded.db'}")
+    _seed_coded_cli_store(factory)
+    with factory.begin() as session:
+        data = qda_export.export_qdpx(session, None)
+    engine.dispose()
+    return data
+
+
+def _all_counts(factory) -> tuple[int, ...]:
+    from themecoder.storage.tables import CodebookVersionRecord, RunRecord
+
+    with factory() as session:
+        return tuple(
+            session.scalar(select(func.count()).select_from(t))
+            for t in (ItemRecord, QdaImportRecord, CodedSegmentRecord, RunRecord)
+        ) + (
+            session.scalar(
+                select(func.count())
+                .select_from(CodebookVersionRecord)
+                .where(CodebookVersionRecord.name.like("qdpx-%"))
+            ),
+        )
+
+
+def test_reimport_into_the_command_line_store_is_refused_whole(db_url: str, tmp_path) -> None:
+    """Without a project the unique (project, external id) constraint does not hold (NULLs are
+    distinct): a second import of the same file must still be refused, storing nothing."""
+    from themecoder.errors import Conflict
+
+    data = _themecoder_export(tmp_path)
+    engine, factory = _store(db_url)
+    try:
+        with factory.begin() as session:
+            first = qda_import.import_qdpx(session, None, data, filename="tickets.qdpx")
+        assert first["sources"] == 1 and first["segments"] == len(CODED)
+        once = _all_counts(factory)
+        assert once == (1, 1, len(CODED), 1, 1)
+        refused = r"store already holds source\(s\) tickets\.csv \(imported before\)"
+        with pytest.raises(Conflict, match=refused), factory.begin() as session:
+            qda_import.import_qdpx(session, None, data, filename="tickets.qdpx")
+        assert _all_counts(factory) == once
+        # A project is another store: the same file imports there once.
+        with factory.begin() as session:
+            acme = projects.create_project(session, "acme")
+            qda_import.import_qdpx(session, acme.id, data, project_slug="acme")
+        with pytest.raises(Conflict, match="project already holds"), factory.begin() as session:
+            qda_import.import_qdpx(session, acme.id, data, project_slug="acme")
+        with pytest.raises(Conflict), factory.begin() as session:
+            qda_import.import_qdpx(session, None, data)
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_imports_of_one_file_store_it_once(db_url: str, tmp_path, monkeypatch) -> None:
+    """Two imports of the same file at once into the command line's store: one stores it, the
+    other is refused. Both checks are held at a barrier before writing; without the import lock
+    both would find nothing held and store the file twice."""
+    import contextlib
+    import threading
+
+    from themecoder.errors import Conflict
+    from themecoder.storage import interop_queries
+
+    data = _themecoder_export(tmp_path)
+    engine, factory = _store(db_url)
+    barrier = threading.Barrier(2)
+    checked = interop_queries.held_external_ids
+
+    def check_then_wait(*args, **kwargs):
+        held = checked(*args, **kwargs)
+        # The other import waits on the lock: the barrier breaks and this one goes on.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=2)
+        return held
+
+    monkeypatch.setattr(interop_queries, "held_external_ids", check_then_wait)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        try:
+            with factory.begin() as session:
+                qda_import.import_qdpx(session, None, data, filename="tickets.qdpx")
+            outcomes.append("stored")
+        except Conflict:
+            outcomes.append("refused")
+
+    try:
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(outcomes) == ["refused", "stored"]
+        assert _all_counts(factory) == (1, 1, len(CODED), 1, 1)
+    finally:
+        engine.dispose()
+
+
+def test_cli_reimport_is_refused_and_stores_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from themecoder.cli import app
+
+    path = tmp_path / "tickets.qdpx"
+    path.write_bytes(_themecoder_export(tmp_path))
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    result = runner.invoke(app, ["import", str(path), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert f"1 sources, 24 codes and {len(CODED)} coded segments" in result.output
+    engine, factory = _store(db)
+    once = _all_counts(factory)
+    result = runner.invoke(app, ["import", str(path), "--db", db])
+    assert result.exit_code == 1, result.output
+    assert "already holds source(s) tickets.csv" in " ".join(result.output.split())
+    assert _all_counts(factory) == once
+    engine.dispose()
+
+
+def test_themecoder_export_imports_back_with_bucket_polarity_codes(tmp_path: Path) -> None:
+    """export -> import keeps each polarity sub-code as ``bucket:polarity`` (no ``neutral_4``),
+    and export again gives the same codes and segments."""
+    from themecoder.codebook.model import Codebook
+    from themecoder.storage import interop_queries
+    from themecoder.storage.codebooks import load_codebook_yaml
+
+    data = _themecoder_export(tmp_path)
+    engine, factory = _store(f"sqlite:///{tmp_path / 'back.db'}")
+    with factory.begin() as session:
+        report = qda_import.import_qdpx(session, None, data, filename="tickets.qdpx")
+    with factory() as session:
+        book = Codebook.from_yaml(load_codebook_yaml(session, report["codebook"]))
+        record = session.scalars(select(QdaImportRecord)).one()
+        stored = {s["text"]: s.get("label") for s in interop_queries.coded_segments(session, None)}
+        again = read_qdpx(qda_export.export_qdpx(session, None))
+    engine.dispose()
+    assert not [i for i in book.ids() if i.rsplit("_", 1)[-1].isdigit()]  # no neutral_4
+    neutral = book.get("value_realization__neutral")
+    assert (neutral.name, neutral.parent) == ("neutral", "value_realization")
+    paths = {info["path"] for info in record.codes.values()}
+    assert "value_realization:neutral" in paths and "pricing_perception:risk" in paths
+    assert stored == {text: f"{bucket}:{polarity}" for text, bucket, polarity in CODED}
+    first = read_qdpx(data)
+    assert again.code_paths() == first.code_paths()
+    assert _segments(again) == _segments(first)
+
+
+def test_imported_bucket_polarity_codes_are_queryable(tmp_path: Path) -> None:
+    """``themecoder segments --code value_realization:neutral`` finds the imported segments."""
+    from typer.testing import CliRunner
+
+    from themecoder.cli import app
+    from themecoder.services import segments
+    from themecoder.services.segments import SegmentFilter
+
+    path = tmp_path / "tickets.qdpx"
+    path.write_bytes(_themecoder_export(tmp_path))
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["import", str(path), "--db", db]).exit_code == 0
+    engine, factory = _store(db)
+    with factory() as session:
+        neutral = segments.find_segments(
+            session, None, SegmentFilter(code="value_realization:neutral")
+        )
+        bucket = segments.find_segments(session, None, SegmentFilter(code="value_realization"))
+        matrix = segments.code_matrix(session, None, by="source")
+    engine.dispose()
+    assert [s["text"] for s in neutral["segments"]] == ["We use the reports weekly."]
+    assert bucket["total"] == 3
+    assert {r["code"] for r in matrix["rows"]} == {
+        f"{bucket}:{polarity}" for _, bucket, polarity in CODED
+    }
+    shown = runner.invoke(app, ["segments", "--code", "value_realization:neutral", "--db", db])
+    assert shown.exit_code == 0 and "1 of 1 segments" in shown.output, shown.output
+
+
+@needs_maxqda
+def test_maxqda_sub_codes_are_qualified_by_their_parent(factory) -> None:
+    with factory.begin() as session:
+        qda_import.import_qdpx(session, None, MAXQDA.read_bytes())
+    with factory() as session:
+        record = session.scalars(select(QdaImportRecord)).one()
+    depth = {
+        c.guid: len(path) for t in read_qdpx(MAXQDA.read_bytes()).codes for path, c in t.walk()
+    }
+    paths = [info["path"] for info in record.codes.values()]
+    assert len(set(paths)) == len(paths) == 307
+    for code_id, info in record.codes.items():
+        assert len(info["path"].split(":")) == depth[info["guid"]]
+        assert code_id == info["path"].replace(":", "__")
+    assert "additional_themes_and_ideas:theme_affinity_spaces_gee" in paths
+
+
+def test_code_paths_are_numbered_only_among_siblings() -> None:
+    from themecoder.interop.qdpx import QdaCode
+
+    made: list[str] = []
+
+    def code(name: str, *children: QdaCode) -> QdaCode:
+        made.append(name)
+        return QdaCode(guid("test code", len(made)), name, children=list(children))
+
+    tree = [
+        code("Value realization", code("neutral"), code("Risk")),
+        code("pricing perception", code("neutral"), code("neutral"), code("neutral 2")),
+        code("Value-Realization"),
+    ]
+    ids, parents, paths = qda_import._code_ids(tree)
+    assert [paths[c.guid] for t in tree for _, c in t.walk()] == [
+        "value_realization",
+        "value_realization:neutral",
+        "value_realization:risk",
+        "pricing_perception",
+        "pricing_perception:neutral",
+        "pricing_perception:neutral_2",
+        "pricing_perception:neutral_2_2",
+        "value_realization_2",
+    ]
+    assert ids[tree[0].children[0].guid] == "value_realization__neutral"
+    assert parents[tree[1].children[2].guid] == "pricing_perception"

@@ -5,15 +5,17 @@
   variable name, the cases holding it into ``qdpx_cases`` (a single case is also its account).
 * The **codebook** becomes a custom codebook (stored in ``codebook_versions`` under
   ``qdpx-<project>-<import id>``): each code a custom code with its description as definition,
-  its hierarchy kept; GUIDs, colours and ``isCodable`` are kept beside it, so an export gives
-  them back.
+  its hierarchy kept; GUIDs, colours, ``isCodable`` and the code's path (``parent:child``; a
+  themecoder export's polarity sub-codes come back as ``bucket:polarity``) are kept beside it,
+  so an export gives them back and segments are found by the path.
 * Each **coded segment** (a ``Coding`` of a ``PlainTextSelection``) becomes a stored coded
   segment with its exact span, coder and note, and its text one of the code's example quotes
   (the labelled examples few-shot custom codes learn from; up to :data:`MAX_EXAMPLES` per code,
   filed under ``neutral`` since other tools carry no polarity).
 
 The file is read and validated whole before anything is written, and everything is written in
-the caller's transaction: a bad file stores nothing.
+the caller's transaction: a bad file stores nothing, nor does a file whose sources the project
+(or the command line's store) already holds.
 """
 
 from __future__ import annotations
@@ -74,14 +76,19 @@ def import_qdpx(
         if rules.keep_original:
             originals = privacy.seal(settings, {g: {"text": t} for g, t in changed.items()})
     external = {s.guid: f"qdpx:{s.guid}" for s in project.sources}
-    if project_id is not None:
-        held = q.held_external_ids(session, project_id, list(external.values()))
-        if held:
-            names = [s.name for s in project.sources if external[s.guid] in held]
-            raise Conflict(
-                f"{filename}: the project already holds source(s) {', '.join(names[:5])}"
-            )
-    ids, parents = _code_ids(project.codes)
+    # Held from the check to the end of the transaction: another import of the same sources
+    # waits, then finds them (the unique constraint does not hold without a project).
+    q.lock_imports(session, project_id)
+    held = q.held_external_ids(session, project_id, list(external.values()))
+    if held:
+        names = [s.name for s in project.sources if external[s.guid] in held]
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        where = "the project" if project_id is not None else "the command line's store"
+        raise Conflict(
+            f"{filename}: {where} already holds source(s) {', '.join(names[:5])}{more} "
+            "(imported before); nothing was imported"
+        )
+    ids, parents, paths = _code_ids(project.codes)
     examples = _examples(project, ids)
     book = Codebook(
         name="pending",
@@ -119,6 +126,7 @@ def import_qdpx(
                 "color": code.color,
                 "codable": code.codable,
                 "description": code.description,
+                "path": paths[code.guid],
             }
             for top in project.codes
             for _, code in top.walk()
@@ -211,24 +219,37 @@ def _mask_sources(project: QdaProject, masker: Any) -> dict[str, str]:
     return changed
 
 
-def _code_ids(codes: list[QdaCode]) -> tuple[dict[str, str], dict[str, str]]:
-    """``({guid: code id}, {guid: parent code id})``: ids are unique snake_case slugs."""
+def _code_ids(
+    codes: list[QdaCode],
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """``({guid: code id}, {guid: parent code id}, {guid: code path})`` of every code.
+
+    A code's path is the snake_case slugs of the names from the top down to it, joined by
+    ``:``: a themecoder export's polarity sub-code comes back as ``bucket:polarity`` (what
+    segment filters take), another tool's sub-code as ``parent:child``. Its id (code ids are
+    snake_case) is the same slugs joined by ``__``, which no slug holds, so ids are unique
+    where paths are. A slug is numbered (``_2``) only where a sibling already has it.
+    """
     ids: dict[str, str] = {}
     parents: dict[str, str] = {}
-    used: set[str] = set()
+    paths: dict[str, str] = {}
 
-    def visit(code: QdaCode, parent: str | None) -> None:
-        slug = _slug(code.name, used)
-        used.add(slug)
-        ids[code.guid] = slug
-        if parent:
-            parents[code.guid] = parent
+    def visit(code: QdaCode, above: tuple[str, ...], siblings: set[str]) -> None:
+        slug = _slug(code.name, siblings)
+        siblings.add(slug)
+        here = (*above, slug)
+        ids[code.guid] = "__".join(here)
+        paths[code.guid] = ":".join(here)
+        if above:
+            parents[code.guid] = "__".join(above)
+        below: set[str] = set()
         for child in code.children:
-            visit(child, slug)
+            visit(child, here, below)
 
-    for top in codes:
-        visit(top, None)
-    return ids, parents
+    top: set[str] = set()
+    for code in codes:
+        visit(code, (), top)
+    return ids, parents, paths
 
 
 def _slug(name: str, used: set[str]) -> str:

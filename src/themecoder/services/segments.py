@@ -4,7 +4,8 @@ A segment is a coded unit (its codes as the project's review left them: rejected
 out, overrides applied) or a segment imported from a QDA tool. Filters combine with AND:
 
 * ``code``: ``bucket:polarity`` (``pricing_perception:risk``), a bucket (any polarity),
-  ``theme:12``, or an imported custom code id;
+  ``theme:12``, or an imported code by its path (``parent:child``; a themecoder export's
+  bucket codes come back as ``bucket:polarity``; a top-level code alone finds those under it);
 * ``account``, ``theme`` (a theme id), ``source`` (the file a unit came from, e.g.
   ``interview_03.txt``, or an imported source's name).
 
@@ -76,7 +77,7 @@ def _segments(session: Session, project_id: int | None) -> Iterator[dict[str, An
             seg["start_char"],
             seg["end_char"],
             seg["text"],
-            codes=[seg["code"]],
+            codes=[seg["label"]],
             themes=[],
             decided_by=[seg["coder"] or "unknown coder"],
             state=["imported"],

@@ -1,5 +1,6 @@
 """Reads behind interchange and segment retrieval: a project's items, units, codes, themes
-and imported segments as plain rows. Functions take a session and never commit.
+and imported segments as plain rows, and the lock an import holds while it checks and writes.
+Functions take a session and never commit.
 
 ``project_id=None`` means the command line's store (items stored without a project).
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Integer, Select, cast, func, select
 from sqlalchemy.orm import Session
 
 from themecoder.storage.interop import CodedSegmentRecord, QdaImportRecord
@@ -18,6 +19,8 @@ from themecoder.storage.tables import CodeRecord, ItemRecord, UnitRecord
 from themecoder.storage.themes import ThemeRecord, UnitThemeRecord
 
 _CHUNK = 500
+#: First key of the PostgreSQL advisory lock an import holds ("qdpx"); the second is the project.
+_IMPORT_LOCK = 0x71647078
 
 
 def _in_project(stmt: Select[Any], project_id: int | None) -> Select[Any]:
@@ -168,7 +171,12 @@ def qda_imports(session: Session, project_id: int | None) -> list[QdaImportRecor
 
 
 def coded_segments(session: Session, project_id: int | None) -> list[dict[str, Any]]:
-    """Imported coded segments of the project: item id, code, span, text, coder, note, import."""
+    """Imported coded segments of the project: item id, code, span, text, coder, note, import.
+
+    ``code`` is the custom code's id in the import's codebook; ``label`` the code's path of
+    names as the import recorded it (``bucket:polarity`` for a themecoder bucket's polarity
+    sub-code, ``parent:child`` for another tool's), else the id (imports made before paths).
+    """
     stmt = _in_project(
         select(
             CodedSegmentRecord.id,
@@ -183,18 +191,70 @@ def coded_segments(session: Session, project_id: int | None) -> list[dict[str, A
         ).join(ItemRecord, ItemRecord.id == CodedSegmentRecord.item_id),
         project_id,
     ).order_by(CodedSegmentRecord.id)
-    return [dict(r._mapping) for r in session.execute(stmt)]
+    rows = [dict(r._mapping) for r in session.execute(stmt)]
+    codes = _import_codes(session, {r["import_id"] for r in rows})
+    for r in rows:
+        info = codes.get(r["import_id"], {}).get(r["code"])
+        r["label"] = (info or {}).get("path") or r["code"]
+    return rows
 
 
-def held_external_ids(session: Session, project_id: int, external_ids: Sequence[str]) -> set[str]:
-    """The given external ids the project already holds."""
+def _import_codes(session: Session, import_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """``{import id: its codes' recorded GUIDs, colours, paths}`` of the given imports."""
+    out: dict[int, dict[str, Any]] = {}
+    ids = sorted(import_ids)
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(QdaImportRecord.id, QdaImportRecord.codes).where(
+                QdaImportRecord.id.in_(ids[start : start + _CHUNK])
+            )
+        )
+        out.update({int(i): dict(codes or {}) for i, codes in rows})
+    return out
+
+
+def lock_imports(session: Session, project_id: int | None) -> None:
+    """Hold, until the transaction ends, the lock that makes imports into the project (or the
+    command line's store) check for held sources and write one after another.
+
+    The unique constraint on ``(project_id, external_id)`` does not hold where ``project_id``
+    is NULL (NULLs are distinct), so a check and the writes after it must not interleave with
+    another import's. On PostgreSQL a transaction-scoped advisory lock per project; on SQLite
+    the database's write lock, taken before the check (``BEGIN IMMEDIATE``, as the engine
+    does before a savepoint) rather than at the first write.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        session.execute(
+            select(
+                func.pg_advisory_xact_lock(
+                    cast(_IMPORT_LOCK, Integer), cast(project_id or 0, Integer)
+                )
+            )
+        )
+    elif dialect == "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if dbapi is not None and not dbapi.in_transaction:
+            dbapi.execute("BEGIN IMMEDIATE")
+
+
+def held_external_ids(
+    session: Session, project_id: int | None, external_ids: Sequence[str]
+) -> set[str]:
+    """The given external ids the project (``None``: the command line's store) already holds.
+
+    The project is compared NULL-safe (``IS NOT DISTINCT FROM``): items of the command line's
+    store, whose ``project_id`` is NULL, are found too.
+    """
     held: set[str] = set()
     for start in range(0, len(external_ids), _CHUNK):
         chunk = list(external_ids[start : start + _CHUNK])
         held.update(
             session.scalars(
                 select(ItemRecord.external_id).where(
-                    ItemRecord.project_id == project_id, ItemRecord.external_id.in_(chunk)
+                    ItemRecord.project_id.is_not_distinct_from(project_id),
+                    ItemRecord.external_id.in_(chunk),
                 )
             )
         )
