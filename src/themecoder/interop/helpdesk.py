@@ -167,6 +167,28 @@ def _index(context: dict[str, Any], key: str, attribute: str) -> dict[Any, Any]:
     }
 
 
+def _turn(
+    c: Any,
+    at: str,
+    read: Callable[[dict[str, Any]], str | None],
+    fields: str,
+    report: Callable[[str], None],
+) -> tuple[Any, str] | None:
+    """A comment's or conversation's ``(id, text)``, the text read by ``read`` (from
+    ``fields``); None, reported, when ``c`` is not an object or lacks either."""
+    if not isinstance(c, dict):
+        report(f"{at} is not an object ({_kind(c)}); left out")
+        return None
+    try:
+        body = read(c)
+        if c.get("id") is None or not body:
+            raise _Missing(f"{at} lacks required field {'id' if c.get('id') is None else fields}")
+        return _need(c, "id", at), body
+    except _Missing as exc:
+        report(f"{exc}; left out")
+        return None
+
+
 def strip_html(text: str) -> str:
     return html.unescape(_TAG.sub("", _BREAK.sub("\n", text))).strip()
 
@@ -273,18 +295,16 @@ def _zendesk(
     out = []
     for j, c in enumerate(comments):
         at = f"{where} comment {j}"
-        if not isinstance(c, dict):
-            report(f"{at} is not an object ({_kind(c)}); left out")
+        turn = _turn(
+            c,
+            at,
+            lambda c, at=at: _text(c, "plain_body", at) or _text(c, "body", at),
+            "'plain_body' or 'body'",
+            report,
+        )
+        if turn is None:
             continue
-        try:
-            body = _text(c, "plain_body", at) or _text(c, "body", at)
-            if c.get("id") is None or not body:
-                field_ = "id" if c.get("id") is None else "'plain_body' or 'body'"
-                raise _Missing(f"{at} lacks required field {field_}")
-            cid = _need(c, "id", at)
-        except _Missing as exc:
-            report(f"{exc}; left out")
-            continue
+        cid, body = turn
         author = _opt(c, "author_id", at, report)
         if roles:
             agent = roles.get(author) in ("agent", "admin")
@@ -423,18 +443,16 @@ def _freshdesk(
     conversations = _list(t.get("conversations"), f"{where} field 'conversations'", report)
     for j, c in enumerate(conversations):
         at = f"{where} conversation {j}"
-        if not isinstance(c, dict):
-            report(f"{at} is not an object ({_kind(c)}); left out")
+        turn = _turn(
+            c,
+            at,
+            lambda c, at=at: _text(c, "body_text", at) or strip_html(_text(c, "body", at) or ""),
+            "'body_text' or 'body'",
+            report,
+        )
+        if turn is None:
             continue
-        try:
-            body = _text(c, "body_text", at) or strip_html(_text(c, "body", at) or "")
-            if c.get("id") is None or not body:
-                field_ = "id" if c.get("id") is None else "'body_text' or 'body'"
-                raise _Missing(f"{at} lacks required field {field_}")
-            cid = _need(c, "id", at)
-        except _Missing as exc:
-            report(f"{exc}; left out")
-            continue
+        cid, body = turn
         role = "customer" if c.get("incoming") else "agent"
         out.append(
             Message(
