@@ -623,6 +623,7 @@ def _bad_input_cases(sid: int, unit: int) -> list[Case]:
         # One ticket coded synchronously.
         ("POST", "/v1/code", {"json": {}}, 422, "text"),
         ("POST", "/v1/code", {"json": {"text": ""}}, 422, "text"),
+        ("POST", "/v1/code", {"json": {"text": " \n\t "}}, 422, "text"),  # spaces only
         ("POST", "/v1/code", {"json": {"text": 12}}, 422, "text"),
         ("POST", "/v1/code", {"json": {"text": ["a"]}}, 422, "text"),
         ("POST", "/v1/code", {"json": {"text": "t" * 20_001}}, 422, "text"),

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.review.queue import SuggestionState
@@ -90,8 +91,17 @@ class IngestRequest(Strict):
     items: list[ItemIn] = Field(min_length=1, description="Items, each with a unique id.")
 
 
+def not_blank(text: str) -> str:
+    """Refuse a text of spaces only: there is nothing to code (as an empty one)."""
+    if text and not text.strip():
+        raise PydanticCustomError("string_too_short", "must not be blank (spaces only)")
+    return text
+
+
 class CodeRequest(Strict):
-    text: Text = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: Annotated[Text, AfterValidator(not_blank)] = Field(
+        min_length=1, max_length=MAX_TEXT_CHARS
+    )
     external_id: Text | None = Field(
         None, min_length=1, max_length=200, description="Needed when store is true."
     )
