@@ -106,3 +106,16 @@ def test_api_segments_filters_and_matrix(api) -> None:
     assert api.client.get("/v1/segments", headers=api.h("other")).json()["total"] == 0
     bad = api.client.get("/v1/segments/matrix", headers=api.h("analyst"), params={"by": "speaker"})
     assert bad.status_code == 422
+
+
+def test_a_code_filter_finds_the_code_and_every_code_below_it() -> None:
+    _matches = segments._matches
+    row = {"codes": ["themes:community:meetups", "pricing_perception:risk", "theme:12"]}
+    found = [
+        code
+        for code in ("themes", "themes:community", "themes:community:meetups", "pricing_perception")
+        if _matches(row, SegmentFilter(code=code))
+    ]
+    assert found == ["themes", "themes:community", "themes:community:meetups", "pricing_perception"]
+    for code in ("themes:comm", "pricing_perception:positive", "theme:1", "pricing"):
+        assert not _matches(row, SegmentFilter(code=code)), code

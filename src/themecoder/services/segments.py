@@ -5,7 +5,8 @@ out, overrides applied) or a segment imported from a QDA tool. Filters combine w
 
 * ``code``: ``bucket:polarity`` (``pricing_perception:risk``), a bucket (any polarity),
   ``theme:12``, or an imported code by its path (``parent:child``; a themecoder export's
-  bucket codes come back as ``bucket:polarity``; a top-level code alone finds those under it);
+  bucket codes come back as ``bucket:polarity``); a code finds the codes below it as well
+  (``value_realization`` its three polarities, ``a:b`` ``a:b:c``);
 * ``account``, ``theme`` (a theme id), ``source`` (the file a unit came from, e.g.
   ``interview_03.txt``, or an imported source's name).
 
@@ -111,11 +112,8 @@ def _matches(row: dict[str, Any], f: SegmentFilter) -> bool:
         return False
     if f.theme is not None and f.theme not in row["themes"]:
         return False
-    if f.code is not None:
-        wanted = f.code if ":" in f.code else None
-        if wanted is not None:
-            return wanted in row["codes"]
-        return any(c == f.code or c.split(":", 1)[0] == f.code for c in row["codes"])
+    if f.code is not None:  # the code itself, or any code below it in its path
+        return any(c == f.code or c.startswith(f"{f.code}:") for c in row["codes"])
     return True
 
 
