@@ -10,8 +10,9 @@
   so an export gives them back and segments are found by the path.
 * Each **coded segment** (a ``Coding`` of a ``PlainTextSelection``) becomes a stored coded
   segment with its exact span, coder and note, and its text one of the code's example quotes
-  (the labelled examples few-shot custom codes learn from; up to :data:`MAX_EXAMPLES` per code,
-  filed under ``neutral`` since other tools carry no polarity).
+  (the labelled examples few-shot custom codes learn from; up to :data:`MAX_EXAMPLES` per code),
+  filed under the polarity level of the code's path (a themecoder export's ``bucket:risk``
+  under ``risk``), else under ``neutral`` since other tools' codes carry no polarity.
 
 The file is read and validated whole before anything is written, and everything is written in
 the caller's transaction: a bad file stores nothing, nor does a file whose sources the project
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from themecoder.codebook.model import Codebook
 from themecoder.config import Settings
+from themecoder.domain import POLARITIES
 from themecoder.errors import Conflict
 from themecoder.interop.qdpx import QdaCode, QdaProject, read_qdpx
 from themecoder.services import audit, privacy, projects
@@ -98,7 +100,7 @@ def import_qdpx(
                 "name": code.name or ids[code.guid],
                 "parent": parents.get(code.guid),
                 "definition": code.description or code.name,
-                "examples": {"neutral": examples.get(code.guid, [])},
+                "examples": {_polarity(paths[code.guid]): examples.get(code.guid, [])},
             }
             for top in project.codes
             for _, code in top.walk()
@@ -250,6 +252,13 @@ def _code_ids(
     for code in codes:
         visit(code, (), top)
     return ids, parents, paths
+
+
+def _polarity(path: str) -> str:
+    """The polarity a code's examples are filed under: the deepest level of its path below the
+    top that names a polarity (a themecoder export's ``bucket:polarity``), else ``neutral``."""
+    levels = path.split(":")[1:]
+    return next((level for level in reversed(levels) if level in POLARITIES), "neutral")
 
 
 def _slug(name: str, used: set[str]) -> str:
