@@ -28,9 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from themecoder.artifact import artifact_hash, load_artifact
-from themecoder.coder import Coder
-from themecoder.config import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _machine import cpu_summary  # noqa: E402
+
+from themecoder.artifact import artifact_hash, load_artifact  # noqa: E402
+from themecoder.coder import Coder  # noqa: E402
+from themecoder.config import Settings  # noqa: E402
 
 # A rebuild on another CPU may differ in the last bits of every float: each presence
 # probability within 0.05, and the same codes on at least 95% of the probe texts.
@@ -73,15 +76,6 @@ def agreement(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cpu() -> str:
-    """The CPU model and whether it has AVX-512 (whose float kernels differ from AVX2's)."""
-    info = Path("/proc/cpuinfo")
-    text = info.read_text() if info.is_file() else ""
-    names = [ln.split(":", 1)[1].strip() for ln in text.splitlines() if "model name" in ln]
-    model = names[0] if names else ""
-    return f"{model or 'unknown'}; avx512f: {'yes' if ' avx512f' in text else 'no'}"
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rebuilt", type=Path, help="a folder `themecoder train` wrote")
@@ -111,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=1))
     if args.json:
         record = {"command": " ".join(["python eval/rebuild_check.py", *(argv or sys.argv[1:])])}
-        record.update(result, cpu=cpu(), shipped=load_artifact(s.model_dir).config["version"])
+        record.update(
+            result, cpu=cpu_summary(), shipped=load_artifact(s.model_dir).config["version"]
+        )
         args.json.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     print(
         f"tolerance: presence within {PRESENCE_TOLERANCE}, the same codes on at least "
