@@ -548,8 +548,9 @@ def _ingest_for_review(api: Any) -> dict[str, Any]:
 
 
 def _item(**kw: Any) -> dict[str, Any]:
-    """An item; its text is empty unless given, so storing it codes nothing (fast)."""
-    return {"external_id": "x1", "text": "", **kw}
+    """An item; its text is one short word unless given, so storing it codes little (fast)
+    (an empty text is refused)."""
+    return {"external_id": "x1", "text": "ok", **kw}
 
 
 def _without(d: dict[str, Any], key: str) -> dict[str, Any]:
@@ -599,6 +600,15 @@ def _bad_input_cases(sid: int, unit: int) -> list[Case]:
             ("POST", url, {"json": {"items": [_item(text=5)]}}, 422, "items.0.text"),
             ("POST", url, {"json": {"items": [_item(text=None)]}}, 422, "items.0.text"),
             ("POST", url, {"json": {"items": [_item(text="t" * 20_001)]}}, 422, "items.0.text"),
+            ("POST", url, {"json": {"items": [_item(text="")]}}, 422, "items.0.text"),
+            ("POST", url, {"json": {"items": [_item(text=" \n\t ")]}}, 422, "items.0.text"),
+            (
+                "POST",
+                url,
+                {"json": {"items": [_item(), _item(external_id="x2", text="  ")]}},
+                422,
+                "items.1.text",
+            ),
             ("POST", url, {"json": {"items": [_item(metadata="x")]}}, 422, "items.0.metadata"),
             ("POST", url, {"json": {"items": [_item(metadata=[1])]}}, 422, "items.0.metadata"),
             ("POST", url, {"json": {"items": [_item(speaker=5)]}}, 422, "items.0.speaker"),
@@ -1354,7 +1364,7 @@ def test_deeply_nested_metadata_is_not_500(api):
     recurses twice per level; the API bounds nesting (schemas.MAX_METADATA_DEPTH) first."""
     depth = 600
     nested = "[" * depth + "]" * depth
-    body = '{"items": [{"external_id": "deep", "text": "", "metadata": {"a": ' + nested + "}}]}"
+    body = '{"items": [{"external_id": "deep", "text": "x", "metadata": {"a": ' + nested + "}}]}"
     cases: list[tuple[str, str, dict[str, Any]]] = [
         ("POST", "/v1/items", {"content": body.encode()}),
         (
@@ -1371,6 +1381,52 @@ def test_deeply_nested_metadata_is_not_500(api):
     ]
     failures = _no_5xx(api, cases)
     assert not failures, f"{len(failures)} of {len(cases)} got a 5xx:\n" + "\n".join(failures)
+
+
+def test_code_and_search_refuse_an_empty_text_in_the_same_words(api):
+    """One check (``schemas.not_blank``) for every text a caller must fill. Before, ``/v1/code``
+    said "String should have at least 1 character" for "" and "must not be blank (spaces
+    only)" for spaces, ``/v1/search`` "must not be empty" for both; over-long, pydantic's
+    "String should have at most 20000 characters" against search's own words."""
+    said = {}
+    for text in ("", "   ", " \n\t "):
+        r = api.client.post("/v1/code", headers=api.h("ingest"), json={"text": text})
+        assert r.status_code == 422, r.text
+        said["code", text] = error_of(r)["message"].removeprefix("text: ")
+        r = api.client.get("/v1/search", headers=api.h("analyst"), params={"q": text})
+        assert r.status_code == 422, r.text
+        said["search", text] = error_of(r)["message"].removeprefix("q: ")
+    assert set(said.values()) == {"must not be empty"}, said
+    r = api.client.post("/v1/code", headers=api.h("ingest"), json={"text": "t" * 20_001})
+    assert error_of(r)["message"] == "text: must have at most 20000 characters"
+    r = api.client.get("/v1/search", headers=api.h("analyst"), params={"q": "q" * 1001})
+    assert error_of(r)["message"] == "q: must have at most 1000 characters"
+
+
+def test_a_batch_with_an_empty_or_blank_text_is_refused_naming_each_item(api):
+    """Before: ``POST /v1/items`` stored an item of no text (or only spaces) as if it were
+    feedback. Now, as for any other bad item, the batch is refused (422, nothing stored) and
+    the error names each bad item's text, so the caller fixes those and re-sends the rest."""
+    batch = [
+        {"external_id": "e0", "text": "The export to CSV keeps failing."},
+        {"external_id": "e1", "text": "  \n "},
+        {"external_id": "e2", "text": ""},
+        {"external_id": "e3", "text": "Support answered within the hour."},
+    ]
+    for url in ("/v1/items", "/v1/jobs/code"):
+        r = api.client.post(url, headers=api.h("ingest"), json={"items": batch})
+        assert r.status_code == 422, r.text
+        err = error_of(r)
+        assert [f["field"] for f in err["fields"]] == ["items.1.text", "items.2.text"], err
+        assert "items.1.text: must not be empty" in err["message"], err
+    for e in ("e0", "e1", "e2", "e3"):
+        assert api.client.get(f"/v1/items/{e}", headers=api.h()).status_code == 404
+    kept = [batch[0], batch[3]]
+    done = api.ingest(kept)
+    assert [(i["external_id"], i["created"]) for i in done["items"]] == [
+        ("e0", True),
+        ("e3", True),
+    ]
 
 
 def test_malformed_json_error_names_the_body_not_a_character_offset(api):

@@ -58,6 +58,28 @@ def storable_json(value: Any, depth: int = 0) -> Any:
 
 
 Text = Annotated[str, AfterValidator(storable)]
+
+
+def not_blank(value: Any, max_chars: int = MAX_TEXT_CHARS) -> Any:
+    """Refuse an empty or spaces-only text (there is nothing to code or look for) and one over
+    ``max_chars``, in plain words, before the length constraints (whose own messages speak of
+    "items after validation" for a query). Anything but a string goes on to strict validation.
+
+    The one check of every free text a caller must fill: ``text`` of ``/v1/code`` and of each
+    ``/v1/items`` item (:data:`FilledText`), and ``q`` of ``/v1/search`` (with its own limit:
+    ``BeforeValidator(partial(not_blank, max_chars=...))``).
+    """
+    if isinstance(value, str) and not value.strip():
+        raise PydanticCustomError("string_too_short", "must not be empty")
+    if isinstance(value, str) and len(value) > max_chars:
+        raise PydanticCustomError(
+            "string_too_long", "must have at most {max} characters", {"max": max_chars}
+        )
+    return value
+
+
+#: A text to code: 1..MAX_TEXT_CHARS characters, not only spaces.
+FilledText = Annotated[Text, BeforeValidator(not_blank)]
 #: A non-empty string in a list (a column or word name).
 Name = Annotated[Text, Field(min_length=1, max_length=200)]
 #: An integer of a 32-bit column in a body; a whole float such as 3.0 counts.
@@ -79,7 +101,7 @@ class Strict(BaseModel):
 
 class ItemIn(Strict):
     external_id: Text = Field(min_length=1, max_length=200, description="The caller's id.")
-    text: Text = Field(max_length=MAX_TEXT_CHARS)
+    text: FilledText = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     metadata: Metadata = Field(
         default_factory=dict,
         description="Any fields; account_id and created_at (ISO 8601) are indexed.",
@@ -91,17 +113,8 @@ class IngestRequest(Strict):
     items: list[ItemIn] = Field(min_length=1, description="Items, each with a unique id.")
 
 
-def not_blank(text: str) -> str:
-    """Refuse a text of spaces only: there is nothing to code (as an empty one)."""
-    if text and not text.strip():
-        raise PydanticCustomError("string_too_short", "must not be blank (spaces only)")
-    return text
-
-
 class CodeRequest(Strict):
-    text: Annotated[Text, AfterValidator(not_blank)] = Field(
-        min_length=1, max_length=MAX_TEXT_CHARS
-    )
+    text: FilledText = Field(min_length=1, max_length=MAX_TEXT_CHARS)
     external_id: Text | None = Field(
         None, min_length=1, max_length=200, description="Needed when store is true."
     )

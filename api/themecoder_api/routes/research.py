@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BeforeValidator
-from pydantic_core import PydanticCustomError
 
 from themecoder.services import insights
 from themecoder.services.custom_codes import custom_code_ids
 from themecoder.services.search import MAX_K, MAX_QUERY_CHARS, SearchFilter, search_quotes
 from themecoder_api.contract import documented, link, linked
 from themecoder_api.deps import Ctx, Db, Reader
-from themecoder_api.schemas import QueryText, RowId, Text
+from themecoder_api.schemas import QueryText, RowId, Text, not_blank
 from themecoder_api.schemas_research import (
     InsightCreate,
     InsightLinks,
@@ -29,21 +29,11 @@ from themecoder_api.schemas_research import (
 router = APIRouter(prefix="/v1", tags=["research"])
 
 
-def _query_text(value: Any) -> Any:
-    """Refuse an empty (or all-space) or over-long query in plain words, before the length
-    constraints (whose own messages speak of "items after validation")."""
-    if isinstance(value, str) and not value.strip():
-        raise PydanticCustomError("string_too_short", "must not be empty")
-    if isinstance(value, str) and len(value) > MAX_QUERY_CHARS:
-        raise PydanticCustomError(
-            "string_too_long", "must have at most {max} characters", {"max": MAX_QUERY_CHARS}
-        )
-    return value
-
-
 #: What to search for: 1..MAX_QUERY_CHARS characters, not only spaces.
 SearchText = Annotated[
-    Text, BeforeValidator(_query_text), Query(min_length=1, max_length=MAX_QUERY_CHARS)
+    Text,
+    BeforeValidator(partial(not_blank, max_chars=MAX_QUERY_CHARS)),
+    Query(min_length=1, max_length=MAX_QUERY_CHARS),
 ]
 _ONE = "/v1/insights/{insight_id}"
 _LINKS = {
