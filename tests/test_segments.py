@@ -119,3 +119,96 @@ def test_a_code_filter_finds_the_code_and_every_code_below_it() -> None:
     assert found == ["themes", "themes:community", "themes:community:meetups", "pricing_perception"]
     for code in ("themes:comm", "pricing_perception:positive", "theme:1", "pricing"):
         assert not _matches(row, SegmentFilter(code=code)), code
+
+
+# A REFI-QDA project whose codes form a hierarchy: Onboarding > SSO (path onboarding:sso).
+_QDE = (
+    '<Project xmlns="urn:QDA-XML:project:1.0" name="p"><CodeBook><Codes>'
+    '<Code guid="11111111-1111-1111-1111-111111111111" name="Onboarding" isCodable="true">'
+    '<Code guid="66666666-6666-6666-6666-666666666666" name="SSO" isCodable="true"/>'
+    "</Code></Codes></CodeBook><Sources>"
+    '<TextSource guid="22222222-2222-2222-2222-222222222222" name="s1">'
+    "<PlainTextContent>Nobody owns the SSO setup.</PlainTextContent>"
+    '<PlainTextSelection guid="44444444-4444-4444-4444-444444444444" startPosition="0" '
+    'endPosition="26"><Coding guid="55555555-5555-5555-5555-555555555555">'
+    '<CodeRef targetGUID="66666666-6666-6666-6666-666666666666"/></Coding>'
+    "</PlainTextSelection></TextSource></Sources></Project>"
+)
+
+
+def test_cli_segments_refuse_an_unknown_code_as_search_does(tmp_path: Path) -> None:
+    """Before: ``segments --code nonsense`` printed "0 of 0 segments" (exit 0), where ``search``
+    refuses it (exit 2, listing the valid codes). Now both run ``search.check_code``; a code
+    that exists in an imported hierarchy, and every code above it, is still accepted."""
+    import zipfile
+
+    from themecoder.domain import BUCKETS
+    from themecoder.errors import InvalidInput
+
+    archive = tmp_path / "hierarchy.qdpx"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("project.qde", _QDE)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    imported = runner.invoke(app, ["import", str(archive), "--db", db])
+    assert imported.exit_code == 0, imported.output
+
+    def segments_(*args: str) -> tuple[int, str]:
+        r = runner.invoke(app, ["segments", *args, "--db", db])
+        return r.exit_code, " ".join(r.output.split())  # the console wraps long lines
+
+    for code in ("onboarding", "onboarding:sso"):  # the imported code and its parent
+        status, said = segments_("--code", code)
+        assert status == 0 and "1 of 1 segments" in said, (code, said)
+    for code in ("pricing_perception", "pricing_perception:risk", "theme:3"):  # known, none yet
+        assert segments_("--code", code)[0] == 0, code
+    status, said = segments_("--code", "nonsense")
+    assert status == 2 and "unknown code 'nonsense'" in said, said
+    assert all(b in said for b in (*BUCKETS, "onboarding")), said
+    assert "of 0 segments" not in said
+    searched = runner.invoke(app, ["search", "billing", "--code", "nonsense", "--db", db])
+    assert searched.exit_code == 2
+    assert said.split("; valid codes:")[0] in " ".join(searched.output.split())
+    for code, says in (
+        ("pricing_perception:bad", "unknown polarity 'bad'"),
+        ("onboarding:ss", "'onboarding:ss'"),
+        ("onboarding:sso:x", "'onboarding:sso:x'"),
+        ("theme:abc", "a theme is named by its id"),
+    ):
+        status, said = segments_("--code", code)
+        assert status == 2 and says in said, (code, said)
+    status, said = segments_("--matrix", "source", "--code", "nonsense")
+    assert status == 2 and "unknown code 'nonsense'" in said, said
+    engine = make_engine(db)
+    with session_factory(engine)() as session:
+        with pytest.raises(InvalidInput) as refused:
+            segments.find_segments(session, None, SegmentFilter(code="nonsense"))
+        assert refused.value.details["field"] == "code"
+        assert {*BUCKETS, "onboarding"} <= set(refused.value.details["known"])
+        found = segments.find_segments(session, None, SegmentFilter(code="onboarding"))
+    engine.dispose()
+    assert [s["codes"] for s in found["segments"]] == [["onboarding:sso"]]
+
+
+def test_api_segments_refuse_an_unknown_code_as_search_does(api) -> None:
+    """Before: ``GET /v1/segments?code=nonsense`` answered 200 with no segments; now 422 naming
+    the code and listing the valid ones, in the words of ``/v1/search``."""
+    from themecoder.domain import BUCKETS
+
+    api.ingest([{"external_id": "T-1", "text": "The new per-seat pricing doubles our bill."}])
+
+    def get(url: str, **params: str):
+        return api.client.get(url, headers=api.h("analyst"), params=params)
+
+    r = get("/v1/segments", code="nonsense")
+    assert r.status_code == 422, r.text
+    err = r.json()["error"]
+    assert [f["field"] for f in err["fields"]] == ["code"]
+    assert "unknown code 'nonsense'" in err["message"]
+    assert all(b in err["message"] for b in BUCKETS)
+    searched = get("/v1/search", q="billing", code="nonsense")
+    assert searched.status_code == 422 and searched.json()["error"] == err
+    r = get("/v1/segments", code="pricing_perception:bad")
+    assert r.status_code == 422 and "unknown polarity 'bad'" in r.json()["error"]["message"]
+    for code in ("pricing_perception", "pricing_perception:risk", "theme:3"):
+        assert get("/v1/segments", code=code).status_code == 200, code

@@ -123,15 +123,20 @@ def segments(
     --source interview_03.txt
     """
     from themecoder.services import segments as service
+    from themecoder.services.codebook import load
+    from themecoder.services.custom_codes import custom_code_ids
     from themecoder.services.segments import SegmentFilter
 
     where = SegmentFilter(code=code, account=account, theme=theme, source=source)
     with _errors(), _factory(db)() as session:
         pid = _project_id(session, project)
+        custom = custom_code_ids(load(_settings(db).codebook_path)) if code is not None else ()
         if matrix:
-            result = service.code_matrix(session, pid, by=matrix, where=where)
+            result = service.code_matrix(session, pid, by=matrix, where=where, custom=custom)
         else:
-            found = service.find_segments(session, pid, where, limit=limit, context_chars=80)
+            found = service.find_segments(
+                session, pid, where, limit=limit, context_chars=80, custom=custom
+            )
     if matrix:
         table = Table(title=f"codes x {matrix}")
         table.add_column("code")

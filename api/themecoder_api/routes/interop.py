@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from themecoder.services import qda_export, qda_import, segments
+from themecoder.services.custom_codes import custom_code_ids
 from themecoder.services.segments import SegmentFilter
 from themecoder_api.deps import Admin, Ctx, Db, Reader
 from themecoder_api.schemas import QueryId, QueryText
@@ -89,9 +90,16 @@ async def import_qdpx(
 @router.get(
     "/segments",
     response_model=SegmentsPublic,
-    responses={**_ERRORS, 422: {"description": "Bad filter"}},
+    responses={
+        **_ERRORS,
+        422: {
+            "description": "Bad filter: a code filter naming an unknown code or polarity (the "
+            "message lists the valid ones)"
+        },
+    },
 )
 def find_segments(
+    ctx: Ctx,
     db: Db,
     who: Reader,
     code: QueryText = None,
@@ -101,12 +109,15 @@ def find_segments(
     limit: Annotated[int, Query(ge=1, le=segments.MAX_LIMIT)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> SegmentsPublic:
-    """Coded quotes by code (``pricing_perception:risk``, a bucket, ``theme:12`` or a custom
-    code), account, theme and source, with position, speaker, context and who decided."""
+    """Coded quotes by code (``pricing_perception:risk``, a bucket, ``theme:12``, a custom code
+    or an imported code path), account, theme and source, with position, speaker, context and
+    who decided; 422 for a code filter naming an unknown code or polarity, as ``/v1/search``."""
     where = SegmentFilter(code=code, account=account, theme=theme, source=source)
-    return SegmentsPublic(
-        **segments.find_segments(db, who.project_id, where, limit=limit, offset=offset)
+    custom = custom_code_ids(ctx.codebook)
+    found = segments.find_segments(
+        db, who.project_id, where, limit=limit, offset=offset, custom=custom
     )
+    return SegmentsPublic(**found)
 
 
 @router.get(

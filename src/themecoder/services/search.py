@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -250,9 +250,21 @@ def known_codes(held: dict[int, list[str]], custom: Sequence[str] = ()) -> list[
     return list(dict.fromkeys([*BUCKETS, *custom, *sorted(carried)]))
 
 
-def check_code(code: str, known: Sequence[str]) -> None:
+def check_code(code: str, known: Sequence[str], paths: Collection[str] = ()) -> None:
     """Raise :class:`InvalidInput` (listing what is valid) unless ``code`` is a known code,
-    ``code:polarity`` with a known code and polarity, or ``theme:ID``."""
+    ``code:polarity`` with a known code and polarity, ``theme:ID``, or one of ``paths``.
+
+    The one check of a code filter, for quote search and coded-segment retrieval alike (the
+    command line exits 2 on it, the API answers 422 naming ``code``).
+
+    Args:
+        code: The filter as given.
+        known: The codes the filter may name (:func:`known_codes`).
+        paths: Code paths the scope holds beyond ``code:polarity``: an imported code
+            (``parent:child``) and every code above it, accepted as they are.
+    """
+    if code in paths:
+        return
     name, sep, rest = code.partition(":")
     if name == "theme" and sep:
         if not (rest.isascii() and rest.isdigit() and int(rest) >= 1):
@@ -266,6 +278,16 @@ def check_code(code: str, known: Sequence[str]) -> None:
             f"(alone or as code:polarity with polarity {', '.join(POLARITIES)}), or theme:ID",
             field="code",
             known=list(known),
+        )
+    below = sorted(
+        p for p in paths if p.startswith(f"{name}:") and p.split(":")[1] not in POLARITIES
+    )
+    if sep and rest not in POLARITIES and below:
+        raise InvalidInput(
+            f"code filter {code!r}: unknown code {code!r}; the codes below {name!r} are "
+            f"{', '.join(below)} (or {name}:polarity with polarity {', '.join(POLARITIES)})",
+            field="code",
+            known=below,
         )
     if sep and rest not in POLARITIES:
         raise InvalidInput(

@@ -6,7 +6,9 @@ out, overrides applied) or a segment imported from a QDA tool. Filters combine w
 * ``code``: ``bucket:polarity`` (``pricing_perception:risk``), a bucket (any polarity),
   ``theme:12``, or an imported code by its path (``parent:child``; a themecoder export's
   bucket codes come back as ``bucket:polarity``); a code finds the codes below it as well
-  (``value_realization`` its three polarities, ``a:b`` ``a:b:c``);
+  (``value_realization`` its three polarities, ``a:b`` ``a:b:c``). A code the project does
+  not know is refused as quote search refuses it (``search.check_code``), never an empty
+  answer;
 * ``account``, ``theme`` (a theme id), ``source`` (the file a unit came from, e.g.
   ``interview_03.txt``, or an imported source's name).
 
@@ -19,13 +21,14 @@ Browser does.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from themecoder.errors import InvalidInput
+from themecoder.services.search import check_code, known_codes
 from themecoder.storage import interop_queries as q
 
 MATRIX_BY = ("source", "account")
@@ -117,6 +120,21 @@ def _matches(row: dict[str, Any], f: SegmentFilter) -> bool:
     return True
 
 
+def _check_filter(rows: list[dict[str, Any]], where: SegmentFilter, custom: Sequence[str]) -> None:
+    """Refuse a code filter naming no code of the scope, with quote search's check
+    (:func:`themecoder.services.search.check_code`): the six buckets, the codebook's custom
+    codes and the codes the segments carry are known, with their polarities, ``theme:ID``,
+    and every code of an imported path and the codes above it (``a``, ``a:b`` of ``a:b:c``)."""
+    if where.code is None:
+        return
+    held = {i: r["codes"] for i, r in enumerate(rows)}
+    paths = set()
+    for code in {c for r in rows for c in r["codes"] if not c.startswith("theme:")}:
+        parts = code.split(":")
+        paths.update(":".join(parts[:n]) for n in range(1, len(parts) + 1))
+    check_code(where.code, known_codes(held, custom), paths)
+
+
 def _context(text: str, start: int, end: int, chars: int) -> str:
     lo, hi = max(0, start - chars), min(len(text), end + chars)
     return ("..." if lo else "") + text[lo:hi] + ("..." if hi < len(text) else "")
@@ -130,17 +148,24 @@ def find_segments(
     limit: int = 100,
     offset: int = 0,
     context_chars: int = 150,
+    custom: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The segments matching ``where``, in source order: ``{"total", "segments"}``.
 
+    ``custom``: the codebook's custom codes, which the code filter may name besides the six
+    buckets and the codes the segments carry.
+
     Raises:
-        InvalidInput: ``limit`` outside 1..1000 or a negative ``offset``.
+        InvalidInput: ``limit`` outside 1..1000, a negative ``offset``, or a code filter
+            naming an unknown code or polarity (the message lists the valid ones).
     """
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     if offset < 0:
         raise InvalidInput("offset must not be negative", field="offset")
-    found = [r for r in _segments(session, project_id) if _matches(r, where)]
+    rows = list(_segments(session, project_id))
+    _check_filter(rows, where, custom)
+    found = [r for r in rows if _matches(r, where)]
     page = []
     for r in found[offset : offset + limit]:
         text = r.pop("_item_text")
@@ -154,17 +179,22 @@ def code_matrix(
     *,
     by: str = "source",
     where: SegmentFilter | None = None,
+    custom: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Segments per code (rows) and per source or account (columns), with totals.
 
     Raises:
-        InvalidInput: ``by`` is not ``source`` or ``account``.
+        InvalidInput: ``by`` is not ``source`` or ``account``, or a code filter naming an
+            unknown code or polarity (as :func:`find_segments`).
     """
     if by not in MATRIX_BY:
         raise InvalidInput(f"by must be one of {', '.join(MATRIX_BY)}, not {by!r}", field="by")
+    rows = list(_segments(session, project_id))
+    if where is not None:
+        _check_filter(rows, where, custom)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     columns: set[str] = set()
-    for r in _segments(session, project_id):
+    for r in rows:
         if where is not None and not _matches(r, where):
             continue
         column = (r["source"] if by == "source" else r["account_id"]) or "(none)"
