@@ -156,3 +156,26 @@ def test_bad_outcome_rows_unknown_columns_weighted_and_user_linkage(client) -> N
         json={"csv": users, "user_column": "user_id", "allow_unknown": True},
     ).json()
     assert (per_user["level"], per_user["users"], per_user["outcomes"]) == ("user", 1, 1)
+
+
+def test_risk_lists_a_reviewer_code_on_a_unit_the_model_left_uncoded(client, db_url: str) -> None:
+    """A code a reviewer adds to a unit with no model code carries its unit's text (the risk
+    list answered 500: the text came from the model's codes only, so it was missing)."""
+    engine = make_engine(db_url)
+    with session_factory(engine).begin() as session:
+        acme = projects.get_project(session, "acme")
+        store(session, [("C-1", "2026-09-04T09:00:00Z", "C", -0.7, [], {})], project_id=acme.id)
+    engine.dispose()
+    item = client.get("/v1/items/C-1", headers=_h(client, "reviewer"))
+    assert item.status_code == 200, item.text
+    unit = item.json()["units"][0]
+    added = client.post(
+        f"/v1/units/{unit['id']}/codes",
+        headers=_h(client, "reviewer"),
+        json={"bucket": "renewal_likelihood", "polarity": "risk"},
+    )
+    assert added.status_code in (200, 201), added.text
+    r = client.get("/v1/analytics/risk", headers=_h(client))
+    assert r.status_code == 200, r.text
+    mine = [s for s in r.json()["signals"] if s["item"] == "C-1"]
+    assert [(s["bucket"], s["text"]) for s in mine] == [("renewal_likelihood", unit["text"])]

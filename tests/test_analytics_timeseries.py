@@ -99,6 +99,8 @@ def fixture_suggestions() -> pd.DataFrame:
                 "final_bucket": fb,
                 "final_polarity": fp,
                 "decided_at": None,
+                "unit_text": f"unit {u}",
+                "unit_sentiment_score": -0.5,
             }
             for n, (u, i, o, b, p, s, fb, fp) in enumerate(rows, start=1)
         ]

@@ -108,7 +108,6 @@ def effective_codes(codes: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFr
         (suggestions["origin"] == "reviewer") & (suggestions["state"] != "rejected")
     ]
     if not added.empty:
-        texts = codes.drop_duplicates("unit_id").set_index("unit_id")
         extra = pd.DataFrame(
             {
                 "unit_id": added["unit_id"].to_numpy(),
@@ -117,10 +116,8 @@ def effective_codes(codes: pd.DataFrame, suggestions: pd.DataFrame) -> pd.DataFr
                 "polarity": added["final_polarity"].fillna(added["polarity"]).to_numpy(),
                 "basis": "reviewer",
                 "confidence": 1.0,
-                "unit_text": texts["unit_text"].reindex(added["unit_id"]).to_numpy(),
-                "unit_sentiment_score": texts["unit_sentiment_score"]
-                .reindex(added["unit_id"])
-                .to_numpy(),
+                "unit_text": added["unit_text"].to_numpy(),
+                "unit_sentiment_score": added["unit_sentiment_score"].to_numpy(),
             }
         )
         out = pd.concat([out, extra], ignore_index=True)

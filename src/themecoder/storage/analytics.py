@@ -54,6 +54,8 @@ SUGGESTION_COLUMNS = [
     "final_bucket",
     "final_polarity",
     "decided_at",
+    "unit_text",
+    "unit_sentiment_score",
 ]
 
 
@@ -113,19 +115,26 @@ def codes_frame(session: Session, project_id: int | None = None) -> pd.DataFrame
 
 
 def suggestions_frame(session: Session, project_id: int | None = None) -> pd.DataFrame:
-    """Review suggestions with their state and the reviewer's final bucket and polarity."""
-    stmt = select(
-        SuggestionRecord.id,
-        SuggestionRecord.unit_id,
-        SuggestionRecord.item_id,
-        SuggestionRecord.origin,
-        SuggestionRecord.bucket,
-        SuggestionRecord.polarity,
-        SuggestionRecord.state,
-        SuggestionRecord.final_bucket,
-        SuggestionRecord.final_polarity,
-        SuggestionRecord.decided_at,
-    ).order_by(SuggestionRecord.id)
+    """Review suggestions with their state, the reviewer's final bucket and polarity, and their
+    unit's text and sentiment score (a code a reviewer adds may be on a unit with no model code)."""
+    stmt = (
+        select(
+            SuggestionRecord.id,
+            SuggestionRecord.unit_id,
+            SuggestionRecord.item_id,
+            SuggestionRecord.origin,
+            SuggestionRecord.bucket,
+            SuggestionRecord.polarity,
+            SuggestionRecord.state,
+            SuggestionRecord.final_bucket,
+            SuggestionRecord.final_polarity,
+            SuggestionRecord.decided_at,
+            UnitRecord.text,
+            UnitRecord.sentiment_score,
+        )
+        .outerjoin(UnitRecord, UnitRecord.id == SuggestionRecord.unit_id)
+        .order_by(SuggestionRecord.id)
+    )
     if project_id is not None:
         stmt = stmt.where(SuggestionRecord.project_id == project_id)
     return _frame(session, stmt, SUGGESTION_COLUMNS)
