@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from qda_samples import SSO_QDE
 from themecoder.errors import InvalidInput
 from themecoder.interop.qdpx import guid, read_qdpx, schema_errors, to_xml
 from themecoder.services import projects, qda_export, qda_import
@@ -496,8 +497,8 @@ def test_cli_reimport_is_refused_and_stores_nothing(tmp_path: Path) -> None:
 
 
 def test_themecoder_export_imports_back_with_bucket_polarity_codes(tmp_path: Path) -> None:
-    """export -> import keeps each polarity sub-code as ``bucket:polarity`` (no ``neutral_4``),
-    and export again gives the same codes and segments."""
+    """export -> import keeps each polarity sub-code as ``bucket:polarity`` (no ``neutral_4``)
+    with its examples under that polarity, and export again gives the same codes and segments."""
     from themecoder.codebook.model import Codebook
     from themecoder.storage import interop_queries
     from themecoder.storage.codebooks import load_codebook_yaml
@@ -521,21 +522,8 @@ def test_themecoder_export_imports_back_with_bucket_polarity_codes(tmp_path: Pat
     first = read_qdpx(data)
     assert again.code_paths() == first.code_paths()
     assert _segments(again) == _segments(first)
-
-
-def test_reimported_examples_keep_the_polarity_of_their_code_path(tmp_path: Path) -> None:
-    """A coded segment's text becomes an example of its code filed under the polarity of the
-    code's path (``value_realization:risk`` -> ``risk``), not under ``neutral``."""
-    from themecoder.codebook.model import Codebook
-    from themecoder.storage.codebooks import load_codebook_yaml
-
-    data = _themecoder_export(tmp_path)
-    engine, factory = _store(f"sqlite:///{tmp_path / 'back.db'}")
-    with factory.begin() as session:
-        report = qda_import.import_qdpx(session, None, data, filename="tickets.qdpx")
-    with factory() as session:
-        book = Codebook.from_yaml(load_codebook_yaml(session, report["codebook"]))
-    engine.dispose()
+    # Each segment's text is an example of its code under the polarity of the code's path
+    # (``value_realization:risk`` -> ``risk``), not under ``neutral``.
     filed = {
         (code.id, polarity, quote)
         for code in book.codes
@@ -549,20 +537,8 @@ def test_examples_of_codes_without_a_polarity_level_stay_neutral(factory) -> Non
     from themecoder.codebook.model import Codebook
     from themecoder.storage.codebooks import load_codebook_yaml
 
-    xml = (
-        '<Project xmlns="urn:QDA-XML:project:1.0" name="p"><CodeBook><Codes>'
-        '<Code guid="11111111-1111-1111-1111-111111111111" name="Onboarding" isCodable="true">'
-        '<Code guid="66666666-6666-6666-6666-666666666666" name="SSO" isCodable="true"/>'
-        "</Code></Codes></CodeBook><Sources>"
-        '<TextSource guid="22222222-2222-2222-2222-222222222222" name="s1">'
-        "<PlainTextContent>Nobody owns the SSO setup.</PlainTextContent>"
-        '<PlainTextSelection guid="44444444-4444-4444-4444-444444444444" startPosition="0" '
-        'endPosition="26"><Coding guid="55555555-5555-5555-5555-555555555555">'
-        '<CodeRef targetGUID="66666666-6666-6666-6666-666666666666"/></Coding>'
-        "</PlainTextSelection></TextSource></Sources></Project>"
-    )
     with factory.begin() as session:
-        report = qda_import.import_qdpx(session, None, _zip({"project.qde": xml.encode()}))
+        report = qda_import.import_qdpx(session, None, _zip({"project.qde": SSO_QDE.encode()}))
         book = Codebook.from_yaml(load_codebook_yaml(session, report["codebook"]))
     sso = book.get("onboarding__sso")
     assert list(sso.examples.by_polarity()) == [("neutral", "Nobody owns the SSO setup.")]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from qda_samples import SSO_QDE
 from themecoder.cli import app
 from themecoder.services import segments
 from themecoder.services.segments import SegmentFilter
@@ -121,21 +122,6 @@ def test_a_code_filter_finds_the_code_and_every_code_below_it() -> None:
         assert not _matches(row, SegmentFilter(code=code)), code
 
 
-# A REFI-QDA project whose codes form a hierarchy: Onboarding > SSO (path onboarding:sso).
-_QDE = (
-    '<Project xmlns="urn:QDA-XML:project:1.0" name="p"><CodeBook><Codes>'
-    '<Code guid="11111111-1111-1111-1111-111111111111" name="Onboarding" isCodable="true">'
-    '<Code guid="66666666-6666-6666-6666-666666666666" name="SSO" isCodable="true"/>'
-    "</Code></Codes></CodeBook><Sources>"
-    '<TextSource guid="22222222-2222-2222-2222-222222222222" name="s1">'
-    "<PlainTextContent>Nobody owns the SSO setup.</PlainTextContent>"
-    '<PlainTextSelection guid="44444444-4444-4444-4444-444444444444" startPosition="0" '
-    'endPosition="26"><Coding guid="55555555-5555-5555-5555-555555555555">'
-    '<CodeRef targetGUID="66666666-6666-6666-6666-666666666666"/></Coding>'
-    "</PlainTextSelection></TextSource></Sources></Project>"
-)
-
-
 def test_cli_segments_refuse_an_unknown_code_as_search_does(tmp_path: Path) -> None:
     """Before: ``segments --code nonsense`` printed "0 of 0 segments" (exit 0), where ``search``
     refuses it (exit 2, listing the valid codes). Now both run ``search.check_code``; a code
@@ -147,7 +133,7 @@ def test_cli_segments_refuse_an_unknown_code_as_search_does(tmp_path: Path) -> N
 
     archive = tmp_path / "hierarchy.qdpx"
     with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("project.qde", _QDE)
+        z.writestr("project.qde", SSO_QDE)
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     runner = CliRunner()
     imported = runner.invoke(app, ["import", str(archive), "--db", db])
