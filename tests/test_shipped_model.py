@@ -19,6 +19,7 @@ from themecoder.services.training import (
     recipe_digest,
     training_data_sha256,
     training_examples,
+    training_labels_sha256,
 )
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -30,6 +31,8 @@ def test_the_shipped_model_was_trained_on_the_committed_data_with_todays_setting
     examples, sources = training_examples(s)
     digest = training_data_sha256(examples)
     assert cfg["training_data_sha256"] == digest, "retrain: themecoder train"
+    # The same texts relabelled: the texts' digest (and so the version) stays, this does not.
+    assert cfg["training_labels_sha256"] == training_labels_sha256(examples), "retrain"
     assert cfg["version"] == f"coder-2.{len(examples)}-{recipe_digest(digest, cfg)}" + encoder_tag(
         s.embedding_model
     )

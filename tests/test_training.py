@@ -190,3 +190,29 @@ def test_a_version_names_the_seed_and_presence_blend_as_well_as_the_data(small_m
     for change in ({"seed": cfg["seed"] + 1}, {"knn_presence": {"k": 15, "weight": 0.65}}):
         assert recipe_digest(cfg["training_data_sha256"], {**cfg, **change}) != digest
     assert recipe_digest("0" * 64, cfg) != digest
+
+
+def test_an_artifact_records_its_labels_so_relabelled_texts_show(small_models):
+    """A relabel keeps every text: the texts' digest (and the version) stayed the same while
+    the shipped model no longer matched the committed labels. The labels' digest changes."""
+    from dataclasses import replace
+
+    from themecoder.services.training import (
+        training_data_sha256,
+        training_examples,
+        training_labels_sha256,
+    )
+
+    _, a, _ = small_models
+    cfg = load_artifact(a.path).config
+    examples, _ = training_examples(Settings(), own_limit=200)  # as small_models trains
+    assert cfg["training_labels_sha256"] == training_labels_sha256(examples)
+    i = next(i for i, e in enumerate(examples) if e.truth.get("support_friction") == "risk")
+    moved = {**examples[i].truth, "support_friction": "positive"}
+    relabelled = [*examples[:i], replace(examples[i], truth=moved), *examples[i + 1 :]]
+    assert training_data_sha256(relabelled) == training_data_sha256(examples)
+    assert training_labels_sha256(relabelled) != training_labels_sha256(examples)
+    for field in ("sentiment", "expression"):
+        other = replace(examples[i], **{field: "unknown"})
+        changed = [*examples[:i], other, *examples[i + 1 :]]
+        assert training_labels_sha256(changed) != training_labels_sha256(examples)

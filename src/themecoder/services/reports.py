@@ -131,7 +131,8 @@ def model_card(model_dir: Path, report: dict[str, Any] | None = None) -> str:
         "",
         *_encoder_lines(cfg),
         f"- artifact sha256: `{artifact_hash(model_dir)}`",
-        f"- training data sha256: `{cfg['training_data_sha256']}`; seed {cfg['seed']}",
+        f"- training data sha256: `{cfg['training_data_sha256']}` (texts), "
+        f"`{cfg.get('training_labels_sha256', 'not recorded')}` (labels); seed {cfg['seed']}",
         f"- libraries: {', '.join(f'{k} {v}' for k, v in cfg['libraries'].items())}",
         "",
         "## Training sources",

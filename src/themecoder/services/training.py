@@ -141,9 +141,18 @@ def training_examples(
 
 
 def training_data_sha256(examples: Sequence[Example]) -> str:
-    """The digest an artifact records as ``training_data_sha256`` (:func:`recipe_digest` puts
-    it in the version with the seed, hyperparameters and blend)."""
+    """The digest of the training texts an artifact records as ``training_data_sha256``
+    (:func:`recipe_digest` puts it in the version with the seed, hyperparameters and blend)."""
     return hashlib.sha256("\n".join(e.text for e in examples).encode()).hexdigest()
+
+
+def training_labels_sha256(examples: Sequence[Example]) -> str:
+    """The digest of the training labels (each example's buckets with polarity, sentiment and
+    expression, in order) an artifact records as ``training_labels_sha256``: relabelled data
+    keeps its texts, so the texts' digest alone does not show that a model no longer matches
+    the committed labels."""
+    rows = [[sorted(e.truth.items()), e.sentiment, e.expression] for e in examples]
+    return hashlib.sha256(json.dumps(rows, separators=(",", ":")).encode()).hexdigest()
 
 
 # What besides the data makes two builds differ: a version names all of it.
@@ -337,6 +346,7 @@ def train_coder(
             else None
         ),
         "training_data_sha256": data_hash,
+        "training_labels_sha256": training_labels_sha256(examples),
         "sources": sources,
         "restricted_terms": opt_in,
         "libraries": {
