@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from themecoder.codebook.glossary import Glossary
 from themecoder.codebook.lineage import LineageEvent
-from themecoder.codebook.model import Code, Codebook, Examples, Expressions
+from themecoder.codebook.model import Code, Codebook, Examples, Expressions, _problem
 from themecoder.codebook.validate import ensure_valid
+from themecoder.codebook.yamlio import LineIndex
 from themecoder.errors import InvalidInput
 
 
@@ -40,6 +43,17 @@ def _reparent(codes: list[Code], old: Sequence[str], new: str | None) -> list[Co
 def humanize(code_id: str) -> str:
     """``"sso_setup"`` -> ``"Sso setup"``: a default display name."""
     return code_id.replace("_", " ").capitalize()
+
+
+def new_code(**fields: object) -> Code:
+    """A :class:`Code` from ``fields``; a bad value (an id that is not snake_case, ...) is
+    an :class:`InvalidInput` naming the field, not a validation traceback."""
+    try:
+        return Code(**fields)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = [_problem(err, LineIndex()) for err in exc.errors()]
+        text = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in problems)
+        raise InvalidInput(f"code {fields.get('id')!r}: {text}") from None
 
 
 def add_code(book: Codebook, code: Code, glossary: Glossary | None = None) -> Codebook:
@@ -130,7 +144,7 @@ def split_code(
     parent = book.get(source)
     at = book.ids().index(source)
     made = [
-        Code(
+        new_code(
             id=tid,
             name=humanize(tid),
             parent=parent.parent,

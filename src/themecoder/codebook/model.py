@@ -124,7 +124,7 @@ class Codebook(_Strict):
         path = Path(path)
         if not path.is_file():
             raise NotFound(f"codebook file not found: {path}", path=str(path))
-        return cls.from_yaml(path.read_text(encoding="utf-8"), str(path))
+        return cls.from_yaml(read_text(path), str(path))
 
     @property
     def lines(self) -> LineIndex:
@@ -209,6 +209,18 @@ class Codebook(_Strict):
         rows = [EventRow(**row) for row in lineage.to_json()]
         data = {"name": self.name, "description": self.description, **fields}
         return Codebook(version=self.version + 1, codes=codes, lineage=rows, **data)
+
+
+def read_text(path: Path) -> str:
+    """The text of a codebook file; one that is not UTF-8 is a :class:`CodebookInvalid`
+    naming the line of the first bad byte, not a decoding traceback."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        raise CodebookInvalid([Problem(message, "", line)], str(path)) from None
 
 
 def _problem(err: Any, lines: LineIndex) -> Problem:

@@ -22,7 +22,7 @@ from themecoder.codebook.export import to_csv
 from themecoder.codebook.fewshot import FewShotHead
 from themecoder.codebook.glossary import Glossary, MetricMatch, load_glossary
 from themecoder.codebook.lineage import BEFORE_SPLIT
-from themecoder.codebook.model import Code, Codebook
+from themecoder.codebook.model import Codebook, read_text
 from themecoder.codebook.qdc import from_qdc, to_qdc
 from themecoder.codebook.validate import ensure_valid, load_codebook
 from themecoder.codebook.versioning import CodebookDiff, diff
@@ -80,7 +80,7 @@ def edit(
     terms = load_glossary(glossary)
     if not path.is_file():
         raise NotFound(f"codebook file not found: {path}", path=str(path))
-    old_text = path.read_text(encoding="utf-8")
+    old_text = read_text(path)
     old = load_codebook(text=old_text, glossary=terms)
     new = change(old, terms)
     changes = diff(old, new)
@@ -164,7 +164,7 @@ def add(
     **kw: Any,
 ) -> EditResult:
     """Add a code or sub-code (see :func:`edits.add_code`); ``examples`` by polarity."""
-    code = Code(
+    code = edits.new_code(
         id=code_id,
         name=name or edits.humanize(code_id),
         parent=parent,
@@ -195,7 +195,7 @@ def import_codebook(
         raise NotFound(f"file not found: {source}", path=str(source))
     if out.exists() and not overwrite:
         raise Conflict(f"{out} exists; choose another path or overwrite it explicitly")
-    text = source.read_text(encoding="utf-8")
+    text = read_text(source)
     if source.suffix.lower() == ".qdc":
         book = from_qdc(text, default_owner)
         book = Codebook.from_yaml(book.to_yaml(), str(out))  # lines of the file to be written

@@ -1,0 +1,71 @@
+"""Edge cases of codebook edits found in an audit: bad ids and unreadable files are
+reported as clear errors (exit 2, nothing written), never as tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from themecoder.cli import app
+from themecoder.codebook import edits
+from themecoder.codebook.validate import load_codebook
+from themecoder.errors import InvalidInput
+from themecoder.services import codebook as svc
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def book_file(tmp_path: Path) -> Path:
+    path = tmp_path / "codebook.yaml"
+    path.write_text(load_codebook().to_yaml(), encoding="utf-8")
+    return path
+
+
+def invoke(*args: object):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result, " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("bad", ["has space", "定价", "Upper", "1st", ""])
+def test_add_with_an_invalid_id_is_a_clear_error(book_file, bad):
+    before = book_file.read_bytes()
+    with pytest.raises(InvalidInput, match="not a valid id"):
+        svc.add(book_file, bad, "A definition.", owner="CS")
+    result, output = invoke(
+        "codebook", "add", book_file, bad, "--definition", "x", "--owner", "CS", "--no-store"
+    )
+    assert result.exit_code == 2 and "not a valid id" in output, output
+    assert book_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("bad", ["", "has space", "Ünï"])
+def test_split_into_an_invalid_id_is_a_clear_error(book_file, bad):
+    before = book_file.read_bytes()
+    with pytest.raises(InvalidInput, match="not a valid id"):
+        edits.split_code(load_codebook(book_file), "pricing_perception", [(bad, "A"), ("b", "B")])
+    result, output = invoke(
+        "codebook",
+        "split",
+        book_file,
+        "pricing_perception",
+        "--into",
+        f"{bad}=A",
+        "--into",
+        "price_b=B",
+        "--no-store",
+    )
+    assert result.exit_code == 2 and "not a valid id" in output, output
+    assert book_file.read_bytes() == before
+
+
+def test_a_codebook_that_is_not_utf8_is_a_clear_error(tmp_path):
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("name: caf\xe9\nversion: 1\ncodes: []\n".encode("latin-1"))
+    result, output = invoke("codebook", "validate", bad)
+    assert result.exit_code == 2 and "UTF-8" in output, output
+    result, output = invoke("codebook", "add", bad, "x_code", "--definition", "x", "--no-store")
+    assert result.exit_code == 2 and "UTF-8" in output, output
