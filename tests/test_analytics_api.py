@@ -179,3 +179,26 @@ def test_risk_lists_a_reviewer_code_on_a_unit_the_model_left_uncoded(client, db_
     assert r.status_code == 200, r.text
     mine = [s for s in r.json()["signals"] if s["item"] == "C-1"]
     assert [(s["bucket"], s["text"]) for s in mine] == [("renewal_likelihood", unit["text"])]
+
+
+def test_route_with_an_empty_body_keeps_the_documented_weights(db_url: str, tmp_path: Path) -> None:
+    """``POST /route {}`` scores as the CLI does (0.25 / 0.35 / 0.40): a lone, very negative
+    pricing risk goes to review ahead (0.25 + 0.40 * 0.8 = 0.57), it does not escalate (the
+    body's defaults were once the old 0.35 / 0.25, which scored it 0.67)."""
+    engine = make_engine(db_url)
+    init_db(engine)
+    with session_factory(engine).begin() as session:
+        acme = projects.create_project(session, "acme")
+        key = projects.create_key(session, acme.id, "analyst", "a")[1]
+        store(
+            session,
+            [("P-1", "2026-09-01T09:00:00Z", "P", -1.0, [("pricing_perception", "risk")], {})],
+            project_id=acme.id,
+        )
+    engine.dispose()
+    s = Settings(db_url=db_url, results_dir=tmp_path / "results", cache_dir=tmp_path / "c")
+    with TestClient(create_app(s), raise_server_exceptions=False) as c:
+        done = c.post("/v1/analytics/route", headers={"X-API-Key": key}, json={})
+    assert done.status_code == 200, done.text
+    assert done.json()["routes"] == {"escalate": 0, "review": 1, "tag": 0}
+    assert done.json()["escalations"] == []

@@ -7,7 +7,7 @@ import pytest
 
 from analytics_fixtures import store
 from themecoder.analytics.coverage import coverage_table, post_strat_weights
-from themecoder.errors import MissingColumn
+from themecoder.errors import InvalidInput, MissingColumn
 from themecoder.services import outcomes
 from themecoder.services.codebook import load
 from themecoder.storage import init_db, make_engine, session_factory
@@ -93,3 +93,51 @@ def test_coverage_and_weights_by_hand() -> None:
     # base 50/50, items 75/25: team items weigh 0.5/0.75, the enterprise item 0.5/0.25
     assert w.to_dict() == pytest.approx({1: 2 / 3, 2: 2 / 3, 3: 2 / 3, 4: 2.0})
     assert w.sum() == pytest.approx(4)
+
+
+def test_import_rejects_duplicate_and_non_finite_rows(db_url: str) -> None:
+    """A repeated account is a row error (not stored twice, with two outcomes); "nan" and
+    "inf" are no outcome values (NaN used to fail the insert with an IntegrityError)."""
+    engine = make_engine(db_url)
+    init_db(engine)
+    text = (
+        "account_id,segment,renewed,renewal_date\n"
+        "A,smb,no,2026-03-01\n"
+        "B,smb,yes,2026-03-01\n"
+        "A,enterprise,yes,2026-04-01\n"
+        "C,smb,nan,2026-03-01\n"
+        "D,smb,inf,2026-03-01\n"
+    )
+    with session_factory(engine).begin() as session:
+        store(session, ROWS)
+        done = outcomes.import_outcomes(session, text)
+    with session_factory(engine)() as session:
+        found = outcomes.linkage(session, load(), themes=False, n_boot=50)
+        cov = outcomes.coverage(session, by=["segment"]).set_index("group")
+    engine.dispose()
+    assert (done["accounts"], done["outcomes"]) == (2, 2)
+    assert [(e["line"], e["account_id"]) for e in done["errors"]] == [
+        (4, "A"),
+        (5, "C"),
+        (6, "D"),
+    ]
+    assert "duplicate account id (imported from line 2)" in done["errors"][0]["message"]
+    assert "neither a number" in done["errors"][1]["message"]
+    assert found["accounts"] == 2 and found["outcome_rate"] == 0.5
+    assert cov["accounts"].to_dict() == {"smb": 2}
+
+
+def test_coverage_refuses_unknown_attribute(db_url: str) -> None:
+    """A named attribute the accounts lack is refused with the known columns, not an empty
+    table; the defaults keep those of plan, segment and region the accounts carry."""
+    engine = make_engine(db_url)
+    init_db(engine)
+    with session_factory(engine).begin() as session:
+        store(session, ROWS)
+        outcomes.import_outcomes(session, CSV)
+    with session_factory(engine)() as session:
+        with pytest.raises(InvalidInput, match="unknown account column.*'regoin'.*segment"):
+            outcomes.coverage(session, by=["regoin"])
+        default = outcomes.coverage(session)
+    engine.dispose()
+    assert set(default["attribute"]) == {"segment"}

@@ -6,9 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from themecoder.analytics.risk import RiskParams
 from themecoder_api.schemas import Strict, Text
 
 MAX_CSV_CHARS = 4_000_000
+#: The documented risk defaults, the CLI's too: a body that omits a field keeps them.
+_RISK = RiskParams()
 
 
 class TimeSeriesRow(BaseModel):
@@ -85,13 +88,13 @@ class RoutePublic(BaseModel):
 class RouteIn(Strict):
     """Weights and thresholds of the risk score; omitted fields keep the documented defaults."""
 
-    w_sentiment: float = Field(0.35, ge=0, le=1)
-    w_frequency: float = Field(0.25, ge=0, le=1)
-    w_impact: float = Field(0.40, ge=0, le=1)
-    escalate_above: float = Field(0.6, ge=0, le=1)
-    review_above: float = Field(0.3, ge=0, le=1)
-    window_days: int = Field(30, ge=1, le=3650)
-    repeat_min: int = Field(2, ge=2, le=100)
+    w_sentiment: float = Field(_RISK.w_sentiment, ge=0, le=1)
+    w_frequency: float = Field(_RISK.w_frequency, ge=0, le=1)
+    w_impact: float = Field(_RISK.w_impact, ge=0, le=1)
+    escalate_above: float = Field(_RISK.escalate_above, ge=0, le=1)
+    review_above: float = Field(_RISK.review_above, ge=0, le=1)
+    window_days: int = Field(_RISK.window_days, ge=1, le=3650)
+    repeat_min: int = Field(_RISK.repeat_min, ge=2, le=100)
 
 
 class StatusChange(Strict):

@@ -207,9 +207,7 @@ def coverage_(
 
     s = _settings(db)
     with _errors(), svc.store_session(s) as session:
-        table = outcomes.coverage(
-            session, project_id(session, project), by or ["plan", "segment", "region"]
-        )
+        table = outcomes.coverage(session, project_id(session, project), by or None)
     if out_path:
         svc.write_table(table, out_path)
     print_frame(table, "sampling coverage (under_heard: representation < 0.67 or nobody heard)")

@@ -242,5 +242,5 @@ def linkage(
 )
 def coverage(db: Db, who: Reader, by: Names = None) -> dict:
     """Who gave feedback against the imported customer base; under-heard groups flagged."""
-    table = outcomes.coverage(db, who.project_id, by or ["plan", "segment", "region"])
+    table = outcomes.coverage(db, who.project_id, by or None)
     return {"rows": svc.records(table)}

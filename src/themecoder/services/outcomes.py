@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,6 +35,8 @@ TRUE = {"yes", "y", "true", "1", "renewed", "churned"}
 FALSE = {"no", "n", "false", "0"}
 PENDING = {"", "pending", "unknown", "n/a", "na"}
 LEVELS = ("account", "user")
+#: Default attributes of coverage (those the accounts carry).
+COVERAGE_BY = ("plan", "segment", "region")
 #: The item metadata key that names a user.
 USER_KEY = "user_id"
 #: Outcome name -> glossary metric, for the expected direction.
@@ -98,6 +101,7 @@ def import_outcomes(
         known = store.known_accounts(session, project_id)
         unknown = "unknown account (no stored item or account names it)"
     accounts, results, errors, pending = [], [], [], 0
+    first_line: dict[str, int] = {}
     for row, line in rows:
         account = (row.get(id_column) or "").strip()
         if not account:
@@ -128,6 +132,18 @@ def import_outcomes(
                 }
             )
             continue
+        if account in first_line:
+            # A second good row for the same subject would store it twice (counted twice by
+            # linkage and coverage, with two outcomes): the first one imported wins.
+            errors.append(
+                {
+                    "line": line,
+                    "account_id": account,
+                    "message": f"duplicate {level} id (imported from line {first_line[account]})",
+                }
+            )
+            continue
+        first_line[account] = line
         accounts.append({"account_id": account, "attributes": attributes})
         if value is None:
             pending += 1
@@ -153,9 +169,11 @@ def _value(raw: str) -> float | None:
     if low in FALSE:
         return 0.0
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         return None
+    # "nan" and "inf" parse as floats but are no outcome (NaN cannot even be stored).
+    return value if math.isfinite(value) else None
 
 
 def linkage(
@@ -309,12 +327,28 @@ def _expected(book: Codebook, outcome: str, metric: str | None, names: list[str]
 def coverage(
     session: Session,
     project_id: int | None = None,
-    by: Sequence[str] = ("plan", "segment", "region"),
+    by: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Who gave feedback against the imported customer base, per attribute and group."""
+    """Who gave feedback against the imported customer base, per attribute and group.
+
+    ``by`` None: those of plan, segment and region the accounts carry.
+
+    Raises:
+        NotFound: No accounts imported.
+        InvalidInput: A named attribute is not an account column (the message lists them).
+    """
     accounts = store.accounts_frame(session, project_id)
     if accounts.empty:
         raise NotFound("no accounts imported; run analytics import-outcomes first")
+    if by is None:
+        by = [c for c in COVERAGE_BY if c in accounts.columns]
+    missing = [c for c in by if c not in accounts.columns]
+    if missing:
+        raise InvalidInput(
+            f"unknown account column(s) {missing}; account columns: "
+            f"{', '.join(map(str, accounts.columns))}",
+            field="by",
+        )
     items = load_frames(session, project_id).items
     return coverage_table(accounts, items[items["coded"].astype(bool)], by)
 
