@@ -56,13 +56,16 @@ def test_themes_are_discovered_listed_edited_and_filtered(api) -> None:
         "/v1/themes/merge", headers=api.h("analyst"), json={"theme_ids": [a["id"], b["id"]]}
     )
     assert r.status_code == 200 and r.json()["size"] == a["size"] + b["size"]
+    merged = r.json()["size"]
     statuses = api.client.get(
         "/v1/themes", headers=api.h("reviewer"), params={"status": ["merged"]}
     ).json()["themes"]
     assert [t["id"] for t in statuses] == [b["id"]]
 
     units = api.client.get(f"/v1/themes/{a['id']}/units", headers=api.h("reviewer")).json()
-    assert units["total"] >= a["size"] and all(a["id"] in s["themes"] for s in units["segments"])
+    # The merged theme's units are its own and its parent's (the parent's were left out).
+    assert units["total"] == merged and all(a["id"] in s["themes"] for s in units["segments"])
+    assert not any(b["id"] in s["themes"] for s in units["segments"])
     same = api.client.get("/v1/segments", headers=api.h("reviewer"), params={"theme": a["id"]})
     assert same.json()["total"] == units["total"]
     assert not {s["text"] for s in units["segments"]} & set(SMALL_TALK)

@@ -41,6 +41,7 @@ from themecoder.interop.qdpx import (
     write_qdpx,
 )
 from themecoder.services import audit
+from themecoder.services.theme_store import unit_live_themes
 from themecoder.storage import interop_queries as q
 from themecoder.storage.codebooks import load_codebook_yaml
 from themecoder.storage.review import ProjectRecord
@@ -80,7 +81,7 @@ def export_project(
     items = q.project_items(session, project_id)
     units = q.project_units(session, project_id)
     codes = q.unit_codes(session, project_id)
-    themes = q.unit_themes(session, [u["id"] for u in units])
+    themes = unit_live_themes(session, [u["id"] for u in units])
     if name is None:
         name = project_slug(session, project_id)
     project = QdaProject(name=name, origin="themecoder")

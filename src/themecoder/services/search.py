@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import Conflict, InvalidInput
 from themecoder.search import FaissIndex, exact_top_k
+from themecoder.services.theme_store import unit_live_themes
 from themecoder.storage import interop_queries as q
 from themecoder.storage import search as store
 
@@ -222,7 +223,7 @@ def _codes_of(
 ) -> dict[int, list[str]]:
     """``held`` codes of ``unit_ids`` with their live themes added."""
     out = {i: list(held.get(i, [])) for i in unit_ids}
-    for t in q.unit_themes(session, list(unit_ids)):
+    for t in unit_live_themes(session, list(unit_ids)):
         name = f"theme:{t['theme_id']}"
         if name not in out[int(t["unit_id"])]:
             out[int(t["unit_id"])].append(name)

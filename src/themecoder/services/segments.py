@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from themecoder.errors import InvalidInput
 from themecoder.services.search import check_code, known_codes
+from themecoder.services.theme_store import live_themes, unit_live_themes
 from themecoder.storage import interop_queries as q
 
 MATRIX_BY = ("source", "account")
@@ -52,13 +53,15 @@ def _segments(session: Session, project_id: int | None) -> Iterator[dict[str, An
     for c in q.unit_codes(session, project_id):
         codes[c["unit_id"]].append(c)
     themes: dict[int, list[int]] = defaultdict(list)
-    for t in q.unit_themes(session, [u["id"] for u in units]):
+    live = live_themes(session)  # a merged theme's units are the theme it went into
+    for t in unit_live_themes(session, [u["id"] for u in units]):
         themes[t["unit_id"]].append(int(t["theme_id"]))
     for unit in units:
         mine, theirs = codes.get(unit["id"], []), list(themes.get(unit["id"], []))
-        theirs += [
-            int(c["theme_id"]) for c in mine if c["theme_id"] and c["theme_id"] not in theirs
-        ]
+        for c in mine:
+            theme = live.get(int(c["theme_id"]), int(c["theme_id"])) if c["theme_id"] else None
+            if theme is not None and theme not in theirs:
+                theirs.append(theme)
         if not mine and not theirs:
             continue
         yield _row(

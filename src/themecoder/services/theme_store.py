@@ -18,7 +18,7 @@ from themecoder.config import Settings
 from themecoder.domain import BUCKETS
 from themecoder.errors import Conflict, InvalidInput
 from themecoder.services import audit
-from themecoder.storage import init_db, make_engine, session_factory
+from themecoder.storage import init_db, interop_queries, make_engine, session_factory
 from themecoder.storage.themes import (
     ThemeRecord,
     append_lineage,
@@ -69,6 +69,40 @@ def store_session(s: Settings, session: Session | None = None) -> Iterator[Sessi
 def current_lineage(session: Session) -> Lineage:
     """The theme lineage as stored."""
     return Lineage.from_json(theme_lineage(session))
+
+
+def live_themes(session: Session) -> dict[int, int]:
+    """The theme each merged (or renamed) theme's units now count under: ``{old_id: live_id}``
+    for every theme the lineage sends to another single theme. A merge leaves the parents'
+    unit rows where they were (history); sizes, unit lists and filters follow them to the
+    live theme. A theme split into targets still apart keeps its own id."""
+    lineage = current_lineage(session)
+    live: dict[int, int] = {}
+    for theme_id in row_counts(session):
+        code = code_id(theme_id)
+        if lineage.knows(code):
+            end = lineage.destination(code)
+            tail = end.split(":", 1)[-1]
+            if end.startswith("theme:") and tail.isdigit() and int(tail) != theme_id:
+                live[theme_id] = int(tail)
+    return live
+
+
+def unit_live_themes(session: Session, unit_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """``unit_id, theme_id, label, score, rank`` of the units' live themes, the rows a merge
+    left on a merged theme under the theme it went into (a unit in both keeps its own row)."""
+    live = live_themes(session)
+    own = interop_queries.unit_themes(session, unit_ids)
+    every = interop_queries.unit_themes(session, unit_ids, merged=True)
+    moved = [r for r in every if r["theme_id"] in live]
+    labels = interop_queries.theme_labels(session, sorted({live[r["theme_id"]] for r in moved}))
+    out: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in own:
+        out.setdefault((int(r["unit_id"]), int(r["theme_id"])), r)
+    for r in moved:
+        theme = live[r["theme_id"]]
+        out.setdefault((int(r["unit_id"]), theme), {**r, "theme_id": theme, "label": labels[theme]})
+    return list(out.values())
 
 
 def record_events(session: Session, lineage: Lineage, events: Sequence[LineageEvent]) -> None:

@@ -131,8 +131,12 @@ def unit_codes(session: Session, project_id: int | None) -> list[dict[str, Any]]
     return out
 
 
-def unit_themes(session: Session, unit_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """``unit_id, theme_id, label, score, rank`` of the units' live themes."""
+def unit_themes(
+    session: Session, unit_ids: Sequence[int], merged: bool = False
+) -> list[dict[str, Any]]:
+    """``unit_id, theme_id, label, score, rank`` of the units' live themes (with ``merged``,
+    also the rows a merge left on the merged themes), best rank first."""
+    statuses = ("active", "proposed", "merged") if merged else ("active", "proposed")
     out: list[dict[str, Any]] = []
     ids = list(unit_ids)
     for start in range(0, len(ids), _CHUNK):
@@ -147,8 +151,9 @@ def unit_themes(session: Session, unit_ids: Sequence[int]) -> list[dict[str, Any
             .join(ThemeRecord, ThemeRecord.id == UnitThemeRecord.theme_id)
             .where(
                 UnitThemeRecord.unit_id.in_(ids[start : start + _CHUNK]),
-                ThemeRecord.status.in_(("active", "proposed")),
+                ThemeRecord.status.in_(statuses),
             )
+            .order_by(UnitThemeRecord.unit_id, UnitThemeRecord.rank)
         )
         out.extend(dict(r._mapping) for r in rows)
     return out
