@@ -280,6 +280,21 @@ def test_clear_messages_for_empty_stores_buckets_and_too_few_units(settings):
     assert "error (too_few_units)" in " ".join(result.output.split())
 
 
+def test_listing_an_unknown_status_is_refused_with_the_valid_ones(settings):
+    """``themes list --status bogus`` printed "0 themes" and exited 0."""
+    with pytest.raises(InvalidInput, match="unknown theme status 'bogus'; use active, proposed"):
+        list_themes(settings, statuses=("active", "bogus"))
+    result = CliRunner().invoke(
+        app, ["themes", "list", "--status", "bogus", "--db", settings.db_url]
+    )
+    assert result.exit_code == 2
+    assert "unknown theme status 'bogus'" in " ".join(result.output.split())
+    listed = CliRunner().invoke(
+        app, ["themes", "list", "--status", "merged", "--db", settings.db_url]
+    )
+    assert listed.exit_code == 0, listed.output
+
+
 def test_null_model_finds_nothing_and_leaves_every_unit_unassigned(settings):
     _store_vectors(settings, np.random.default_rng(0).normal(size=(30, 8)).astype(np.float32))
     model = NullThemeModel()

@@ -137,6 +137,10 @@ class Assignment:
     n_pool: int
 
 
+#: Every status a theme can have (``themes list --status``, ``GET /v1/themes?status=``).
+THEME_STATUSES = ("active", "proposed", "archived", "merged")
+
+
 def discover(
     s: Settings,
     bucket: str | None = None,
@@ -390,8 +394,19 @@ def list_themes(
     *,
     session: Session | None = None,
 ) -> list[ThemeView]:
-    """Themes of a scope (of one project; ``None``: of none) with the given statuses, by id."""
+    """Themes of a scope (of one project; ``None``: of none) with the given statuses, by id.
+
+    Raises:
+        InvalidInput: An unknown bucket or status (the message lists the valid ones).
+    """
     scope_name(bucket)
+    unknown = [x for x in statuses if x not in THEME_STATUSES]
+    if unknown:
+        raise InvalidInput(
+            f"unknown theme status {', '.join(map(repr, unknown))}; use "
+            f"{', '.join(THEME_STATUSES)}",
+            field="status",
+        )
     with store_session(s, session) as db:
         found = themes_in(db, bucket, statuses, project_id)
         return theme_views(db, current_lineage(db), found)
