@@ -228,6 +228,15 @@ def test_weighted_counts(items: pd.DataFrame, codes: pd.DataFrame) -> None:
     assert (jan["count"], jan["total"], jan["share"]) == (2.0, 2.5, 0.8)
 
 
+def test_a_start_after_the_end_is_refused(items: pd.DataFrame, codes: pd.DataFrame) -> None:
+    """It gave an empty table, as if nothing had been said in the range."""
+    rows, series = series_rows(items, codes, "buckets")
+    with pytest.raises(InvalidInput, match="start 2026-03-01 is after end 2026-01-31"):
+        time_series(items, rows, series, freq="month", start="2026-03-01", end="2026-01-31")
+    same = time_series(items, rows, series, freq="month", start="2026-01-01", end="2026-01-31")
+    assert set(same["period"].astype(str)) == {"2026-01"}
+
+
 def test_unknown_filter_column_lists_known_ones(items: pd.DataFrame) -> None:
     with pytest.raises(InvalidInput) as err:
         apply_filters(items, {"plann": ["team"]})

@@ -139,6 +139,8 @@ def time_series(
         )
     first = _period(start, pfreq, "start") if start else coded["period"].min()
     last = _period(end, pfreq, "end") if end else coded["period"].max()
+    if start and end and first > last:
+        raise InvalidInput(f"start {start} is after end {end}", field="start")
     periods = pd.period_range(first, last, freq=pfreq)
     keys = ["period", *group_by]
     for column in group_by:
