@@ -252,6 +252,17 @@ def test_items_stored_twice_count_once() -> None:
     assert len(prepare_items(doubled)) == 5
 
 
+def test_an_item_of_spaces_only_is_not_counted(items: pd.DataFrame, codes: pd.DataFrame) -> None:
+    """A ticket of spaces only was counted in its month's total and as neutral sentiment."""
+    raw = fixture_items()
+    blank = raw.iloc[[1]].assign(item_id=9, external_id="T-9", text="   ", sentiment="neutral")
+    with_blank = prepare_items(pd.concat([raw, blank], ignore_index=True))
+    for measure in ("buckets", "sentiment"):
+        before = time_series(items, *series_rows(items, codes, measure), freq="month")
+        after = time_series(with_blank, *series_rows(with_blank, codes, measure), freq="month")
+        pd.testing.assert_frame_equal(before, after)
+
+
 def test_a_chart_of_twelve_lines_gives_each_its_own_colour(tmp_path) -> None:
     import re
 

@@ -23,9 +23,12 @@ def prepare_items(items: pd.DataFrame) -> pd.DataFrame:
     became idempotent) keeps its first copy. An item counts under its ``created_at``, else its
     metadata's ``date`` (a transcript header), else the date of the run that stored it.
     Metadata keys become columns unless a column of that name exists (``account_id`` is
-    already one); nested values are kept as text.
+    already one); nested values are kept as text. An item whose text is empty or spaces only
+    said nothing: it is not counted as coded (no period total, no neutral sentiment).
     """
     items = items.drop_duplicates(["project_id", "external_id", "text"], keep="first")
+    said = items["text"].fillna("").astype(str).str.strip().ne("")
+    items = items.assign(coded=items["coded"].astype(bool) & said)
     meta = pd.DataFrame(
         [{k: _scalar(v) for k, v in (m or {}).items()} for m in items["meta"]],
         index=items.index,
