@@ -141,3 +141,23 @@ def test_coverage_refuses_unknown_attribute(db_url: str) -> None:
         default = outcomes.coverage(session)
     engine.dispose()
     assert set(default["attribute"]) == {"segment"}
+
+
+def test_a_row_now_pending_takes_back_the_outcome_stored_before(db_url: str) -> None:
+    """Re-importing an account as pending kept its earlier "yes" (linkage still counted it)."""
+    from themecoder.storage import outcomes as outcome_store
+
+    engine = make_engine(db_url)
+    init_db(engine)
+    first = "account_id,segment,renewed,renewal_date\nA,smb,yes,2026-03-01\nB,smb,no,2026-03-01\n"
+    again = "account_id,segment,renewed,renewal_date\nA,smb,pending,\n"
+    with session_factory(engine).begin() as session:
+        store(session, ROWS)
+        outcomes.import_outcomes(session, first)
+    with session_factory(engine).begin() as session:
+        done = outcomes.import_outcomes(session, again)
+    with session_factory(engine)() as session:
+        stored = outcome_store.outcomes_frame(session, None)
+    engine.dispose()
+    assert done["pending"] == 1
+    assert sorted(stored["account_id"]) == ["B"]  # B was not in the file: kept

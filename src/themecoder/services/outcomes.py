@@ -69,7 +69,8 @@ def import_outcomes(
 ) -> dict[str, Any]:
     """Import accounts (every row with an account id) and outcome ``outcome`` (rows with a
     value and a date). ``yes``/``true``/``1`` read as 1, ``no``/``false``/``0`` as 0, numbers
-    as themselves, ``pending`` or empty as not decided yet (attributes kept, no outcome).
+    as themselves, ``pending`` or empty as not decided yet (attributes kept, no outcome, and
+    an outcome stored for it before is removed: a mistaken ``yes`` can be taken back).
     With ``user_column`` the outcomes are per user (ids the items' ``user_id`` metadata
     names) and no accounts are stored.
 
@@ -101,6 +102,7 @@ def import_outcomes(
         known = store.known_accounts(session, project_id)
         unknown = "unknown account (no stored item or account names it)"
     accounts, results, errors, pending = [], [], [], 0
+    cleared: list[str] = []
     first_line: dict[str, int] = {}
     for row, line in rows:
         account = (row.get(id_column) or "").strip()
@@ -147,11 +149,13 @@ def import_outcomes(
         accounts.append({"account_id": account, "attributes": attributes})
         if value is None:
             pending += 1
+            cleared.append(account)
         else:
             results.append({"account_id": account, "value": value, "at": at})
     if level == "account":
         store.replace_accounts(session, project_id, accounts)
-    store.replace_outcomes(session, project_id, outcome, results, level)
+    # A subject now pending loses the outcome stored before (a mistaken "yes" corrected).
+    store.replace_outcomes(session, project_id, outcome, results, level, cleared)
     return {
         "level": level,
         "accounts": len(accounts) if level == "account" else 0,

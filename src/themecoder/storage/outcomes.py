@@ -101,10 +101,11 @@ def replace_outcomes(
     name: str,
     rows: Sequence[Mapping[str, Any]],
     level: str = "account",
+    cleared: Sequence[str] = (),
 ) -> None:
     """Store outcomes ``name`` at ``level``, replacing stored ones of the same subjects, name
-    and level."""
-    ids = [str(r["account_id"]) for r in rows]
+    and level; the stored outcome of each subject in ``cleared`` (now pending) is removed."""
+    ids = [str(r["account_id"]) for r in rows] + [str(c) for c in cleared]
     for start in range(0, len(ids), 500):
         session.execute(
             delete(OutcomeRecord).where(
