@@ -76,9 +76,21 @@ def test_themes_are_discovered_listed_edited_and_filtered(api) -> None:
     assert r.status_code == 404
     assert api.client.get("/v1/themes", headers=other).json()["themes"] == []
 
+    # A split (command line only) writes its event in the project's trail as the others do.
+    from themecoder.services import projects
+    from themecoder.services.theme_edits import split
+    from themecoder.storage import make_engine, session_factory
+
+    engine = make_engine(api.settings.db_url)
+    with session_factory(engine)() as session:
+        acme = projects.get_project(session, "acme").id
+    engine.dispose()
+    parts = split(api.settings, a["id"], 2, project_id=acme)
+    assert sum(p.size for p in parts) == merged
+
     events = api.client.get("/v1/audit", headers=api.h("analyst")).json()["events"]
     actions = [e["action"] for e in events]
-    assert {"themes_discover", "theme_rename", "theme_merge"} <= set(actions)
+    assert {"themes_discover", "theme_rename", "theme_merge", "theme_split"} <= set(actions)
 
 
 def test_bad_theme_requests(api) -> None:

@@ -33,6 +33,7 @@ from themecoder.services.theme_store import (
     ThemeView,
     audited,
     current_lineage,
+    live_themes,
     record_events,
     stamped,
     store_session,
@@ -192,18 +193,25 @@ def split(
     *,
     params: ThemeParams | None = None,
     project_id: int | None = None,
+    session: Session | None = None,
+    who: Principal | None = None,
 ) -> list[ThemeView]:
     """Split a theme into ``n`` new themes by clustering its units' stored embeddings.
 
     Its units (and so its past counts) move to the new theme nearest each of them; the
-    split theme is archived, and the lineage records the split.
+    split theme is archived, the lineage records the split and a project's trail the edit.
     """
     from sklearn.cluster import KMeans
 
     p = params or ThemeParams()
-    with store_session(s) as session:
+    with store_session(s, session) as session:
         (theme,) = _get(session, project_id, [theme_id], "active")
-        rows = theme_rows(session, [theme.id])
+        # A theme that took in merged themes owns their units too (their rows stayed on them).
+        merged_in = [old for old, live in live_themes(session).items() if live == theme.id]
+        best: dict[int, tuple[int, int, float, int]] = {}
+        for row in theme_rows(session, [theme.id, *merged_in]):  # by unit, best rank first
+            best.setdefault(row[0], row)
+        rows = list(best.values())
         if len(rows) < 2 * n:
             raise InvalidInput(f"theme {theme.id} has {len(rows)} units, too few to split in {n}")
         unit_ids = [r[0] for r in rows]
@@ -235,7 +243,7 @@ def split(
         event = LineageEvent("split", (theme.code,), codes, lineage.version + 1)
         record_events(session, lineage, [stamped(event)])
         sims = X @ np.array([c.vector for c in children]).T
-        delete_rows(session, [theme.id])
+        delete_rows(session, [theme.id, *merged_in])
         insert_rows(
             session,
             [
@@ -244,6 +252,7 @@ def split(
             ],
         )
         theme.status, theme.version = "archived", theme.version + 1
+        _audit(session, who, project_id, "theme_split", [theme], into=[c.id for c in children])
         return theme_views(session, lineage, children)
 
 
