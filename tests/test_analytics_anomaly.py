@@ -64,3 +64,10 @@ def test_minimum_count_guards_small_series() -> None:
     ts.loc[5, "count"] = 6
     assert len(anomalies(ts)[0]) == 1
     assert anomalies(ts, params=AnomalyParams(min_count=7))[0].empty
+
+
+def test_a_table_too_short_to_test_says_no_test_ran() -> None:
+    """With no period to test it said "Bonferroni-corrected over 1 tests"."""
+    ts = _flat(0, days=2)
+    found, test = anomalies(ts)
+    assert found.empty and "over 0 tests" in test

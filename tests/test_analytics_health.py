@@ -73,3 +73,7 @@ def test_iso_week_bad_input() -> None:
     assert iso_week("2026-w01")[0] == pd.Timestamp("2025-12-29")
     with pytest.raises(InvalidInput):
         iso_week("2026-36")
+    # Well formed but no such week: said so, not "must look like 2026-W36".
+    with pytest.raises(InvalidInput, match="there is no week '2025-W53'; 2025 has weeks 1 to 52"):
+        iso_week("2025-W53")
+    assert iso_week("2026-W53")[0] == pd.Timestamp("2026-12-28")

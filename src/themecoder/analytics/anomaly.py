@@ -72,7 +72,7 @@ def anomalies(
                     "p_value": float(fisher_exact([[x, big_n - x], [c, n - c]])[1]),
                 }
             )
-    m = max(1, len(tests))
+    m = len(tests)  # the correction divides alpha by it; no tests run, nothing corrected
     described = TEST.format(k=p.baseline_periods, m=m, alpha=p.alpha, min_count=p.min_count)
     columns = [
         "period",
@@ -87,5 +87,5 @@ def anomalies(
         "p_value",
     ]
     found = pd.DataFrame(tests, columns=columns)
-    found = found[found["p_value"] < p.alpha / m]
+    found = found[found["p_value"] < p.alpha / max(m, 1)]
     return found.sort_values("p_value").reset_index(drop=True), described

@@ -62,9 +62,15 @@ def iso_week(week: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """``"2026-W36"`` -> (Monday 00:00, next Monday 00:00)."""
     try:
         year, number = week.upper().split("-W")
-        monday = date.fromisocalendar(int(year), int(number), 1)
+        year_n, week_n = int(year), int(number)
     except ValueError:
         raise InvalidInput(f"week must look like 2026-W36, got {week!r}", field="week") from None
+    try:
+        monday = date.fromisocalendar(year_n, week_n, 1)
+    except ValueError:
+        weeks = date(year_n, 12, 28).isocalendar()[1] if 1 <= year_n <= 9999 else None
+        last = f"; {year_n} has weeks 1 to {weeks}" if weeks else ""
+        raise InvalidInput(f"there is no week {week!r}{last}", field="week") from None
     start = pd.Timestamp(monday)
     return start, start + pd.Timedelta(days=7)
 
