@@ -83,3 +83,18 @@ def test_exposure_only_before_outcome_date_and_table_counts() -> None:
     assert risk["rr_corrected"] and risk["small_cell"]
     assert risk["expected"] == "lower"
     assert table.loc["value:positive", "n_with"] == 2  # c and d; a's came after
+
+
+def test_strata_with_nothing_to_compare_give_no_effect_not_nan() -> None:
+    """Every stratum all exposed or all unexposed: the adjusted difference was NaN, with
+    "All-NaN slice" warnings from its bootstrap."""
+    import warnings
+
+    y = np.array([1, 0, 1, 0, 1, 1, 0, 0, 1, 0] * 3, dtype=float)
+    x = np.array([True] * 15 + [False] * 15)
+    strata = np.where(x, "ent", "smb")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = effect(y, x, strata, n_boot=200)
+    assert out["difference"] is None and out["difference_low"] is None
+    assert out["risk_ratio"] is None

@@ -123,7 +123,11 @@ def effect(
     if n1 == 0 or n0 == 0:
         return out
     diff, rr = _rates(y, x, strata, None if strata is not None else w)
-    out["difference"], out["risk_ratio"] = float(diff), float(rr)
+    if not np.isfinite(diff):
+        # No stratum holds exposed and unexposed subjects both: nothing to compare within.
+        return out
+    out["difference"] = float(diff)
+    out["risk_ratio"] = float(rr) if np.isfinite(rr) else None
     out["rr_corrected"] = strata is None and (y1 == 0 or y0 == 0)
     if min(n1, n0) < SMALL_CELL:
         # A bootstrap of a handful of accounts has almost no spread: no CI rather than a
