@@ -123,7 +123,7 @@ def read_text(path: Path, encoding: str) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        other = "latin-1" if codec == "utf-8" else "utf-8"
+        other = _other_encoding(data, codec)
         raise EncodingError(
             f"{path.name} is not valid {encoding} (byte 0x{data[exc.start]:02x} at position "
             f"{exc.start}, line {line}); pass --encoding, e.g. --encoding {other}",
@@ -132,6 +132,24 @@ def read_text(path: Path, encoding: str) -> str:
             position=exc.start,
             line=line,
         ) from exc
+
+
+def _other_encoding(data: bytes, codec: str) -> str:
+    """The encoding to suggest for bytes that ``codec`` cannot decode.
+
+    Bytes 0x80-0x9f are control characters in latin-1 but letters and punctuation (the euro
+    sign, dashes, curly quotes) in Windows-1252, which is what Excel and most Windows tools
+    write; suggesting latin-1 for such a file would turn them into invisible controls.
+    """
+    if codec != "utf-8":
+        return "utf-8"
+    if re.search(rb"[\x80-\x9f]", data):
+        try:
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            return "latin-1"
+        return "cp1252"
+    return "latin-1"
 
 
 def is_speaker_name(name: str) -> bool:

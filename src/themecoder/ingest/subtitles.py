@@ -125,7 +125,9 @@ def _read(path: Path, options: ReadOptions, *, expect_header: bool) -> IngestRes
     for problem in problems:
         problem.source = path.name
     if expect_header and not text.removeprefix("\ufeff").startswith("WEBVTT"):
-        problems.insert(0, IngestProblem(1, "missing 'WEBVTT' header; read anyway", path.name))
+        problems.insert(
+            0, IngestProblem(1, "missing 'WEBVTT' header; read anyway", path.name, skipped=False)
+        )
     items = []
     for number, turn in enumerate(_turns(cues), start=1):
         metadata = {

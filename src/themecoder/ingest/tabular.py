@@ -36,6 +36,9 @@ Row = tuple[int, int | None, Mapping[str, Any]]
 def read_csv(path: Path, options: ReadOptions) -> IngestResult:
     """Read a CSV file with a header row.
 
+    Fields are separated by commas; a header without commas that splits on ``;``, tab or
+    ``|`` into columns naming the text column sets that separator instead.
+
     A record whose field count differs from the header's is reported with the line it starts
     on and skipped; quoted fields may hold commas, doubled quotes and line breaks.
 
@@ -56,7 +59,9 @@ def read_csv(path: Path, options: ReadOptions) -> IngestResult:
     # so that a long answer is read whole.
     if csv.field_size_limit() <= len(text):
         csv.field_size_limit(len(text) + 1)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=_delimiter(text, options), strict=True
+    )
     header: list[str] | None = None
     rows: list[Row] = []
     problems: list[IngestProblem] = []
@@ -180,6 +185,19 @@ def read_parquet(path: Path, options: ReadOptions) -> IngestResult:
         else:
             rows.append((n, None, record))
     return _build(path, list(frame.columns), rows, problems, options)
+
+
+def _delimiter(text: str, options: ReadOptions) -> str:
+    """``,`` unless the header is one comma-free field that splits on ``;``, tab or ``|``
+    into columns naming the text column (a CSV exported with a European-locale Excel)."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if "," in first:
+        return ","
+    for delimiter in (";", "\t", "|"):
+        header = next(csv.reader([first], delimiter=delimiter))
+        if len(header) > 1 and options.text_column in header:
+            return delimiter
+    return ","
 
 
 def _check_header(header: list[str], path: Path) -> list[str]:

@@ -98,7 +98,7 @@ def read_transcript(path: Path, options: ReadOptions) -> IngestResult:
     problems = []
     if turns and all(turn.speaker is None for turn in turns):
         message = "no 'Name: text' speaker turns found; the whole text is one item"
-        problems.append(IngestProblem(None, message, path.name))
+        problems.append(IngestProblem(None, message, path.name, skipped=False))
     problems.extend(interviewer_warning(items, path.name))
     return IngestResult(items, problems, str(path))
 
