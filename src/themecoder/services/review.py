@@ -26,6 +26,7 @@ from themecoder.storage.review import (
     DoubleCodedUnitRecord,
     SuggestionRecord,
     insert_reviewer_code,
+    live_model_code,
     revive_reviewer_code,
 )
 from themecoder.storage.tables import ItemRecord, RunRecord, UnitRecord, utc_now
@@ -248,6 +249,16 @@ def act(
         raise NotFound(f"suggestion {suggestion_id} not found")
     if action == "override":
         _check_override(bucket, polarity, theme_id, add, session, principal.project_id)
+        if (
+            (bucket or s.bucket, polarity or s.polarity) == (s.bucket, s.polarity)
+            and theme_id is None
+            and not add
+        ):
+            raise InvalidInput(
+                f"an override must change the code: suggestion {suggestion_id} already is "
+                f"{s.bucket}/{s.polarity}; approve it to keep it as it is",
+                field="bucket" if bucket is not None else "polarity",
+            )
     elif bucket or polarity or theme_id is not None or add:
         raise InvalidInput(f"{action} takes no bucket, polarity, theme_id or add", field="bucket")
     if s.double_coded and blind_pending(session, [s.unit_id]):
@@ -316,7 +327,8 @@ def add_code(
     """Add a code the model missed to a unit: an approved suggestion of origin "reviewer".
 
     Idempotent: a unit carries an added code at most once per bucket and polarity; adding
-    it again returns the stored code and ``created`` false (the API answers 200, not 201).
+    it again, or adding a code a live model suggestion of the unit already carries, returns
+    the stored code and ``created`` false (the API answers 200, not 201).
     A custom code withdrawn earlier (``custom_codes.withdraw``) is live again.
 
     Args:
@@ -373,10 +385,14 @@ def _new_code(
 ) -> tuple[int, bool]:
     """Store an added code once per unit, bucket and polarity: ``(suggestion id, created)``.
 
-    A code the unit already carries (a twin request, or a race of identical requests) is not
-    stored or audited again; its id comes back with ``created`` false.
+    A code the unit already carries (a twin request, a race of identical requests, or a live
+    model suggestion with that code, pending or decided) is not stored or audited again; its
+    id comes back with ``created`` false.
     """
     unit_id, item_id, double_coded, model_version, codebook_version = where
+    carried = live_model_code(session, unit_id, bucket, polarity)  # no twin beside it
+    if carried is not None:
+        return int(carried), False
     sid, created = insert_reviewer_code(
         session,
         {

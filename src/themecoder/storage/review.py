@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     select,
     text,
     update,
@@ -219,6 +220,23 @@ class ModelVersionRecord(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSONType)
     #: Set when a rollback took the project off this version; it is never rolled back to.
     rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def live_model_code(session: Session, unit_id: int, bucket: str, polarity: str) -> int | None:
+    """The id of the unit's first model suggestion that carries ``bucket``/``polarity`` (its
+    final code where decided) and was not rejected, else None."""
+    return session.scalar(
+        select(SuggestionRecord.id)
+        .where(
+            SuggestionRecord.unit_id == unit_id,
+            SuggestionRecord.origin == "model",
+            SuggestionRecord.state != "rejected",
+            func.coalesce(SuggestionRecord.final_bucket, SuggestionRecord.bucket) == bucket,
+            func.coalesce(SuggestionRecord.final_polarity, SuggestionRecord.polarity) == polarity,
+        )
+        .order_by(SuggestionRecord.id)
+        .limit(1)
+    )
 
 
 def insert_reviewer_code(session: Session, row: dict[str, Any]) -> tuple[int, bool]:
