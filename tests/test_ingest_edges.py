@@ -75,3 +75,16 @@ def test_single_column_csv_keeps_semicolons_in_its_text(tmp_path):
     path.write_text("text\nhello; world\n", encoding="utf-8")
 
     assert [item.text for item in read_items(path).items] == ["hello; world"]
+
+
+def test_a_csv_with_a_header_only_says_so(tmp_path):
+    """A header-only CSV coded 0 items and wrote an empty output without a word."""
+    path = tmp_path / "a.csv"
+    path.write_text("id,text\n", encoding="utf-8")
+
+    result = read_items(path)
+
+    assert result.items == []
+    assert [(p.message, p.skipped) for p in result.problems] == [
+        ("no rows below the header", False)
+    ]

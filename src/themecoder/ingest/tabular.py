@@ -251,11 +251,14 @@ def _build(
     _require(options.text_column, columns, path)
     if options.id_column is not None:
         _require(options.id_column, columns, path)
+    rows = list(rows)
     items = [
         _to_item(row, path.name, options, problems)
         for row in rows
         if _is_text(row, path.name, options, problems)
     ]
+    if not rows and not problems:  # a header only (or an empty table): say so, lose nothing
+        problems.append(IngestProblem(None, "no rows below the header", path.name, skipped=False))
     problems.sort(key=lambda p: p.line or 0)
     return IngestResult(items, problems, str(path))
 
