@@ -21,7 +21,13 @@ from themecoder.labelled import split_of
 from themecoder.review.promotion import delta_ci, has_evidence, should_promote
 from themecoder.services import audit
 from themecoder.services.retrain import Correction, keep_heads, retrain
-from themecoder.storage import ModelVersionRecord, ProjectRecord, make_engine, session_factory
+from themecoder.storage import (
+    ModelVersionRecord,
+    ProjectRecord,
+    init_db,
+    make_engine,
+    session_factory,
+)
 
 SHIPPED = Settings().model_dir
 
@@ -149,3 +155,28 @@ def test_cli_rollback_is_audited(tmp_path: Path) -> None:
         events = audit.trail(s, project.id)
     engine.dispose()
     assert events[-1]["action"] == "rollback" and events[-1]["actor"] == "cli"
+
+
+def test_a_rollback_past_a_version_never_returns_to_it(tmp_path: Path) -> None:
+    """v1, v2, v3 promoted; rolled back to v1; v4 promoted: the next rollback went to v2,
+    the version the admin had skipped, not to v1."""
+    from themecoder.services import models, projects
+
+    db = f"sqlite:///{tmp_path / 'roll.db'}"
+    engine = make_engine(db)
+    init_db(engine)
+    with session_factory(engine).begin() as s:
+        acme = projects.create_project(s, "acme").id
+        for v in ("v1", "v2", "v3"):
+            s.add(ModelVersionRecord(project_id=acme, version=v, path=v, promoted=True, report={}))
+        s.get(ProjectRecord, acme).model_version = "v3"
+    with session_factory(engine).begin() as s:
+        assert models.rollback(s, acme, to="v1")["model_version"] == "v1"
+    with session_factory(engine).begin() as s:
+        s.add(
+            ModelVersionRecord(project_id=acme, version="v4", path="v4", promoted=True, report={})
+        )
+        s.get(ProjectRecord, acme).model_version = "v4"
+    with session_factory(engine).begin() as s:
+        assert models.rollback(s, acme) == {"rolled_back": "v4", "model_version": "v1"}
+    engine.dispose()

@@ -202,7 +202,8 @@ def rollback(
 ) -> dict[str, Any]:
     """Take the project back from its current model to the version promoted before it (or
     ``to``, an earlier promoted version; ``"shipped"`` for the shipped model). Audited as
-    ``rollback``; the rolled-back version is marked and never returned to.
+    ``rollback``; the rolled-back version, and any promoted version ``to`` skips over, is
+    marked and never returned to.
 
     Raises:
         NotFound: No such project, or ``to`` is not an earlier promoted version.
@@ -233,8 +234,11 @@ def rollback(
         if target is None:
             raise NotFound(f"model version {to!r} is not an earlier promoted version")
     gone = project.model_version
-    if current is not None:
-        current.rolled_back_at = utc_now()
+    # Versions passed over on the way back to ``to`` are rolled back with the current one, so
+    # a later rollback never lands on a version the admin chose to skip.
+    skipped = [r for r in earlier if to is not None and (target is None or r.id > target.id)]
+    for r in [*skipped, *([current] if current is not None else [])]:
+        r.rolled_back_at = utc_now()
     project.model_version = target.version if target else None
     project.model_path = target.path if target else None
     now_on = project.model_version or "shipped"
