@@ -54,7 +54,7 @@ def _segments(session: Session, project_id: int | None) -> Iterator[dict[str, An
         codes[c["unit_id"]].append(c)
     themes: dict[int, list[int]] = defaultdict(list)
     live = live_themes(session)  # a merged theme's units are the theme it went into
-    for t in unit_live_themes(session, [u["id"] for u in units]):
+    for t in unit_live_themes(session, [u["id"] for u in units], live):
         themes[t["unit_id"]].append(int(t["theme_id"]))
     for unit in units:
         mine, theirs = codes.get(unit["id"], []), list(themes.get(unit["id"], []))

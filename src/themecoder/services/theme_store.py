@@ -88,20 +88,25 @@ def live_themes(session: Session) -> dict[int, int]:
     return live
 
 
-def unit_live_themes(session: Session, unit_ids: Sequence[int]) -> list[dict[str, Any]]:
+def unit_live_themes(
+    session: Session, unit_ids: Sequence[int], live: dict[int, int] | None = None
+) -> list[dict[str, Any]]:
     """``unit_id, theme_id, label, score, rank`` of the units' live themes, the rows a merge
-    left on a merged theme under the theme it went into (a unit in both keeps its own row)."""
-    live = live_themes(session)
-    own = interop_queries.unit_themes(session, unit_ids)
-    every = interop_queries.unit_themes(session, unit_ids, merged=True)
-    moved = [r for r in every if r["theme_id"] in live]
-    labels = interop_queries.theme_labels(session, sorted({live[r["theme_id"]] for r in moved}))
+    left on a merged theme under the theme it went into (a unit in both keeps its own row).
+    ``live``: :func:`live_themes`, where the caller has it already."""
+    live = live_themes(session) if live is None else live
+    rows = interop_queries.unit_themes(session, unit_ids, merged=True)
+    labels = interop_queries.theme_labels(
+        session, sorted({live[r["theme_id"]] for r in rows if r["theme_id"] in live})
+    )
     out: dict[tuple[int, int], dict[str, Any]] = {}
-    for r in own:
+    for r in sorted(rows, key=lambda r: r["theme_id"] in live):  # the unit's own rows first
+        if r["theme_id"] in live:
+            theme = live[r["theme_id"]]
+            r = {**r, "theme_id": theme, "label": labels[theme]}
+        elif r["status"] == "merged":  # merged into a theme split since: no single live theme
+            continue
         out.setdefault((int(r["unit_id"]), int(r["theme_id"])), r)
-    for r in moved:
-        theme = live[r["theme_id"]]
-        out.setdefault((int(r["unit_id"]), theme), {**r, "theme_id": theme, "label": labels[theme]})
     return list(out.values())
 
 

@@ -134,8 +134,8 @@ def unit_codes(session: Session, project_id: int | None) -> list[dict[str, Any]]
 def unit_themes(
     session: Session, unit_ids: Sequence[int], merged: bool = False
 ) -> list[dict[str, Any]]:
-    """``unit_id, theme_id, label, score, rank`` of the units' live themes (with ``merged``,
-    also the rows a merge left on the merged themes), best rank first."""
+    """``unit_id, theme_id, label, score, rank, status`` of the units' live themes (with
+    ``merged``, also the rows a merge left on the merged themes), best rank first."""
     statuses = ("active", "proposed", "merged") if merged else ("active", "proposed")
     out: list[dict[str, Any]] = []
     ids = list(unit_ids)
@@ -147,6 +147,7 @@ def unit_themes(
                 ThemeRecord.label,
                 UnitThemeRecord.score,
                 UnitThemeRecord.rank,
+                ThemeRecord.status,
             )
             .join(ThemeRecord, ThemeRecord.id == UnitThemeRecord.theme_id)
             .where(
