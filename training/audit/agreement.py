@@ -26,14 +26,19 @@ from themecoder.review.agreement import bootstrap_ci, krippendorff_alpha  # noqa
 FIRST_RELEASE = ("part9", "part10", "part11", "part12")
 
 
-def main() -> None:
-    rows = [json.loads(x) for x in (HERE / "blind_sample.jsonl").read_text().splitlines()]
-    data = HERE.parent / "data"
+def written_units(rows: list[dict]) -> dict[str, dict]:
+    """The training files' units, by ``sha1(text.strip())``, of the files ``rows`` name."""
     written = {}
     for name in sorted({r["file"] for r in rows}):
-        for line in (data / name).read_text(encoding="utf-8").splitlines():
+        for line in (HERE.parent / "data" / name).read_text(encoding="utf-8").splitlines():
             unit = json.loads(line)
             written[hashlib.sha1(unit["text"].strip().encode()).hexdigest()] = unit
+    return written
+
+
+def main() -> None:
+    rows = [json.loads(x) for x in (HERE / "blind_sample.jsonl").read_text().splitlines()]
+    written = written_units(rows)
     print(f"{len(rows)} units; Krippendorff's alpha, writer vs blind coder, 95% bootstrap CI")
     print("| bucket | alpha 4-way | alpha presence |\n|---|---|---|")
     for b in BUCKETS:

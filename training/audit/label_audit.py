@@ -21,7 +21,6 @@ labels: this script reports how many units carry which.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from collections import Counter
@@ -30,17 +29,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
+from agreement import written_units  # noqa: E402 (this folder: the script's own)
+
 from themecoder.domain import BUCKETS  # noqa: E402
 from themecoder.review.agreement import bootstrap_ci, krippendorff_alpha  # noqa: E402
 
 
 def main() -> None:
     rows = [json.loads(x) for x in (HERE / "label_audit.jsonl").read_text().splitlines()]
-    written = {}
-    for name in sorted({r["file"] for r in rows}):
-        for line in (HERE.parent / "data" / name).read_text(encoding="utf-8").splitlines():
-            unit = json.loads(line)
-            written[hashlib.sha1(unit["text"].strip().encode()).hexdigest()] = unit
+    written = written_units(rows)
     print(f"{len(rows)} flagged units; Krippendorff's alpha of bucket presence, 95% bootstrap CI")
     print("| bucket | coder A vs coder B | label before vs coder A | label before vs coder B |")
     print("|---|---|---|---|")
