@@ -3,13 +3,16 @@ reported as clear errors (exit 2, nothing written), never as tracebacks."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from themecoder.cli import app
 from themecoder.codebook import edits
+from themecoder.codebook.model import Code, problem_from_error
 from themecoder.codebook.validate import load_codebook
 from themecoder.errors import InvalidInput
 from themecoder.services import codebook as svc
@@ -69,3 +72,26 @@ def test_a_codebook_that_is_not_utf8_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "UTF-8" in output, output
     result, output = invoke("codebook", "add", bad, "x_code", "--definition", "x", "--no-store")
     assert result.exit_code == 2 and "UTF-8" in output, output
+
+
+def test_validation_errors_become_problems_through_a_public_function():
+    with pytest.raises(ValidationError) as exc:
+        Code(id="Upper", name="U", definition="d", colour="red")
+    problems = [problem_from_error(err) for err in exc.value.errors()]
+    assert [(p.path, p.line) for p in problems] == [("id", None), ("colour", None)]
+    assert "'Upper' is not a valid id" in problems[0].message
+    assert problems[1].message == "unknown field 'colour'"
+    assert problem_from_error.__doc__
+
+
+def test_codebook_modules_import_no_private_names_of_each_other():
+    package = Path(edits.__file__).parent
+    private = [
+        f"{path.name}: {node.module}.{alias.name}"
+        for path in sorted(package.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("themecoder")
+        for alias in node.names
+        if alias.name.startswith("_")
+    ]
+    assert private == []

@@ -13,9 +13,8 @@ from pydantic import ValidationError
 
 from themecoder.codebook.glossary import Glossary
 from themecoder.codebook.lineage import LineageEvent
-from themecoder.codebook.model import Code, Codebook, Examples, Expressions, _problem
+from themecoder.codebook.model import Code, Codebook, Examples, Expressions, problem_from_error
 from themecoder.codebook.validate import ensure_valid
-from themecoder.codebook.yamlio import LineIndex
 from themecoder.errors import InvalidInput
 
 
@@ -51,7 +50,7 @@ def new_code(**fields: object) -> Code:
     try:
         return Code(**fields)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = [_problem(err, LineIndex()) for err in exc.errors()]
+        problems = [problem_from_error(err) for err in exc.errors()]
         text = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in problems)
         raise InvalidInput(f"code {fields.get('id')!r}: {text}") from None
 

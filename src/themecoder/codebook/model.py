@@ -7,7 +7,7 @@ the line of each problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ class Codebook(_Strict):
         try:
             book = cls.model_validate(data)
         except ValidationError as exc:
-            problems = [_problem(err, lines) for err in exc.errors()]
+            problems = [problem_from_error(err, lines) for err in exc.errors()]
             raise CodebookInvalid(problems, source) from None
         book._lines = lines
         return book
@@ -223,7 +223,19 @@ def read_text(path: Path) -> str:
         raise CodebookInvalid([Problem(message, "", line)], str(path)) from None
 
 
-def _problem(err: Any, lines: LineIndex) -> Problem:
+def problem_from_error(err: Mapping[str, Any], lines: LineIndex | None = None) -> Problem:
+    """One pydantic validation error of a codebook model as a :class:`Problem`.
+
+    Args:
+        err: One entry of ``ValidationError.errors()``.
+        lines: Lines of the file the model was read from; none for a model built in code,
+            whose problems then name their field path but no line.
+
+    Returns:
+        The problem in the codebook's words (``unknown field 'x'``, ``missing field 'x'``, an id
+        that is not snake_case), with its field path and line.
+    """
+    lines = lines if lines is not None else LineIndex()
     loc = tuple(err.get("loc", ()))
     message = err.get("msg", "invalid value")
     if err.get("type") == "extra_forbidden":
