@@ -12,11 +12,13 @@ from sklearn.metrics import cohen_kappa_score
 from themecoder.errors import InvalidInput
 from themecoder.review.agreement import (
     BUCKET_LABELS,
+    STATISTICS,
     agreement_report,
     bootstrap_ci,
     cohen_kappa,
     gwet_ac1,
     krippendorff_alpha,
+    min_bootstrap_units,
 )
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: four observers,
@@ -200,3 +202,31 @@ def test_report_categories_fix_ac1_q():
     observed = agreement_report(pairs, n_boot=50)["b"]["ac1"]["value"]
     full = agreement_report(pairs, categories=BUCKET_LABELS, n_boot=50)["b"]["ac1"]["value"]
     assert full > observed
+
+
+def test_too_few_units_for_an_interval():
+    # n ** -n (one unit drawn n times) against the tail (1 - level) / 2
+    assert [min_bootstrap_units(x) for x in (0.5, 0.95, 0.99, 0.999)] == [3, 4, 4, 5]
+    with pytest.raises(InvalidInput, match="level"):
+        min_bootstrap_units(1.0)
+    three = [["risk", "risk"], ["absent", "absent"], ["risk", "absent"]]
+    assert all(math.isnan(x) for x in bootstrap_ci(krippendorff_alpha, three, n_boot=50))
+    low, high = bootstrap_ci(krippendorff_alpha, [*three, ["positive", "positive"]], n_boot=50)
+    assert -1.0 <= low < high <= 1.0
+    assert not math.isnan(bootstrap_ci(krippendorff_alpha, three, n_boot=50, level=0.5)[0])
+
+
+def test_report_on_one_unit_gives_no_interval():
+    pairs = {"agree": [("risk", "risk")], "differ": [("risk", "positive")], "none": []}
+    report = agreement_report(pairs, categories=BUCKET_LABELS, n_boot=50)
+    # AC1 with q fixed is defined on one agreeing pair, but its interval would be [1, 1]
+    assert report["agree"]["ac1"] == {"value": 1.0, "low": None, "high": None}
+    for name in ("alpha", "kappa"):  # no variation: undefined, as before
+        assert report["agree"][name] == dict.fromkeys(("value", "low", "high"))
+    differ = report["differ"]
+    assert differ["n"] == 1 and differ["alpha"]["value"] == 0.0
+    assert all(differ[k]["low"] is None and differ[k]["high"] is None for k in STATISTICS)
+    json.dumps(report, allow_nan=False)
+    four = [("risk", "risk"), ("absent", "absent"), ("risk", "absent"), ("positive", "positive")]
+    entry = agreement_report({"b": four}, categories=BUCKET_LABELS, n_boot=50)["b"]
+    assert all(entry[k]["low"] is not None for k in STATISTICS)

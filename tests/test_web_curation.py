@@ -273,3 +273,65 @@ def test_custom_codes_are_added_and_removed_on_the_review_screen(web) -> None:
     assert (
         c.post(f"/review/units/{unit}/custom", data={**add, "csrf_token": token}).status_code == 403
     )
+
+
+def _alert(r) -> str:
+    """The error page's message; fails on anything but an HTML error page."""
+    assert 400 <= r.status_code < 500, r.status_code
+    assert r.headers["content-type"].startswith("text/html"), r.headers["content-type"]
+    assert "<html" in r.text and '"error":' not in r.text
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', r.text, re.S)
+    assert found, r.text[:500]
+    return found.group(1)
+
+
+def test_bad_input_on_the_code_forms_renders_the_error_page_not_json(web) -> None:
+    token = as_role(web, "admin")
+    c = web.client
+    add = {"csrf_token": token, "code_id": "sso_setup", "definition": "SSO.", "owner": "it"}
+    bad_add = [
+        ({"code_id": "SSO-Setup"}, "code_id: must start with a lower-case letter"),
+        ({"code_id": ""}, "code_id: is required"),
+        ({"definition": ""}, "definition: is required"),
+        ({"parent": "nope", "owner": ""}, "nope"),  # a library error, as before
+    ]
+    for change, message in bad_add:
+        r = c.post("/codebook/add", data={**add, **change})
+        assert r.status_code == 422 and message in _alert(r), change
+    r = c.post("/codebook/rename", data={"csrf_token": token, "old": "x", "new": "Bad Id"})
+    assert r.status_code == 422 and "new: must start with a lower-case letter" in _alert(r)
+    assert "sso_setup" not in web.settings.codebook_path.read_text(encoding="utf-8")
+    token = as_role(web, "reviewer")
+    unit = int(re.search(r'data-unit="(\d+)"', c.get("/review").text).group(1))
+    custom = {"csrf_token": token, "code": "sso_setup", "polarity": "scary"}
+    r = c.post(f"/review/units/{unit}/custom", data=custom)
+    assert r.status_code == 422 and "polarity: Input should be" in _alert(r)
+    r = c.post(f"/review/units/{unit}/custom", data={**custom, "code": "", "polarity": "risk"})
+    assert r.status_code == 422 and "code: is required" in _alert(r)
+    as_role(web, "analyst")
+    assert "bucket: Input should be" in _alert(c.get("/analytics?bucket=nope"))
+    # the API keeps its JSON error body
+    r = c.get("/v1/analytics/timeseries?weighted=maybe", headers=web.h("analyst"))
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+
+
+def test_agreement_on_one_unit_shows_no_interval(api) -> None:
+    r = api.client.patch("/v1/project", headers=api.h(), json={"double_coding_share": 1.0})
+    assert r.status_code == 200
+    api.ingest([{"external_id": "T-1", "text": "The invoice doubled without warning."}])
+    for role, label in (("reviewer", "risk"), ("reviewer2", "positive")):
+        unit = api.client.get("/v1/blind/next", headers=api.h(role)).json()["unit_id"]
+        labels = {"labels": {"pricing_perception": label}}
+        r = api.client.post(f"/v1/blind/{unit}", headers=api.h(role), json=labels)
+        assert r.status_code == 201, r.text
+        assert api.client.get("/v1/blind/next", headers=api.h(role)).status_code == 204
+    report = api.client.get("/v1/agreement", headers=api.h("analyst")).json()
+    pricing = report["human_human"]["pricing_perception"]
+    assert pricing["n"] == 1 and pricing["alpha"]["value"] == 0.0
+    for k in ("alpha", "kappa", "ac1"):
+        assert pricing[k]["low"] is None and pricing[k]["high"] is None, k
+    api.client.cookies.clear()
+    sign_in(api.client, api.keys["analyst"])
+    page = api.client.get("/analytics").text
+    row = re.search(r'<th scope="row">Pricing perception</th>(.*?)</tr>', page, re.S).group(1)
+    assert "[0.00, 0.00]" not in row and "[interval n/a]" in row and "n=1" in row

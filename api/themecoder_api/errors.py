@@ -44,7 +44,8 @@ def error_body(code: str, message: str, fields: list[dict[str, str]] | None = No
     return {"error": {"code": code, "message": message, "fields": fields or []}}
 
 
-def _status(err: ThemecoderError) -> int:
+def status_of(err: ThemecoderError) -> int:
+    """The HTTP status of a library error (500 for one not in :data:`STATUS`)."""
     return next((status for kind, status in STATUS if isinstance(err, kind)), 500)
 
 
@@ -53,25 +54,34 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in parts) or str(loc[0] if loc else "body")
 
 
-async def _library_error(_: Request, err: Exception) -> JSONResponse:
+async def library_error(_: Request, err: Exception) -> JSONResponse:
+    """A :class:`ThemecoderError` as the JSON error body with its status."""
     assert isinstance(err, ThemecoderError)
     field = err.details.get("field")
     fields = [{"field": str(field), "message": err.message}] if field else []
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(err, Unauthorized) else None
     return JSONResponse(
-        error_body(err.code, err.message, fields), status_code=_status(err), headers=headers
+        error_body(err.code, err.message, fields), status_code=status_of(err), headers=headers
     )
 
 
-async def _validation_error(_: Request, err: Exception) -> JSONResponse:
-    assert isinstance(err, RequestValidationError)
-    fields = [
+def validation_fields(err: RequestValidationError) -> list[dict[str, str]]:
+    """Each failed check of a request as ``{"field", "message", "type"}``, fields named as
+    the client sent them (``code_id``, not ``("body", "code_id")``)."""
+    return [
         {
             "field": "body" if e.get("type") == "json_invalid" else _field(tuple(e.get("loc", ()))),
             "message": e["msg"],
+            "type": str(e.get("type", "")),
         }
         for e in err.errors()
     ]
+
+
+async def validation_error(_: Request, err: Exception) -> JSONResponse:
+    """Request validation failures as a 422 JSON error body naming each field."""
+    assert isinstance(err, RequestValidationError)
+    fields = [{"field": f["field"], "message": f["message"]} for f in validation_fields(err)]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
     return JSONResponse(error_body("invalid_input", message, fields), status_code=422)
 
@@ -97,7 +107,7 @@ async def _unexpected(_: Request, err: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
-    app.add_exception_handler(ThemecoderError, _library_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ThemecoderError, library_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -17,7 +18,7 @@ from themecoder.config import Settings
 from themecoder.errors import ThemecoderError
 from themecoder_api import errors
 from themecoder_api.web import auth, browse, curate, review
-from themecoder_api.web.deps import page_error
+from themecoder_api.web.deps import page_error, page_invalid
 from themecoder_api.web.session import Signer
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -28,11 +29,19 @@ async def _error(request: Request, err: Exception) -> object:
     assert isinstance(err, ThemecoderError)
     if getattr(request.state, "page", False):
         return await page_error(request, err)
-    return await errors._library_error(request, err)
+    return await errors.library_error(request, err)
+
+
+async def _invalid(request: Request, err: Exception) -> object:
+    assert isinstance(err, RequestValidationError)
+    if getattr(request.state, "page", False):
+        return await page_invalid(request, err)
+    return await errors.validation_error(request, err)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the pages, their static files, offline API docs, and HTML errors for pages."""
+    """Add the pages, their static files, offline API docs, and HTML errors for pages (library
+    errors and form or query validation alike)."""
     secret = settings.session_secret
     app.state.signer = Signer(
         secret.get_secret_value() if secret else None,
@@ -45,6 +54,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         app.include_router(module.router)
     app.include_router(review.pages_router)
     app.add_exception_handler(ThemecoderError, _error)
+    app.add_exception_handler(RequestValidationError, _invalid)
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def docs() -> HTMLResponse:

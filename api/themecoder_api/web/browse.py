@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from themecoder.services import curation, dashboard, pages
+from themecoder.services import agreement, curation, dashboard, pages
 from themecoder.services.dashboard import DashboardFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import BucketName, RowId
@@ -82,4 +82,12 @@ def analytics_page(
     """Risk and positive signals over time with filters, account health, escalations and
     alerts, and agreement per bucket with the gates."""
     view = dashboard.analytics_view(db, v.who, ctx.codebook, flt.dashboard_filter())
-    return render(request, "analytics.html", v.session, v.who, view=view, filters=flt)
+    return render(
+        request,
+        "analytics.html",
+        v.session,
+        v.who,
+        view=view,
+        filters=flt,
+        min_interval_units=agreement.MIN_INTERVAL_UNITS,
+    )

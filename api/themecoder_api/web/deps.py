@@ -8,14 +8,16 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from themecoder.domain import BUCKETS, POLARITIES
-from themecoder.errors import ThemecoderError, Unauthorized
+from themecoder.errors import InvalidInput, ThemecoderError, Unauthorized
 from themecoder.services.pages import principal_for_key
 from themecoder.services.projects import Principal
 from themecoder_api.deps import Db, check_role
+from themecoder_api.errors import status_of, validation_fields
 from themecoder_api.web.session import Signer, WebSession
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -96,12 +98,29 @@ def render(
 
 async def page_error(request: Request, err: ThemecoderError) -> Response:
     """A library error on a page: sign-in for 401, an error page otherwise."""
-    from themecoder_api.errors import _status
-
     if isinstance(err, Unauthorized):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
     session = browser(request)
     return render(
-        request, "error.html", session, status_code=_status(err), message=err.message, err=err
+        request, "error.html", session, status_code=status_of(err), message=err.message, err=err
     )
+
+
+# Plain words for the checks the page forms declare (see ``web.curate.CodeId``); any other
+# failure keeps pydantic's message.
+FORM_MESSAGES = {
+    "missing": "is required",
+    "string_pattern_mismatch": "must start with a lower-case letter and hold only lower-case "
+    "letters, digits and _",
+}
+
+
+async def page_invalid(request: Request, err: RequestValidationError) -> Response:
+    """A page form or query that fails validation: the error page (422) naming each field,
+    as for a library :class:`InvalidInput`, never the API's JSON body."""
+    problems = [
+        f"{f['field']}: {FORM_MESSAGES.get(f['type'], f['message'])}"
+        for f in validation_fields(err)
+    ]
+    return await page_error(request, InvalidInput("; ".join(problems[:5]) or "invalid input"))

@@ -7,6 +7,9 @@ the coders gave it, ``None`` where a coder gave none. In themecoder a bucket's l
 Undefined statistics are ``nan``, never an exception: the chance term of every coefficient divides
 by the variation in the data, and data with no variation (every value in one category, or no
 pairable values at all) says nothing about reliability. Callers treat ``nan`` as "no evidence".
+So is a bootstrap interval from too few units (:func:`min_bootstrap_units`): the statistic itself
+may be defined on one unit (AC1 with a fixed category set is 1.0 on one agreeing pair), but an
+interval resampled from it is that value twice and would read as certainty.
 """
 
 from __future__ import annotations
@@ -163,6 +166,35 @@ def _take(data: Any, rows: np.ndarray) -> Any:
     return data[rows] if isinstance(data, np.ndarray) else [data[i] for i in rows]
 
 
+def min_bootstrap_units(level: float = 0.95) -> int:
+    """The fewest units from which :func:`bootstrap_ci` gives an interval at ``level``.
+
+    A resample that draws one and the same unit ``n`` times holds that one unit's evidence only,
+    and each of the ``n`` such resamples turns up with probability ``n ** -n``. While that is at
+    least the tail mass ``(1 - level) / 2``, an end of the percentile interval can rest on a single
+    unit: with one unit the interval is the value twice (AC1 1.0 [1, 1]); with two agreeing units
+    and one disagreeing at 95%, the lower end of alpha is the disagreeing unit drawn three times
+    (-0.67). So the minimum is the smallest ``n`` with ``n ** -n < (1 - level) / 2``: 4 units at the
+    95% and 99% levels (3 units: 3.7% each, over the 2.5% tail), 3 at 50%, 5 at 99.9%.
+
+    Args:
+        level: Coverage of the two-sided interval, in ``(0, 1)``.
+
+    Returns:
+        The minimum number of units, at least 2.
+
+    Raises:
+        InvalidInput: ``level`` outside ``(0, 1)``.
+    """
+    if not 0.0 < level < 1.0:
+        raise InvalidInput(f"level must be in (0, 1), got {level}")
+    tail = (1.0 - level) / 2.0
+    n = 2
+    while float(n) ** -n >= tail:
+        n += 1
+    return n
+
+
 def bootstrap_ci(
     stat_fn: Callable[[Any], float],
     data: Sequence[Any] | np.ndarray,
@@ -174,7 +206,9 @@ def bootstrap_ci(
 
     Each replicate draws ``len(data)`` units with replacement (rows, for an array) from
     ``numpy.random.default_rng(seed)``, so the same seed gives the same interval. Replicates where
-    the statistic is undefined (``nan``, e.g. a resample with one category) are left out.
+    the statistic is undefined (``nan``, e.g. a resample with one category) are left out. Below
+    :func:`min_bootstrap_units` units there is no interval: its ends could be a single unit's own
+    statistic.
 
     Args:
         stat_fn: Statistic of a sequence of units (or of an array of rows).
@@ -184,17 +218,16 @@ def bootstrap_ci(
         seed: Seed of the resampling.
 
     Returns:
-        ``(low, high)``; ``(nan, nan)`` when ``data`` is empty or no replicate is defined.
+        ``(low, high)``; ``(nan, nan)`` when ``data`` has fewer than
+        ``min_bootstrap_units(level)`` units (none included) or no replicate is defined.
 
     Raises:
         InvalidInput: ``n_boot < 1`` or ``level`` outside ``(0, 1)``.
     """
     if n_boot < 1:
         raise InvalidInput(f"n_boot must be at least 1, got {n_boot}")
-    if not 0.0 < level < 1.0:
-        raise InvalidInput(f"level must be in (0, 1), got {level}")
     n = len(data)
-    if n == 0:
+    if n < min_bootstrap_units(level):  # also checks ``level``
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
     stats = np.array([stat_fn(_take(data, rng.integers(0, n, size=n))) for _ in range(n_boot)])
@@ -228,7 +261,8 @@ def agreement_report(
     """Alpha, kappa and AC1 with bootstrap intervals, per bucket, for two raters.
 
     Works for any two raters (human-human or model-human). Pairs with a ``None`` are dropped; all
-    three statistics and their intervals use the same resamples (same ``seed``).
+    three statistics and their intervals use the same resamples (same ``seed``). A bucket with
+    fewer than :func:`min_bootstrap_units` pairs gets its values but no intervals.
 
     Args:
         pairs_by_bucket: For each bucket, one ``(rater_a, rater_b)`` label pair per unit.
@@ -240,7 +274,8 @@ def agreement_report(
 
     Returns:
         ``{bucket: {"n": pairs used, "alpha": {"value", "low", "high"}, "kappa": {...},
-        "ac1": {...}}}``. Undefined numbers are ``None`` so the report is strict JSON.
+        "ac1": {...}}}``. Undefined numbers (a statistic with no variation to measure, an
+        interval from too few pairs) are ``None`` so the report is strict JSON.
 
     Raises:
         InvalidInput: A label outside ``categories``, or a bad ``n_boot`` / ``level``.

@@ -5,7 +5,8 @@ suggestions, never each other's labels. Each gives every bucket a label ("absent
 polarity). From these the service computes, per bucket, human-human agreement (the two
 reviewers) and model-human agreement (the model's codes at ingest against the first reviewer,
 so each unit counts once), with Krippendorff's alpha, Cohen's kappa and Gwet's AC1 and
-bootstrap 95% intervals (:func:`themecoder.review.agreement.agreement_report`). A bucket's
+bootstrap 95% intervals (:func:`themecoder.review.agreement.agreement_report`; none below
+:data:`MIN_INTERVAL_UNITS` units, where they would rest on a single unit). A bucket's
 gate is open while the lower bound of its model-human alpha is at or above the project's
 threshold (:func:`themecoder.review.gating.gate_buckets`).
 """
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import Conflict, InvalidInput, NotFound
-from themecoder.review.agreement import BUCKET_LABELS, agreement_report
+from themecoder.review.agreement import BUCKET_LABELS, agreement_report, min_bootstrap_units
 from themecoder.review.gating import gate_buckets
 from themecoder.services import audit
 from themecoder.services.projects import DEFAULT_PROJECT_SETTINGS, Principal
@@ -35,6 +36,9 @@ from themecoder.storage.tables import CodeRecord, UnitRecord, utc_now
 
 CODERS_PER_UNIT = 2
 N_BOOT = 1000
+LEVEL = 0.95
+#: A bucket with fewer double-coded units gets its statistics but no intervals.
+MIN_INTERVAL_UNITS = min_bootstrap_units(LEVEL)
 _cache: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 
@@ -199,7 +203,7 @@ def agreement(session: Session, project_id: int) -> dict[str, Any]:
             _cache.move_to_end(key)
             return _cache[key]
     human, machine = agreement_pairs(session, project_id)
-    options = {"categories": BUCKET_LABELS, "n_boot": N_BOOT, "seed": 0}
+    options = {"categories": BUCKET_LABELS, "n_boot": N_BOOT, "level": LEVEL, "seed": 0}
     model_human = agreement_report(machine, **options)
     report = {
         "human_human": agreement_report(human, **options),
@@ -233,6 +237,7 @@ def double_coding_status(session: Session, project_id: int) -> dict[str, int]:
 
 __all__ = [
     "CODERS_PER_UNIT",
+    "MIN_INTERVAL_UNITS",
     "agreement",
     "agreement_pairs",
     "complete_units",
