@@ -246,6 +246,42 @@ def test_code_transcript_keeps_interviewer_turns_uncoded(tmp_path, db_url, shipp
     assert (overview["n_items"], overview["n_coded_items"]) == (5, 2)
 
 
+@pytest.mark.model
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_unit_level_keeps_uncoded_turns_in_document_order(tmp_path, db_url, shipped, suffix):
+    """Interviewer turns were left out of --level unit output (--level item keeps them)."""
+    transcript = tmp_path / "interview.txt"
+    transcript.write_text(
+        "Interviewer: Is the new pricing a problem?\n"
+        "Dana: The per-seat pricing doubles our bill and support never answers.\n"
+        "Interviewer: Would you renew the contract?\n"
+        "Dana: We're evaluating other vendors before the contract ends.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / f"units{suffix}"
+
+    result, output = invoke("code", transcript, "--level", "unit", "--out", out, "--no-store")
+
+    assert result.exit_code == 0, output
+    if suffix == ".csv":
+        with out.open(encoding="utf-8", newline="") as fh:
+            units = [{**u, "coded": u["coded"] == "True"} for u in csv.DictReader(fh)]
+    else:
+        units = read_jsonl(out)
+        assert len({frozenset(u) for u in units}) == 1  # the same keys, coded or not
+    ids = [f"interview:{n:03d}" for n in range(1, 5)]
+    assert list(dict.fromkeys(u["item_id"] for u in units)) == ids
+    questions = [u for u in units if not u["coded"]]
+    assert [(q["item_id"], q["speaker"], q["text"]) for q in questions] == [
+        (ids[0], "Interviewer", "Is the new pricing a problem?"),
+        (ids[2], "Interviewer", "Would you renew the contract?"),
+    ]
+    for question in questions:  # the whole turn, with no bucket
+        assert (int(question["start"]), int(question["end"])) == (0, len(question["text"]))
+        assert not question.get("buckets") and not question.get("pricing_perception")
+    assert all(u["coded"] for u in units if u["speaker"] != "Interviewer")
+
+
 # -- bad input ----------------------------------------------------------------------------
 
 
@@ -277,6 +313,33 @@ def test_missing_text_column_lists_the_columns_found(tmp_path, db_url):
 
     assert result.exit_code == 2
     assert "'text'" in output and "columns: ticket_id, body" in output
+
+
+def test_an_empty_file_is_an_input_error_saying_so(tmp_path, db_url):
+    """An empty JSONL file said "column 'text' not found; columns: ", listing nothing."""
+    source = tmp_path / "empty.jsonl"
+    source.write_text("", encoding="utf-8")
+
+    result, output = invoke("code", source, "--no-store")
+
+    assert result.exit_code == 2
+    assert "empty.jsonl has no records" in output and "missing_column" not in output
+
+
+@pytest.mark.model
+def test_a_duplicate_id_is_a_warning_on_both_records_not_a_skip(tmp_path, db_url, shipped):
+    """Both rows were coded, yet the console said the duplicate id was skipped."""
+    rows = [("A", "The export keeps timing out."), ("A", "Billing charged us twice.")]
+    source = write_csv(tmp_path / "d.csv", rows)
+    out = tmp_path / "d.jsonl"
+
+    result, output = invoke("code", source, "--id-column", "id", "--no-store", "--out", out)
+
+    assert result.exit_code == 0, output
+    warning = "duplicate id 'A' on lines 2 and 3: both records are kept"
+    assert f"warning d.csv: {warning}" in output and "skipped" not in output
+    assert output.count(warning) == 1  # not printed again for each record
+    assert [any(warning in w for w in r["warnings"]) for r in read_jsonl(out)] == [True, True]
 
 
 @pytest.mark.model

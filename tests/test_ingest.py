@@ -346,6 +346,50 @@ def test_transcript_without_speakers_is_one_item_with_a_problem(tmp_path):
     assert "no 'Name: text' speaker turns" in result.problems[0].message
 
 
+def test_transcript_speakers_differing_in_case_or_spacing_are_one_speaker(tmp_path):
+    path = tmp_path / "call.txt"
+    path.write_text(
+        "Sam: Hi there, thanks for joining.\nSAM: Sure thing. The export is slow.\n"
+        "SAM  : Still slow.\nInterviewer: ok\nDana  Lee: Fine.\nDANA LEE: Really.\n",
+        encoding="utf-8",
+    )
+
+    result = read_items(path)
+
+    speakers = ["Sam", "Sam", "Sam", "Interviewer", "Dana Lee", "Dana Lee"]  # first spellings
+    assert [item.speaker for item in result.items] == speakers
+    assert [item.metadata["speaker"] for item in result.items] == speakers
+    skipped = read_items(path, skip_speakers=["  SAM "]).items
+    assert [item.coded for item in skipped] == [False, False, False, False, True, True]
+    skipped = read_items(path, skip_speakers=["dana   lee"]).items
+    assert [item.coded for item in skipped] == [True, True, True, False, False, False]
+
+
+def test_transcript_header_interviewer_matches_any_case(tmp_path):
+    path = tmp_path / "call.txt"
+    path.write_text(
+        "# interviewer: sam\n\nSam: How is it going?\nSAM: And the export?\nDana: Slow.\n"
+        "DANA: Very slow.\n",
+        encoding="utf-8",
+    )
+
+    result = read_items(path)
+
+    assert [(item.speaker, item.coded) for item in result.items] == [
+        ("Sam", False), ("Sam", False), ("Dana", True), ("Dana", True),
+    ]  # fmt: skip
+    assert result.problems == []
+
+
+def test_transcript_warning_counts_a_speaker_once_whatever_its_case(tmp_path):
+    path = tmp_path / "call.txt"
+    path.write_text("Sam: Hi.\nSAM: The export is slow.\nDana: Same here.\n", encoding="utf-8")
+
+    (problem,) = read_items(path).problems
+
+    assert problem.message.startswith("2 speakers ('Sam', 'Dana')")
+
+
 # --- subtitles -------------------------------------------------------------------------------
 
 
@@ -377,6 +421,25 @@ def test_vtt_bad_cue_is_a_problem_with_its_line():
     )
     # No header names the interviewer of this two-speaker call: coded whole, with a warning.
     assert len(result.problems) == 2 and "'Sam', 'Dana Lee'" in result.problems[1].message
+
+
+def test_vtt_cues_of_one_speaker_in_another_case_merge(tmp_path):
+    path = tmp_path / "call.vtt"
+    path.write_text(
+        "WEBVTT\n\n00:00.000 --> 00:02.000\n<v Dana Lee>It was slow.\n\n"
+        "00:02.000 --> 00:04.000\n<v DANA  LEE>Then better.\n\n"
+        "00:04.000 --> 00:06.000\nInterviewer: Thanks.\n\n"
+        "00:06.000 --> 00:08.000\nDANA LEE: Bye.\n",
+        encoding="utf-8",
+    )
+
+    result = read_items(path, skip_speakers=["DANA LEE"])
+
+    assert [(item.speaker, item.text, item.coded) for item in result.items] == [
+        ("Dana Lee", "It was slow. Then better.", False),
+        ("Interviewer", "Thanks.", False),
+        ("Dana Lee", "Bye.", False),
+    ]
 
 
 def test_srt_name_prefixes_and_unlabelled_cues_continue_the_speaker():
@@ -463,5 +526,5 @@ def test_duplicate_ids_are_reported(tmp_path):
 
     assert [item.text for item in result.items] == ["a", "b"]
     assert [p.message for p in result.problems] == [
-        "duplicate id '1' (first in dupes.csv); ids should be unique"
+        "duplicate id '1' on lines 2 and 3: both records are kept; ids should be unique"
     ]

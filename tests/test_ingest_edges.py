@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
-from themecoder.errors import EncodingError
+from themecoder.errors import EncodingError, MissingColumn, NoRecords
 from themecoder.ingest import read_items
 
 
@@ -88,3 +89,94 @@ def test_a_csv_with_a_header_only_says_so(tmp_path):
     assert [(p.message, p.skipped) for p in result.problems] == [
         ("no rows below the header", False)
     ]
+
+
+def test_a_duplicate_id_is_a_warning_naming_its_lines_not_a_skip(tmp_path):
+    """Both rows were coded, yet the id was reported as skipped, with no line."""
+    path = tmp_path / "d.csv"
+    path.write_text("id,text\nA,one\nB,two\nA,three\nA,four\n", encoding="utf-8")
+
+    result = read_items(path, id_column="id")
+
+    assert [item.text for item in result.items] == ["one", "two", "three", "four"]
+    [problem] = result.problems
+    assert problem.message == (
+        "duplicate id 'A' on lines 2, 4 and 5: all 3 records are kept; ids should be unique"
+    )
+    assert (problem.skipped, problem.item_ids, problem.source) == (False, ("A",), "d.csv")
+
+
+def test_an_id_shared_by_two_files_is_a_warning_naming_both(tmp_path):
+    (tmp_path / "a.csv").write_text("id,text\nA,one\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text('{"id": "A", "text": "two"}\n', encoding="utf-8")
+
+    [problem] = read_items(tmp_path, id_column="id").problems
+
+    assert "duplicate id 'A' in a.csv and b.jsonl" in problem.message
+    assert (problem.skipped, problem.item_ids) == (False, ("A",))
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("e.jsonl", ""),
+        ("e.jsonl", "\n  \n\n"),
+        ("e.csv", ""),
+        ("e.csv", "\n\n"),
+        ("e.parquet", None),
+    ],
+)
+def test_an_empty_file_says_it_has_no_records(tmp_path, name, content):
+    """An empty JSONL file said "column 'text' not found; columns: " (an empty list)."""
+    path = tmp_path / name
+    if content is None:
+        pd.DataFrame().to_parquet(path)
+    else:
+        path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(NoRecords, match=f"^{name} has no records$") as info:
+        read_items(path)
+    assert not isinstance(info.value, MissingColumn)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("call.txt", "", "has no turns"),
+        ("call.txt", "# account_id: ACC-1\n# interviewer: Dana\n\n", "has no turns"),
+        ("call.vtt", "WEBVTT\n\n", "has no cues"),
+        ("call.vtt", "", "has no cues"),
+        ("call.srt", "\n", "has no cues"),
+    ],
+)
+def test_an_empty_transcript_or_subtitle_file_is_an_error(tmp_path, name, content, says):
+    """An empty transcript or subtitle file gave 0 items and no message."""
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(NoRecords, match=f"^{name} {says}"):
+        read_items(path)
+
+
+def test_an_empty_file_in_a_folder_is_skipped_and_the_rest_read(tmp_path):
+    (tmp_path / "a.csv").write_text("text\nThe export keeps timing out.\n", encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text("", encoding="utf-8")
+    (tmp_path / "c.vtt").write_text("WEBVTT\n", encoding="utf-8")
+
+    result = read_items(tmp_path)
+
+    assert [item.text for item in result.items] == ["The export keeps timing out."]
+    assert [(p.source, p.message, p.skipped) for p in result.problems] == [
+        ("b.jsonl", "b.jsonl has no records", True),
+        ("c.vtt", "c.vtt has no cues", True),
+    ]
+
+
+def test_a_jsonl_file_of_bad_lines_reports_them_not_a_missing_column(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text("{oops\n[1]\n", encoding="utf-8")
+
+    result = read_items(path)
+
+    assert result.items == []
+    assert [(p.line, p.skipped) for p in result.problems] == [(1, True), (2, True)]

@@ -151,6 +151,41 @@ def test_long_text_is_masked_in_pieces(masker: PiiMasker) -> None:
     assert out.endswith("Ask [PERSON] at [EMAIL].") and len(out) < len(text)
 
 
+@pytest.mark.model
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Café au lait with the team was nice.",  # tagged a noun
+        "Bill me monthly please.",  # a verb
+        "Jasmine tea was lovely.",  # modifies a lower-case noun
+        "I love the Jasmine tea.",
+        "Frank feedback: the UI is slow.",
+        "We manage the Porto office account.",
+    ],
+)
+def test_a_common_word_the_parse_reads_as_a_word_is_not_a_name(
+    masker: PiiMasker, text: str
+) -> None:
+    assert masker.mask(text).text == text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Bill was very helpful.", "[PERSON] was very helpful."),
+        ("I told Sam about the export.", "I told [PERSON] about the export."),
+        ("Grace fixed the export in a day.", "[PERSON] fixed the export in a day."),
+        ("We met Mark at the conference.", "We met [PERSON] at the conference."),
+        ("Thanks Mark, great help.", "Thanks [PERSON], great help."),
+    ],
+)
+def test_a_dictionary_word_used_as_a_name_is_still_masked(
+    masker: PiiMasker, text: str, masked: str
+) -> None:
+    assert masker.mask(text).text == masked
+
+
 def test_a_name_found_in_one_turn_is_masked_in_the_other_turns(rules: PiiMasker) -> None:
     from themecoder.domain import Item
     from themecoder.pipeline.pii_items import Policy, mask_each
@@ -173,3 +208,23 @@ def test_a_name_found_in_one_turn_is_masked_in_the_other_turns(rules: PiiMasker)
         Item(id="t2", text="Dave is a great name for a dog.", source="t.csv"),
     ]
     assert [m.item.text for m in mask_each(rows, rules, Policy())][1] == rows[1].text
+
+
+def test_speaker_labels_differing_in_case_or_spacing_are_one_pseudonym(rules: PiiMasker) -> None:
+    from themecoder.domain import Item
+    from themecoder.pipeline.pii_items import Policy, mask_each
+
+    labels = ["Sam", "SAM", " sam  ", "Dana (Northwind)", "DANA  (northwind)", "Interviewer"]
+    items = [
+        Item(id=f"iv:{i}", text="The export is slow.", speaker=label, source="iv.txt")
+        for i, label in enumerate(labels)
+    ]
+    speakers = [m.item.speaker for m in mask_each(items, rules, Policy())]
+    assert speakers == [
+        "[SPEAKER 1]",
+        "[SPEAKER 1]",
+        "[SPEAKER 1]",
+        "[SPEAKER 2] (Northwind)",  # the first spelling's parenthesised part
+        "[SPEAKER 2] (Northwind)",
+        "Interviewer",
+    ]

@@ -116,8 +116,11 @@ def code(
         )
     for problem in run.problems:
         source = getattr(problem, "source", None) or input
-        if not problem.skipped:  # on the file's records too (their warnings)
-            console.print(f"warning {source}: {problem.message}", style="yellow", markup=False)
+        if not problem.skipped:  # on the records it is about too (their warnings)
+            line = f" line {problem.line}" if problem.line else ""
+            console.print(
+                f"warning {source}{line}: {problem.message}", style="yellow", markup=False
+            )
             continue
         where = f"line {problem.line}" if problem.line else "input"
         console.print(f"skipped {source} {where}: {problem.message}", style="yellow", markup=False)

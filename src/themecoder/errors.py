@@ -32,6 +32,12 @@ class MissingColumn(InvalidInput):
     code = "missing_column"
 
 
+class NoRecords(InvalidInput):
+    """A file holds nothing to code: no row, object, turn or cue (a folder read skips it)."""
+
+    code = "no_records"
+
+
 class NotFound(ThemecoderError):
     """A named thing (model, item, file) does not exist."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from themecoder.domain import BUCKETS, BucketCode, ItemResult, UnitResult
+from themecoder.domain import BUCKETS, BucketCode, ItemResult, Unit, UnitResult
 
 
 def bucket_record(code: BucketCode) -> dict[str, Any]:
@@ -54,7 +54,8 @@ def item_record(res: ItemResult, model_version: str, with_text: bool = False) ->
 
 
 def unit_record(res: ItemResult, unit: UnitResult, model_version: str) -> dict[str, Any]:
-    """One record per coding unit (``--level unit``), with offsets into the item text."""
+    """One record per coding unit (``--level unit``), with offsets into the item text; an item
+    kept but not coded is one such record (see ``records``)."""
     return {
         "item_id": res.item.id,
         "unit": unit.unit.index,
@@ -67,6 +68,7 @@ def unit_record(res: ItemResult, unit: UnitResult, model_version: str) -> dict[s
         "language": unit.language,
         **theme_refs(unit),
         "speaker": res.item.speaker,
+        "coded": res.item.coded,
         "metadata": res.item.metadata,
         "model_version": model_version,
     }
@@ -75,17 +77,41 @@ def unit_record(res: ItemResult, unit: UnitResult, model_version: str) -> dict[s
 def records(
     results: list[ItemResult], level: str, model_version: str, with_text: bool = False
 ) -> list[dict[str, Any]]:
-    """Records of ``level`` (``item`` or ``unit``); unit records always hold their text."""
-    if level == "unit":
-        return [unit_record(r, u, model_version) for r in results for u in r.units]
-    return [item_record(r, model_version, with_text) for r in results]
+    """Records of ``level`` (``item`` or ``unit``); unit records always hold their text.
+
+    At ``unit`` level an item kept but not coded (an interviewer turn) has no units; it is one
+    record of its whole text with no buckets, so the answers keep the questions they follow.
+    """
+    if level != "unit":
+        return [item_record(r, model_version, with_text) for r in results]
+    themed = any(u.themes is not None for r in results for u in r.units)
+    return [
+        unit_record(r, u, model_version)
+        for r in results
+        for u in (r.units if r.item.coded else [_whole_item(r, themed)])
+    ]
+
+
+def _whole_item(res: ItemResult, themed: bool) -> UnitResult:
+    """An uncoded item as one unit, with the item's aggregates and, where the coded units have
+    ``themes``, an empty list of them, so that its record has the same keys as theirs."""
+    item = res.item
+    return UnitResult(
+        unit=Unit(item.id, 0, 0, len(item.text), item.text),
+        buckets=[],
+        sentiment=res.sentiment,
+        sentiment_score=res.sentiment_score,
+        expression=res.expression,
+        language=res.language,
+        themes=[] if themed else None,
+    )
 
 
 def flat_row(record: dict[str, Any]) -> dict[str, Any]:
     """A record flattened to one CSV/DataFrame row: a polarity and confidence per bucket."""
     row: dict[str, Any] = {
         k: record[k]
-        for k in ("id", "item_id", "unit", "start", "end", "text", "speaker")
+        for k in ("id", "item_id", "unit", "start", "end", "text", "speaker", "coded")
         if k in record
     }
     row["sentiment"] = record["sentiment"]["label"]

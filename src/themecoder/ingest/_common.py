@@ -9,14 +9,14 @@ from __future__ import annotations
 import codecs
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from themecoder.domain import Item
+from themecoder.domain import Item, speaker_key
 from themecoder.errors import EncodingError, InvalidInput
 
 #: Speaker labels that always mean the interviewer in transcripts and subtitles.
@@ -47,7 +47,8 @@ _NOT_SPEAKERS = frozenset(
 
 @dataclass
 class IngestProblem:
-    """A record that could not be read; the rest of its file still was.
+    """A record that could not be read (the rest of its file still was), or a warning about
+    records that were read.
 
     Attributes:
         line: 1-based physical line where the record starts, or None when the problem is not
@@ -55,13 +56,15 @@ class IngestProblem:
         message: What is wrong, fit to show a user.
         source: Name of the file the problem is in (tells files apart when a directory is read).
         skipped: Whether records were left out; False for a warning about records that were
-            all read (a transcript whose interviewer was not identified).
+            all read (a transcript whose interviewer was not identified, a duplicate id).
+        item_ids: Ids of the items a warning is about; empty when it is about its whole file.
     """
 
     line: int | None
     message: str
     source: str | None = None
     skipped: bool = True
+    item_ids: tuple[str, ...] = ()
 
 
 @dataclass
@@ -87,7 +90,8 @@ class ReadOptions:
         text_column: Tabular column holding the text.
         id_column: Tabular column holding ids; None numbers rows instead.
         encoding: Text encoding of every text-based format.
-        skip_speakers: Casefolded speaker names whose turns are kept but not coded.
+        skip_speakers: Speaker names, as :func:`~themecoder.domain.speaker_key` gives them, whose
+            turns are kept but not coded.
         role_column: Tabular column holding the writer's role, or None to ignore roles.
         id_prefix: Put before generated row ids (``"tickets:"`` when a directory is read).
     """
@@ -170,6 +174,16 @@ def is_speaker_name(name: str) -> bool:
     return all(w[0].isupper() or w[0].isdigit() or w in _NAME_PARTICLES for w in words[1:])
 
 
+def first_spellings(labels: Iterable[str | None]) -> dict[str, str]:
+    """``{speaker_key(label): label}`` with each speaker's first spelling in ``labels``, the
+    name shown for all of that speaker's turns."""
+    spellings: dict[str, str] = {}
+    for label in labels:
+        if label:
+            spellings.setdefault(speaker_key(label), label)
+    return spellings
+
+
 def is_interviewer(
     speaker: str | None, skip_speakers: frozenset[str], interviewer: str | None = None
 ) -> bool:
@@ -177,7 +191,7 @@ def is_interviewer(
 
     Args:
         speaker: The turn's speaker label, if any.
-        skip_speakers: Casefolded names the caller asked to skip.
+        skip_speakers: Names the caller asked to skip, matched as :func:`speaker_key` does.
         interviewer: The transcript header's ``interviewer`` value, if any.
 
     Returns:
@@ -185,8 +199,8 @@ def is_interviewer(
     """
     if not speaker:
         return False
-    key = speaker.strip().casefold()
-    if key in skip_speakers or key in INTERVIEWER_NAMES:
+    key = speaker_key(speaker)
+    if key in INTERVIEWER_NAMES or key in {speaker_key(name) for name in skip_speakers}:
         return True
     return interviewer is not None and same_person(speaker, interviewer)
 
@@ -209,7 +223,7 @@ def same_person(speaker: str, name: str) -> bool:
 def interviewer_warning(items: list[Item], source: str) -> list[IngestProblem]:
     """A problem naming the speakers when a transcript has two or more speakers and none of
     its turns was identified as the interviewer's (every turn would be coded)."""
-    speakers = list(dict.fromkeys(it.speaker for it in items if it.speaker))
+    speakers = list(first_spellings(it.speaker for it in items).values())
     if len(speakers) < 2 or any(not it.coded for it in items if it.speaker):
         return []
     names = ", ".join(repr(s) for s in speakers[:6]) + (", ..." if len(speakers) > 6 else "")

@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from themecoder.errors import InvalidInput, NotFound
+from themecoder.domain import speaker_key
+from themecoder.errors import InvalidInput, NoRecords, NotFound
 from themecoder.ingest._common import IngestProblem, IngestResult, ReadOptions
 from themecoder.ingest.subtitles import read_srt, read_vtt
 from themecoder.ingest.tabular import read_csv, read_jsonl, read_parquet
@@ -67,12 +68,15 @@ def read_items(
 
     Returns:
         The items and the problems of every file read. Records that cannot be read are
-        problems, not errors; so are ids that occur more than once.
+        problems, not errors; an id that occurs more than once is a warning (its records are
+        all kept), attached to the items that share it.
 
     Raises:
         NotFound: ``path`` does not exist.
         InvalidInput: The format is unknown or cannot be inferred, or a directory holds no
             supported file.
+        NoRecords: A file (not a directory's) holds nothing to code; in a directory such a
+            file is a problem and the rest is read.
         MissingColumn: A tabular file lacks ``text_column`` or ``id_column``.
         EncodingError: A file is not valid in ``encoding``.
 
@@ -95,7 +99,7 @@ def read_items(
         text_column=text_column,
         id_column=id_column,
         encoding=encoding,
-        skip_speakers=frozenset(name.strip().casefold() for name in skip_speakers),
+        skip_speakers=frozenset(speaker_key(name) for name in skip_speakers),
         role_column=role_column,
     )
     wanted = format.lower() if format is not None else None
@@ -146,19 +150,31 @@ def _read_directory(root: Path, wanted: str | None, options: ReadOptions) -> Ing
         )
     result = IngestResult([], [], str(root))
     for file in files:
-        part = _READERS[infer_format(file)](file, replace(options, id_prefix=f"{file.stem}:"))
+        try:
+            part = _READERS[infer_format(file)](file, replace(options, id_prefix=f"{file.stem}:"))
+        except NoRecords as exc:  # one empty file does not stop the folder: say so, go on
+            result.problems.append(IngestProblem(None, exc.message, file.name))
+            continue
         result.items.extend(part.items)
         result.problems.extend(part.problems)
     return result
 
 
 def _duplicate_ids(result: IngestResult) -> list[IngestProblem]:
-    seen: dict[str, str | None] = {}
-    problems = []
+    """A warning per id that items of two or more files share, attached to those items (a
+    file's own repeated ids are its reader's to report, with their lines)."""
+    files_by_id: dict[str, dict[str, None]] = {}
     for item in result.items:
-        if item.id in seen:
-            message = f"duplicate id {item.id!r} (first in {seen[item.id]}); ids should be unique"
-            problems.append(IngestProblem(None, message, item.source))
-        else:
-            seen[item.id] = item.source
+        files_by_id.setdefault(item.id, {})[item.source or result.source] = None
+    problems = []
+    for item_id, found in files_by_id.items():
+        files = list(found)
+        if len(files) > 1:
+            message = (
+                f"duplicate id {item_id!r} in {', '.join(files[:-1])} and {files[-1]}: every "
+                "record with it is kept; ids should be unique"
+            )
+            problems.append(
+                IngestProblem(None, message, files[-1], skipped=False, item_ids=(item_id,))
+            )
     return problems

@@ -1,9 +1,10 @@
 """Subtitle readers (WebVTT and SubRip), parsed by hand.
 
 A cue names its speaker with a WebVTT voice tag (``<v Dana>text``) or a ``Name: text`` prefix;
-a cue that names no speaker continues the previous one. Consecutive cues from one speaker are
-merged into one turn whose text is the cue texts joined with single spaces (markup removed,
-so there are no stable offsets: ``source_offset`` is None).
+a cue that names no speaker continues the previous one. Labels that differ only in case or
+spacing ("Sam", "SAM") are one speaker, shown as first spelt. Consecutive cues from one
+speaker are merged into one turn whose text is the cue texts joined with single spaces (markup
+removed, so there are no stable offsets: ``source_offset`` is None).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from themecoder.domain import Item
+from themecoder.domain import Item, speaker_key
+from themecoder.errors import NoRecords
 from themecoder.ingest._common import (
     SPEAKER_PATTERN,
     IngestProblem,
@@ -68,6 +70,7 @@ def read_vtt(path: Path, options: ReadOptions) -> IngestResult:
 
     Raises:
         EncodingError: The file is not valid in ``options.encoding``.
+        NoRecords: The file holds no cue, valid or not.
     """
     return _read(path, options, expect_header=True)
 
@@ -85,6 +88,7 @@ def read_srt(path: Path, options: ReadOptions) -> IngestResult:
 
     Raises:
         EncodingError: The file is not valid in ``options.encoding``.
+        NoRecords: The file holds no cue, valid or not.
     """
     return _read(path, options, expect_header=False)
 
@@ -148,6 +152,8 @@ def _read(path: Path, options: ReadOptions, *, expect_header: bool) -> IngestRes
                 source=path.name,
             )
         )
+    if not items and not any(p.skipped for p in problems):  # no cue, good or bad
+        raise NoRecords(f"{path.name} has no cues", path=str(path))
     problems.extend(interviewer_warning(items, path.name))
     return IngestResult(items, problems, str(path))
 
@@ -188,11 +194,15 @@ def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
 
 
 def _turns(cues: list[Cue]) -> list[_Turn]:
+    """Merge runs of cues from one speaker into turns; labels that differ only in case or
+    spacing name one speaker, shown as first spelt."""
     turns: list[_Turn] = []
+    spellings: dict[str, str] = {}
     speaker: str | None = None
     for cue in cues:
         for named, text in _segments(cue.payload):
-            speaker = named or speaker
+            if named:
+                speaker = spellings.setdefault(speaker_key(named), named)
             if turns and turns[-1].speaker == speaker:
                 turns[-1].texts.append(text)
                 turns[-1].end = cue.end

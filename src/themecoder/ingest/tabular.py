@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from themecoder.domain import Item
-from themecoder.errors import InvalidInput, MissingColumn
+from themecoder.domain import Item, speaker_key
+from themecoder.errors import InvalidInput, MissingColumn, NoRecords
 from themecoder.ingest._common import (
     MAX_NESTING,
     STAFF_ROLES,
@@ -53,6 +53,7 @@ def read_csv(path: Path, options: ReadOptions) -> IngestResult:
         EncodingError: The file is not valid in ``options.encoding``.
         MissingColumn: The text or id column is not in the header.
         InvalidInput: The header names a column twice.
+        NoRecords: The file has no records.
     """
     text = read_text(path, options.encoding).removeprefix("\ufeff")
     # csv's per-field limit (128 KiB by default) is process-wide; raise it, never lower it,
@@ -97,9 +98,7 @@ def read_csv(path: Path, options: ReadOptions) -> IngestResult:
             )
             continue
         rows.append((row_no, line, dict(zip(header, record, strict=True))))
-    if header is None:
-        return IngestResult([], [IngestProblem(None, "file is empty", path.name)], str(path))
-    return _build(path, header, rows, problems, options)
+    return _build(path, header or [], rows, problems, options)
 
 
 def read_jsonl(path: Path, options: ReadOptions) -> IngestResult:
@@ -118,6 +117,7 @@ def read_jsonl(path: Path, options: ReadOptions) -> IngestResult:
     Raises:
         EncodingError: The file is not valid in ``options.encoding``.
         MissingColumn: No object has the text column, or the id column.
+        NoRecords: The file has no records (it is empty or holds only blank lines).
     """
     text = read_text(path, options.encoding).removeprefix("\ufeff")
     columns: dict[str, None] = {}
@@ -161,7 +161,7 @@ def read_parquet(path: Path, options: ReadOptions) -> IngestResult:
         One item per row.
 
     Raises:
-        InvalidInput: The file is not readable Parquet.
+        InvalidInput: The file is not readable Parquet, or has neither columns nor rows.
         MissingColumn: The text or id column is not in the file.
     """
     # pandas is only needed here; importing it lazily keeps ``import themecoder`` fast
@@ -248,19 +248,57 @@ def _build(
     problems: list[IngestProblem],
     options: ReadOptions,
 ) -> IngestResult:
+    rows = list(rows)
+    if not columns and not rows:  # no header, object or column to look for the text in
+        return _nothing_read(path, problems)
     _require(options.text_column, columns, path)
     if options.id_column is not None:
         _require(options.id_column, columns, path)
-    rows = list(rows)
-    items = [
-        _to_item(row, path.name, options, problems)
+    kept = [
+        (row, _to_item(row, path.name, options, problems))
         for row in rows
         if _is_text(row, path.name, options, problems)
     ]
     if not rows and not problems:  # a header only (or an empty table): say so, lose nothing
         problems.append(IngestProblem(None, "no rows below the header", path.name, skipped=False))
+    problems.extend(_duplicate_ids(kept, path.name))
     problems.sort(key=lambda p: p.line or 0)
-    return IngestResult(items, problems, str(path))
+    return IngestResult([item for _, item in kept], problems, str(path))
+
+
+def _nothing_read(path: Path, problems: list[IngestProblem]) -> IngestResult:
+    """The result of a file without a readable record: its bad records when it had some (each
+    reported and skipped), else an error, since an empty file is no table to code."""
+    if not problems:
+        raise NoRecords(f"{path.name} has no records", path=str(path))
+    return IngestResult([], problems, str(path))
+
+
+def _duplicate_ids(kept: list[tuple[Row, Item]], source: str) -> list[IngestProblem]:
+    """A warning per id that rows of one file share, attached to their items: each of the rows
+    is still read, not skipped."""
+    rows_by_id: dict[str, list[Row]] = {}
+    for row, item in kept:
+        rows_by_id.setdefault(item.id, []).append(row)
+    return [
+        IngestProblem(
+            None, _duplicate_message(item_id, rows), source, skipped=False, item_ids=(item_id,)
+        )
+        for item_id, rows in rows_by_id.items()
+        if len(rows) > 1
+    ]
+
+
+def _duplicate_message(item_id: str, rows: list[Row]) -> str:
+    """``duplicate id 'A' on lines 2 and 3: both records are kept; ...`` (rows for Parquet)."""
+    kind = "lines" if rows[0][1] is not None else "rows"  # a Parquet row has no line
+    places = [str(n if line is None else line) for n, line, _ in rows]
+    listed = ", ".join(places[:-1]) + " and " + places[-1]
+    count = "both" if len(rows) == 2 else f"all {len(rows)}"
+    return (
+        f"duplicate id {item_id!r} on {kind} {listed}: {count} records are kept; "
+        "ids should be unique"
+    )
 
 
 def _is_text(row: Row, source: str, options: ReadOptions, problems: list[IngestProblem]) -> bool:
@@ -293,7 +331,7 @@ def _to_item(row: Row, source: str, options: ReadOptions, problems: list[IngestP
     speaker = _as_text(metadata.get("speaker")) or None
     role = metadata.get(options.role_column) if options.role_column else None
     staff = isinstance(role, str) and role.strip().casefold() in STAFF_ROLES
-    skipped = speaker is not None and speaker.strip().casefold() in options.skip_speakers
+    skipped = speaker is not None and speaker_key(speaker) in options.skip_speakers
     return Item(
         id=item_id,
         text=_text(values.get(options.text_column)),

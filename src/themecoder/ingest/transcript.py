@@ -13,7 +13,8 @@ Header lines (``# key: value``) come first; their keys go into every item's meta
 header's ``interviewer`` matches turns by name or first name ("Dana (Northwind)" turns under
 "interviewer: Dana Whitfield (Northwind Research)"); those turns are kept but not coded. A turn
 starts at a line opening with an optional ``[hh:mm:ss]`` / ``[mm:ss]`` timestamp, a speaker
-label and a colon; any other line continues the current turn. When the first turn carries a
+label and a colon; any other line continues the current turn. Labels that differ only in case
+or spacing ("Sam", "SAM") are one speaker, shown as first spelt. When the first turn carries a
 timestamp, later turns must too, so that prose such as "Then she said: fine" stays in its turn.
 
 Each item's text is the exact slice of the decoded file holding the turn (continuation lines
@@ -28,12 +29,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from themecoder.domain import Item
+from themecoder.domain import Item, speaker_key
+from themecoder.errors import NoRecords
 from themecoder.ingest._common import (
     SPEAKER_PATTERN,
     IngestProblem,
     IngestResult,
     ReadOptions,
+    first_spellings,
     interviewer_warning,
     is_interviewer,
     is_speaker_name,
@@ -71,9 +74,12 @@ def read_transcript(path: Path, options: ReadOptions) -> IngestResult:
 
     Raises:
         EncodingError: The file is not valid in ``options.encoding``.
+        NoRecords: The file holds no text outside its header.
     """
     text = read_text(path, options.encoding)
     header, turns = parse_transcript(text)
+    if not turns:
+        raise NoRecords(f"{path.name} has no turns (no text outside its header)", path=str(path))
     interviewer = header.get("interviewer")
     items = []
     for number, turn in enumerate(turns, start=1):
@@ -111,7 +117,8 @@ def parse_transcript(text: str) -> tuple[dict[str, str], list[Turn]]:
 
     Returns:
         The header as ``{key: value}`` (keys lower-cased, spaces as underscores) and the turns
-        in order, with offsets into ``text``.
+        in order, with offsets into ``text``. Labels differing only in case or spacing name
+        one speaker, under its first spelling ("Sam:" then "SAM:" are both "Sam").
     """
     header: dict[str, str] = {}
     turns: list[Turn] = []
@@ -143,6 +150,10 @@ def parse_transcript(text: str) -> tuple[dict[str, str], list[Turn]]:
             turns[-1].start, turns[-1].end = line_start, line_end
         else:
             turns[-1].end = line_end
+    spellings = first_spellings(turn.speaker for turn in turns)
+    for turn in turns:
+        if turn.speaker:
+            turn.speaker = spellings[speaker_key(turn.speaker)]
     return header, turns
 
 

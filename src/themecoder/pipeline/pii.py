@@ -6,6 +6,8 @@ typed placeholder (``[EMAIL]``, ``[URL]``, ``[IBAN]``, ``[CARD]``, ``[PHONE]``, 
 ``[ADDRESS]``, ``[PERSON]``). Names come from spaCy's NER, from a few unambiguous cues ("my
 name is ...", "thanks ...,", "spoke to ...") and from names the caller passes in (a
 transcript's speakers); a name found once is masked wherever else it occurs in the text.
+An entity that is one capitalised dictionary word is kept only where the parse reads it as a
+name, not as the word ("Bill me monthly", "Café au lait", "Jasmine tea" are not names).
 
 Unlike :mod:`themecoder.pipeline.redact`, which hides data only from the model, this runs before
 anything is stored, so what is kept, served and exported is the masked text. The
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -204,20 +207,26 @@ class PiiMasker:
         self.allow = tuple(allow)
         self._allow = {a.lower() for a in allow} | DEFAULT_ALLOW
         self._nlp: Any = None
+        self._ner_pipes: list[str] = []
+        self._syntax_pipes: list[str] = []
+        self._lexicon: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     @property
     def nlp(self) -> Any:
+        """The whole spaCy pipeline (``None`` without a model); each pass enables what it needs."""
         if self._nlp is None and self.spacy_model:
             import spacy
 
             nlp = spacy.load(self.spacy_model)
-            keep = {"ner"}
-            if "ner" in nlp.pipe_names and _listens(nlp.get_pipe("ner")):
-                keep.add("tok2vec")  # a shared tok2vec (md/lg pipelines); sm's NER has its own
-            self._nlp = spacy.load(
-                self.spacy_model, exclude=[p for p in nlp.pipe_names if p not in keep]
-            )
+            listens = "ner" in nlp.pipe_names and _listens(nlp.get_pipe("ner"))
+            # md/lg pipelines' NER reads a shared tok2vec; sm's NER has its own.
+            self._ner_pipes = [
+                p for p in nlp.pipe_names if p == "ner" or (listens and p == "tok2vec")
+            ]
+            self._syntax_pipes = [p for p in nlp.pipe_names if p not in ("ner", "lemmatizer")]
+            self._lexicon = _lexicon(nlp)
+            self._nlp = nlp
         return self._nlp
 
     def mask(self, text: str, names: Sequence[str] = ()) -> MaskedText:
@@ -246,17 +255,53 @@ class PiiMasker:
         return out
 
     def _ner(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
-        if self.nlp is None:
+        nlp = self.nlp
+        if nlp is None:
             return [[] for _ in texts]
         pieces = [(i, off, chunk) for i, t in enumerate(texts) for off, chunk in _chunks(t or "")]
         with self._lock:
-            docs = list(self.nlp.pipe([chunk for *_, chunk in pieces], batch_size=64))
+            with nlp.select_pipes(enable=self._ner_pipes):
+                docs = list(nlp.pipe([chunk for *_, chunk in pieces], batch_size=64))
+            common = self._common_words(docs)
         out: list[list[tuple[int, int]]] = [[] for _ in texts]
-        for (i, off, _), doc in zip(pieces, docs, strict=True):
+        for (i, off, _), doc, drop in zip(pieces, docs, common, strict=True):
             out[i].extend(
-                (off + e.start_char, off + e.end_char) for e in doc.ents if e.label_ == "PERSON"
+                (off + e.start_char, off + e.end_char)
+                for e in doc.ents
+                if e.label_ == "PERSON" and e.start_char not in drop
             )
         return out
+
+    def _common_words(self, docs: list[Any]) -> list[set[int]]:
+        """For each NER doc, the offsets of the PERSON entities that are a common word used as
+        one ("Café au lait", "Bill me monthly", "the Jasmine tea"), not as a name.
+
+        Only a single capitalised word that is also in the pipeline's dictionary
+        (:func:`_lexicon`) is in doubt: its capital may be all the entity rests on. Texts with
+        such a word are parsed, and the tagger and parser decide (:func:`_used_as_word`).
+        """
+        doubt = {
+            n: {e.start_char for e in doc.ents if self._in_doubt(e)} for n, doc in enumerate(docs)
+        }
+        doubt = {n: starts for n, starts in doubt.items() if starts}
+        out: list[set[int]] = [set() for _ in docs]
+        if not doubt:
+            return out
+        with self.nlp.select_pipes(enable=self._syntax_pipes):
+            parsed = self.nlp.pipe([docs[n].text for n in doubt], batch_size=64)
+            for (n, starts), doc in zip(doubt.items(), parsed, strict=True):
+                out[n] = {t.idx for t in doc if t.idx in starts and _used_as_word(t)}
+        return out
+
+    def _in_doubt(self, entity: Any) -> bool:
+        """Whether an entity is a PERSON that is one capitalised dictionary word."""
+        word = entity.text
+        return (
+            entity.label_ == "PERSON"
+            and len(entity) == 1
+            and word[:1].isupper()
+            and _fold(word) in self._lexicon
+        )
 
     def _names(
         self, text: str, known: Sequence[str], ner: list[tuple[int, int]]
@@ -297,6 +342,33 @@ def _listens(component: Any) -> bool:
     """Whether a spaCy component reads a shared ``tok2vec`` (through a listener layer)."""
     model = getattr(component, "model", None)
     return model is not None and any("listener" in layer.name for layer in model.walk())
+
+
+def _lexicon(nlp: Any) -> frozenset[str]:
+    """The common words of a pipeline, accent-folded: its rule lemmatizer's index (WordNet's
+    nouns, verbs, adjectives and adverbs for English). Empty where the pipeline lacks the
+    index or a tagger and parser to tell a word's use, so no entity is ever in doubt."""
+    if not {"tagger", "parser", "lemmatizer"} <= set(nlp.pipe_names):
+        return frozenset()
+    lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+    if lookups is None or not lookups.has_table("lemma_index"):
+        return frozenset()
+    return frozenset(_fold(w) for words in lookups.get_table("lemma_index").values() for w in words)
+
+
+def _fold(word: str) -> str:
+    """``word`` lower-cased without accents ("Café" -> "cafe")."""
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c)
+    )
+
+
+def _used_as_word(token: Any) -> bool:
+    """Whether the parse reads a capitalised word as a common word: not tagged a proper noun
+    ("Bill me monthly", "Café au lait"), or modifying a lower-case noun ("Jasmine tea", "the
+    Porto office account")."""
+    compound = token.dep_ == "compound" and token.head.text[:1].islower()
+    return token.pos_ != "PROPN" or compound
 
 
 class NullMasker:

@@ -5,8 +5,9 @@ speakers of the other items of the same source (a transcript's turns) are masked
 they occur in the text; so is a name found in the text of one turn of a transcript (by NER or
 a cue: "our data analyst, Marit,") in its other turns ("a trial for Marit").
 A speaker label becomes a pseudonym numbered in order of appearance within its source
-("Dana (Northwind)" -> "[SPEAKER 1] (Northwind)"), so who said what stays readable; role
-labels ("Interviewer", "Agent") are kept.
+("Dana (Northwind)" -> "[SPEAKER 1] (Northwind)"), so who said what stays readable; labels that
+differ only in case or spacing ("Sam", "SAM") get one pseudonym; role labels ("Interviewer",
+"Agent") are kept.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from themecoder.domain import Item
+from themecoder.domain import Item, speaker_key
 from themecoder.pipeline.pii import MaskedText, name_variants, occurrences
 
 #: Metadata keys the readers fill with people's names (transcripts); always masked.
@@ -66,7 +67,7 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
     for it in items:
         by_source.setdefault(it.source, set()).update(names_of(it, p))
     names = [sorted(by_source[it.source]) for it in items]
-    pseudonyms = _pseudonyms(items)
+    speakers = _pseudonyms(items)
     texts = [it.text or "" for it in items]
     masked = masker.mask_many(texts, names)
     # A name found in one turn of a transcript is known in its other turns too (only between
@@ -93,10 +94,9 @@ def mask_each(items: Sequence[Item], masker: Any, p: Policy) -> list[MaskedItem]
         ):
             masked[i] = m
     out = []
-    for it, m, known in zip(items, masked, names, strict=True):
+    for it, m, known, speaker in zip(items, masked, names, speakers, strict=True):
         meta = dict(it.metadata or {})
         changed_meta = {}
-        speaker = pseudonyms.get((it.source, it.speaker), it.speaker)
         for key in p.personal:
             if key == "speaker" and it.speaker and meta.get(key) == it.speaker:
                 value = speaker
@@ -138,17 +138,27 @@ def mask_items(
     return [d.item for d in done], originals
 
 
-def _pseudonyms(items: Sequence[Item]) -> dict[tuple[Any, str], str]:
-    """``{(source, speaker label): "[SPEAKER n] (rest)"}`` for every label naming a person."""
-    out: dict[tuple[Any, str], str] = {}
+def _pseudonyms(items: Sequence[Item]) -> list[str | None]:
+    """Each item's speaker label as stored: ``"[SPEAKER n] (rest)"`` for a label naming a
+    person, numbered per source in order of appearance; role labels and ``None`` as they are.
+
+    Labels that differ only in case or spacing are one speaker ("Sam", "SAM "), under the
+    pseudonym made from the first spelling.
+    """
+    out: list[str | None] = []
+    made: dict[tuple[Any, str], str] = {}
     count: dict[Any, int] = {}
     for it in items:
         label = it.speaker
-        if not label or (it.source, label) in out or not name_variants([label]):
+        if not label or not name_variants([label]):
+            out.append(label)
             continue
-        count[it.source] = count.get(it.source, 0) + 1
-        rest = " ".join(re.findall(r"\([^)]*\)", label))
-        out[(it.source, label)] = f"[SPEAKER {count[it.source]}]" + (f" {rest}" if rest else "")
+        key = (it.source, speaker_key(label))
+        if key not in made:
+            count[it.source] = count.get(it.source, 0) + 1
+            rest = " ".join(re.findall(r"\([^)]*\)", label))
+            made[key] = f"[SPEAKER {count[it.source]}]" + (f" {rest}" if rest else "")
+        out.append(made[key])
     return out
 
 

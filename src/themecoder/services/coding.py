@@ -132,11 +132,16 @@ def code_path(
 
 
 def _file_warnings(results: list[ItemResult], problems: list[IngestProblem]) -> None:
-    """Put each warning about a whole file (records read, none skipped) on its items' results,
-    so the output file carries it, not only the console."""
+    """Put each warning (records read, none skipped) on the results of the items it is about,
+    or of every item of its file, so the output file carries it, not only the console."""
     by_source: dict[str, list[str]] = {}
+    by_id: dict[str, list[str]] = {}
     for p in problems:
-        if not p.skipped and p.source:
+        if p.skipped:
+            continue
+        for item_id in p.item_ids:
+            by_id.setdefault(item_id, []).append(p.message)
+        if p.source and not p.item_ids:
             by_source.setdefault(p.source, []).append(p.message)
     for r in results:
-        r.warnings.extend(by_source.get(r.item.source or "", []))
+        r.warnings.extend(by_source.get(r.item.source or "", []) + by_id.get(r.item.id, []))
