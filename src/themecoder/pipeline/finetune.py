@@ -13,6 +13,7 @@ count give the same adapter bit for bit (the weights are rounded to fp16 on save
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -178,7 +179,7 @@ class EncoderFineTuner:
     ) -> EncoderFineTuner:
         """Train the adapter on ``st`` (a loaded SentenceTransformer, left unchanged)."""
         import torch
-        from peft import get_peft_model, get_peft_model_state_dict
+        from peft import get_peft_model_state_dict
 
         n = len(texts)
         w = np.ones(n, np.float32) if sample_weight is None else np.asarray(sample_weight)
@@ -186,7 +187,7 @@ class EncoderFineTuner:
             torch.manual_seed(self.seed)
             base = st[0].auto_model
             self.targets_ = lora_targets(base)
-            model = get_peft_model(base, _peft_config(self.rank, self.alpha, self.targets_))
+            model = _with_lora(base, _peft_config(self.rank, self.alpha, self.targets_))
             dim = base.config.hidden_size
             heads = torch.nn.ModuleDict(
                 {
@@ -309,10 +310,20 @@ class EncoderFineTuner:
         return out
 
 
+def _with_lora(base: Any, config: Any) -> Any:
+    """``base`` wrapped with LoRA layers, without the FutureWarning peft's wrapper triggers by
+    reading transformers' deprecated ``is_gradient_checkpointing`` (printed on every load)."""
+    from peft import get_peft_model
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+        return get_peft_model(base, config)
+
+
 def apply_adapter(st: Any, arrays: dict[str, np.ndarray], config: dict[str, Any]) -> Any:
     """Merge a stored adapter into ``st``'s transformer, in place; returns ``st``."""
     import torch
-    from peft import get_peft_model, set_peft_model_state_dict
+    from peft import set_peft_model_state_dict
 
     state = {
         k.removeprefix(PREFIX): torch.from_numpy(v.astype(np.float32))
@@ -323,7 +334,7 @@ def apply_adapter(st: Any, arrays: dict[str, np.ndarray], config: dict[str, Any]
         return st
     base = st[0].auto_model
     targets = config.get("targets", TARGETS)
-    model = get_peft_model(base, _peft_config(int(config["rank"]), float(config["alpha"]), targets))
+    model = _with_lora(base, _peft_config(int(config["rank"]), float(config["alpha"]), targets))
     set_peft_model_state_dict(model, state)
     st[0].auto_model = model.merge_and_unload()
     st[0].auto_model.eval()
