@@ -83,3 +83,18 @@ def test_export_is_cached_and_reused(onnx_coder) -> None:
     assert np.allclose(vectors, fast.embedder.encode(TEXTS[:2]), atol=1e-6)
     # Another adapter (here: none) is another file.
     assert make_embedder(s, base=True).path != fast.embedder.path
+
+
+@pytest.mark.model
+def test_loading_the_encoder_prints_no_progress_bar_or_warning(capfd, recwarn) -> None:
+    """Every CLI run on the torch path printed transformers' "Loading weights" bar and peft's
+    FutureWarning about ``is_gradient_checkpointing``."""
+    from transformers.utils import logging as hf_logging
+
+    from themecoder.coder import Coder
+
+    Coder.load(Settings(encoder_runtime="torch")).embedder.encode(TEXTS[:1])
+
+    assert "Loading weights" not in capfd.readouterr().err
+    assert not [w for w in recwarn if issubclass(w.category, FutureWarning)]
+    assert hf_logging.is_progress_bar_enabled()  # switched back on after the load

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,8 @@ class SentenceTransformerEmbedder:
 
             path = resolve_model_path(self.model, self.local_dir)
             try:
-                self._st = SentenceTransformer(path, device=self.device)
+                with _quiet_loading():
+                    self._st = SentenceTransformer(path, device=self.device)
             except (OSError, ValueError) as exc:
                 hint = " (run `bash scripts/mpnet.sh` or `make install`)" if "mpnet" in path else ""
                 raise ModelUnavailable(
@@ -153,6 +155,21 @@ def quantize_encoder(st: Any) -> Any:
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=UserWarning)
         return quantize_dynamic(st.eval(), spec, dtype=torch.qint8, inplace=True)
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """transformers' "Loading weights" progress bar off while a model loads (it went to
+    every CLI run's output), then as it was."""
+    from transformers.utils import logging as hf_logging
+
+    was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_on:
+            hf_logging.enable_progress_bar()
 
 
 def make_embedder(
