@@ -23,7 +23,9 @@ Project = Annotated[str, typer.Option("--project", "-p", help="Project slug.")]
 
 projects_app = typer.Typer(no_args_is_help=True, help="Create projects (workspaces).")
 keys_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke API keys.")
-models_app = typer.Typer(no_args_is_help=True, help="Retrain a project's model from reviews.")
+models_app = typer.Typer(
+    no_args_is_help=True, help="Retrain, list and roll back a project's models."
+)
 
 
 def _factory(db: str | None) -> sessionmaker[Session]:
@@ -177,7 +179,12 @@ def revoke_key(
 def retrain(
     project: Project,
     tolerance: Annotated[
-        float, typer.Option(help="Non-inferiority margin on each bucket's F1 change (95% CI).")
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,  # as POST /v1/models/retrain: a margin over 1 would promote anything
+            help="Non-inferiority margin on each bucket's F1 change (95% CI), 0 to 1.",
+        ),
     ] = 0.05,
     db: Db = None,
 ) -> None:
@@ -206,6 +213,31 @@ def retrain(
     console.print(f"model in use: {report['model_version']}")
 
 
+@models_app.command("list")
+def list_models(project: Project, db: Db = None) -> None:
+    """The project's trained versions, newest first: promoted, rolled back, in use.
+
+    Example: themecoder models list -p acme
+    """
+    from themecoder.services import models, projects
+
+    with _errors(), _factory(db)() as session:
+        p = projects.get_project(session, project)
+        rows = models.list_versions(session, p.id)
+        in_use = p.model_version or "shipped"
+    table = Table(title=f"models of {project}")
+    for col in ("version", "created", "promoted", "state", "macro-F1 delta"):
+        table.add_column(col)
+    for v in rows:
+        state = "in use" if v["in_use"] else "rolled back" if v["rolled_back"] else ""
+        deltas = (v["report"] or {}).get("deltas") or {}
+        delta = f"{sum(deltas.values()) / len(deltas):+.4f}" if deltas else ""
+        promoted = "yes" if v["promoted"] else "no"
+        table.add_row(v["version"], v["created_at"][:19], promoted, state, delta)
+    out.print(table)
+    console.print(f"model in use: {in_use}")
+
+
 @models_app.command("rollback")
 def rollback(
     project: Project,
@@ -220,6 +252,8 @@ def rollback(
     """
     from themecoder.services import models, projects
 
+    store = _settings(db).project_models_dir
     with _errors(), _factory(db).begin() as session:
-        out = models.rollback(session, projects.get_project(session, project).id, to=to)
+        p = projects.get_project(session, project)
+        out = models.rollback(session, p.id, to=to, store=store)
     console.print(f"rolled back {out['rolled_back']}; model in use: {out['model_version']}")

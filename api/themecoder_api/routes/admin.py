@@ -93,13 +93,15 @@ def list_models(db: Db, who: Admin) -> ModelListPublic:
         413,
         422,
         s404="to_version is not an earlier promoted version.",
-        s409="The project uses the shipped model.",
+        s409="The project uses the shipped model, or the version is missing from the store.",
     ),
 )
-def rollback(body: RollbackRequest, db: Db, who: Admin) -> RollbackPublic:
+def rollback(body: RollbackRequest, ctx: Ctx, db: Db, who: Admin) -> RollbackPublic:
     """Take the project back to the model promoted before the current one (or to
-    ``to_version``, or ``"shipped"``); audited."""
-    out = models.rollback(db, who.project_id, who, to=body.to_version)
+    ``to_version``, or ``"shipped"``); audited. A version missing from the model store is
+    refused (409)."""
+    store = ctx.settings.project_models_dir
+    out = models.rollback(db, who.project_id, who, to=body.to_version, store=store)
     db.commit()
     return RollbackPublic.model_validate(out)
 

@@ -19,6 +19,7 @@ from typing import Any
 from themecoder.coder import Coder
 from themecoder.config import Settings
 from themecoder.domain import Item, ItemResult
+from themecoder.errors import ModelUnavailable
 
 
 class LockedCoder:
@@ -135,6 +136,21 @@ class CoderRegistry:
     def _key(self, path: str | Path | None) -> str:
         return str(self.resolve(path))
 
+    @staticmethod
+    def _load(s: Any, shared: Any, *, project_model: bool) -> Coder:
+        """Load a coder; a project's promoted model missing from the store names the store's
+        setting (the shipped model's hint, THEMECODER_MODEL_DIR, would mislead)."""
+        try:
+            return Coder.load(s, embedder=shared)
+        except ModelUnavailable as exc:
+            if not project_model:
+                raise
+            raise ModelUnavailable(
+                f"the project's model is not in the model store ({s.model_dir}); restore it "
+                "there, point THEMECODER_PROJECT_MODELS_DIR at the store, or roll back to "
+                "'shipped' (themecoder models rollback --to shipped)"
+            ) from exc
+
     @property
     def embedder(self) -> Any:
         """The shared embedding model (loads the default coder if none is loaded yet)."""
@@ -147,7 +163,7 @@ class CoderRegistry:
             if key not in self._coders:
                 shared = next(iter(self._coders.values())).coder.embedder if self._coders else None
                 s = self.settings.model_copy(update={"model_dir": Path(key)})
-                coder = Coder.load(s, embedder=shared)
+                coder = self._load(s, shared, project_model=path is not None)
                 copies = [
                     Coder.load(s, embedder=e)
                     for e in self._copy_embedders or [None] * (self.replicas - 1)

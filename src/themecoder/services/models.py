@@ -198,16 +198,27 @@ def list_versions(session: Session, project_id: int) -> list[dict[str, Any]]:
 
 
 def rollback(
-    session: Session, project_id: int, actor: Principal | None = None, to: str | None = None
+    session: Session,
+    project_id: int,
+    actor: Principal | None = None,
+    to: str | None = None,
+    *,
+    store: Path | None = None,
 ) -> dict[str, Any]:
     """Take the project back from its current model to the version promoted before it (or
     ``to``, an earlier promoted version; ``"shipped"`` for the shipped model). Audited as
     ``rollback``; the rolled-back version, and any promoted version ``to`` skips over, is
     marked and never returned to.
 
+    Args:
+        store: The model store (``settings.project_models_dir``); when given, a target version
+            whose artifact is not in it is refused, so a moved store never leaves the project
+            on a model that cannot load with its good version marked rolled back.
+
     Raises:
         NotFound: No such project, or ``to`` is not an earlier promoted version.
-        Conflict: The project is on the shipped model: nothing to roll back.
+        Conflict: The project is on the shipped model: nothing to roll back; or the target's
+            artifact is missing from ``store``.
     """
     project = session.get(ProjectRecord, project_id, with_for_update=True)
     if project is None:
@@ -233,6 +244,14 @@ def rollback(
         target = next((r for r in earlier if r.version == to), None)
         if target is None:
             raise NotFound(f"model version {to!r} is not an earlier promoted version")
+    if target is not None and store is not None:
+        folder = Path(store) / target.path
+        if not (folder / "config.json").is_file():
+            raise Conflict(
+                f"model version {target.version!r} is not in the model store (no {folder}); "
+                "restore it there or point THEMECODER_PROJECT_MODELS_DIR at the store, or "
+                "roll back to 'shipped'"
+            )
     gone = project.model_version
     # Versions passed over on the way back to ``to`` are rolled back with the current one, so
     # a later rollback never lands on a version the admin chose to skip.

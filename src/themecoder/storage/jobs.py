@@ -179,5 +179,18 @@ def finish(
 
 
 def release(session: Session, job_id: int, owner: str) -> bool:
-    """Give a job back to the queue (its worker is stopping); it resumes from its checkpoint."""
-    return _update_held(session, job_id, owner, state="queued", owner=None, lease_expires_at=None)
+    """Give a job back to the queue (its worker is stopping); it resumes from its checkpoint.
+
+    The claim is given back too: a worker that stopped cleanly did not abandon the job, so
+    rolling restarts never count towards ``job_max_attempts`` (the job would otherwise be
+    failed, its remaining items dropped, after a later single crash).
+    """
+    return _update_held(
+        session,
+        job_id,
+        owner,
+        state="queued",
+        owner=None,
+        lease_expires_at=None,
+        attempts=JobRecord.attempts - 1,
+    )

@@ -1,0 +1,62 @@
+"""Job journeys a user hits around restarts: a worker stopped cleanly gives its claim back, so
+rolling restarts never count as abandoning the job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from themecoder.config import Settings
+from themecoder.services import jobs, projects
+from themecoder.services.codebook import load as load_codebook
+from themecoder.services.intake import IncomingItem
+from themecoder.services.jobs import JobEnv, Stopped
+from themecoder.services.worker import Worker
+from themecoder.storage import init_db, make_engine, session_factory
+from themecoder.storage import jobs as store
+from themecoder.storage.review import JobRecord
+from themecoder.storage.tables import utc_now
+
+
+@pytest.fixture
+def queued(db_url: str, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session], int]]:
+    """A migrated store with one queued bulk job of project acme."""
+    engine = make_engine(db_url)
+    init_db(engine)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        acme = projects.create_project(session, "acme")
+        key_id = projects.create_key(session, acme.id, "ingest", "ingest key")[0].id
+        who = projects.principal_of_key(session, key_id)
+        items = [IncomingItem("T-1", "Pricing doubled this year.")]
+        job_id = jobs.enqueue_code(session, who, items, 1)["id"]
+    s = Settings(db_url=db_url, results_dir=tmp_path / "results", job_lease_s=30.0)
+    yield s, factory, job_id
+    engine.dispose()
+
+
+def _stops(env: JobEnv, job: Any, lease: Any) -> dict[str, Any]:
+    raise Stopped("worker stopping")  # SIGTERM during a rolling restart
+
+
+def test_clean_stops_do_not_count_as_abandoned_attempts(queued) -> None:
+    s, factory, job_id = queued
+    env = JobEnv(s, factory, None, load_codebook(s.codebook_path))  # type: ignore[arg-type]
+    for n in range(s.job_max_attempts):  # three restarts, each stopping the job cleanly
+        assert Worker(env, owner=f"restart-{n}", handlers={"code": _stops}).run_once()
+    with factory() as session:
+        job = session.get(JobRecord, job_id)
+        assert (job.state, job.attempts) == ("queued", 0)
+    later = utc_now() + timedelta(seconds=60)
+    with factory.begin() as session:  # then one worker dies holding it
+        assert store.claim_next(session, "dies", lease_s=1, now=later) is not None
+    later += timedelta(seconds=60)
+    with factory.begin() as session:
+        assert store.fail_exhausted(session, s.job_max_attempts, now=later) == 0
+        taken = store.claim_next(session, "next", lease_s=30, now=later)
+        assert taken is not None and taken.payload is not None  # its items are still there
