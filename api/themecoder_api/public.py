@@ -93,14 +93,24 @@ class RollbackPublic(Public):
 class JobPublic(Public):
     id: int
     kind: str
-    state: str
+    state: str = Field(description="queued, running, succeeded, failed or cancelled.")
     done: int
     total: int
     progress: float | None
     created_at: str
     finished_at: str | None
     error: str | None
-    result: dict[str, Any] | None
+    result: dict[str, Any] | None = Field(
+        description="The final result; for a bulk job that runs, failed or was cancelled, the "
+        "totals of the chunks stored so far."
+    )
+
+
+class JobListPublic(Public):
+    total: int
+    limit: int
+    offset: int
+    jobs: list[JobPublic]
 
 
 # --- ingest and coding -----------------------------------------------------------------------

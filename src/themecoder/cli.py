@@ -272,13 +272,21 @@ from themecoder.cli_themes import themes_app  # noqa: E402
 
 app.add_typer(themes_app, name="themes")
 
-from themecoder.cli_service import keys_app, models_app, projects_app, serve, worker  # noqa: E402
+from themecoder.cli_service import (  # noqa: E402
+    jobs_app,
+    keys_app,
+    models_app,
+    projects_app,
+    serve,
+    worker,
+)
 
 app.command()(serve)
 app.command()(worker)
 app.add_typer(projects_app, name="projects")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+app.add_typer(jobs_app, name="jobs")
 
 from themecoder.cli_analytics import analytics_app  # noqa: E402
 

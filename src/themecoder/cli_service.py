@@ -27,6 +27,8 @@ models_app = typer.Typer(
     no_args_is_help=True, help="Retrain, list and roll back a project's models."
 )
 
+jobs_app = typer.Typer(no_args_is_help=True, help="List and cancel a project's background jobs.")
+
 
 def _factory(db: str | None) -> sessionmaker[Session]:
     from themecoder.services.store import open_store
@@ -257,3 +259,51 @@ def rollback(
         p = projects.get_project(session, project)
         out = models.rollback(session, p.id, to=to, store=store)
     console.print(f"rolled back {out['rolled_back']}; model in use: {out['model_version']}")
+
+
+@jobs_app.command("list")
+def list_jobs(
+    project: Project,
+    state: Annotated[
+        str | None, typer.Option(help="Only jobs in this state (queued, running, ...).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 50,
+    db: Db = None,
+) -> None:
+    """The project's background jobs, newest first: kind, state, progress, error.
+
+    Example: themecoder jobs list -p acme --state running
+    """
+    from themecoder.services import jobs, projects
+
+    with _errors(), _factory(db)() as session:
+        p = projects.get_project(session, project)
+        page = jobs.list_jobs(session, p.id, state, limit)
+    table = Table(title=f"jobs of {project} ({page['total']} in all)")
+    for col in ("id", "kind", "state", "done", "created", "finished", "error"):
+        table.add_column(col)
+    for j in page["jobs"]:
+        finished = (j["finished_at"] or "")[:19]
+        done = f"{j['done']}/{j['total']}"
+        table.add_row(
+            str(j["id"]), j["kind"], j["state"], done, j["created_at"][:19], finished, j["error"]
+        )
+    out.print(table)
+
+
+@jobs_app.command("cancel")
+def cancel_job(
+    project: Project,
+    job_id: Annotated[int, typer.Argument(min=1, help="The job's id.")],
+    db: Db = None,
+) -> None:
+    """Cancel a queued or running job (audited); a bulk job keeps the chunks already stored.
+
+    Example: themecoder jobs cancel -p acme 12
+    """
+    from themecoder.services import jobs, projects
+
+    with _errors(), _factory(db).begin() as session:
+        p = projects.get_project(session, project)
+        job = jobs.cancel_job(session, p.id, job_id)
+    console.print(f"cancelled job {job_id} ({job['kind']}): {job['done']} of {job['total']} stored")

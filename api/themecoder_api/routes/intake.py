@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -15,8 +15,8 @@ from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.services.projects import Principal
 from themecoder_api.contract import JOB_LINK, documented, link, linked
 from themecoder_api.deps import Anyone, Context, Ctx, Db, Ingest, Reader
-from themecoder_api.public import CodePublic, IngestPublic, ItemPublic, JobPublic
-from themecoder_api.schemas import CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
+from themecoder_api.public import CodePublic, IngestPublic, ItemPublic, JobListPublic, JobPublic
+from themecoder_api.schemas import MAX_ID, CodeRequest, ExternalId, IngestRequest, ItemIn, RowId
 
 router = APIRouter(prefix="/v1", tags=["ingest and coding"])
 ITEM_0 = "$response.body#/items/0/external_id"
@@ -219,3 +219,36 @@ def bulk_code(body: IngestRequest, ctx: Ctx, db: Db, who: Ingest) -> JobPublic:
 def get_job(job_id: RowId, db: Db, who: Anyone) -> JobPublic:
     """A background job of the project: state, progress and, when done, its result."""
     return JobPublic.model_validate(jobs.get_job(db, who.project_id, job_id))
+
+
+@router.get("/jobs", responses=documented(401, 422))
+def list_jobs(
+    db: Db,
+    who: Anyone,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+) -> JobListPublic:
+    """The project's background jobs, newest first (``state=running`` for those in progress)."""
+    page = jobs.list_jobs(db, who.project_id, state, limit, offset)
+    return JobListPublic.model_validate({**page, "limit": limit, "offset": offset})
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    responses=documented(
+        401,
+        403,
+        404,
+        409,
+        422,
+        s403="A retrain job, and the key is not an admin's; or the key may not ingest.",
+        s409="The job has already ended, or is a retrain that is running.",
+    ),
+)
+def cancel_job(job_id: RowId, db: Db, who: Ingest) -> JobPublic:
+    """Cancel a queued or running job (audited). A bulk job keeps the chunks it stored before
+    it stopped (``done``, ``result``); the chunk in flight is rolled back."""
+    out = jobs.cancel_job(db, who.project_id, job_id, who)
+    db.commit()
+    return JobPublic.model_validate(out)

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from themecoder.codebook.model import Codebook
 from themecoder.config import Settings
-from themecoder.errors import NotFound
+from themecoder.errors import Conflict, Forbidden, InvalidInput, NotFound
+from themecoder.services import audit
 from themecoder.services.coders import CoderRegistry
 from themecoder.services.intake import IncomingItem
 from themecoder.services.projects import Principal
@@ -29,7 +30,7 @@ from themecoder.storage import jobs as store
 from themecoder.storage.review import JobRecord
 
 log = logging.getLogger(__name__)
-STATES = ("queued", "running", "succeeded", "failed")
+STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 _PROGRESS_EVERY_S = 0.5
 
 
@@ -71,7 +72,8 @@ class ClaimedJob:
 
 
 class LeaseLost(Exception):
-    """The worker no longer holds the job (it stalled past its lease and was taken over)."""
+    """The worker no longer holds the job: it stalled past its lease and was taken over, or
+    the job was cancelled."""
 
 
 class Stopped(Exception):
@@ -79,7 +81,8 @@ class Stopped(Exception):
 
 
 def view(job: JobRecord) -> dict[str, Any]:
-    """A job as the API shows it."""
+    """A job as the API shows it; ``result`` is the final result, or the totals of the chunks
+    stored so far while a bulk job runs or after it failed or was cancelled."""
     return {
         "id": job.id,
         "kind": job.kind,
@@ -90,7 +93,7 @@ def view(job: JobRecord) -> dict[str, Any]:
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
         "error": job.error,
-        "result": job.result if job.state == "succeeded" else None,
+        "result": job.result,
     }
 
 
@@ -104,6 +107,52 @@ def get_job(session: Session, project_id: int, job_id: int) -> dict[str, Any]:
     if job is None or job.project_id != project_id:
         raise NotFound(f"job {job_id} not found")
     return view(job)
+
+
+def list_jobs(
+    session: Session, project_id: int, state: str | None = None, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    """A page of the project's jobs, newest first: ``{"total", "jobs"}``.
+
+    Raises:
+        InvalidInput: ``state`` is not one of :data:`STATES`.
+    """
+    if state is not None and state not in STATES:
+        raise InvalidInput(
+            f"unknown job state {state!r}; states: {', '.join(STATES)}", field="state"
+        )
+    rows, total = store.project_jobs(session, project_id, state, limit, offset)
+    return {"total": total, "jobs": [view(job) for job in rows]}
+
+
+def cancel_job(
+    session: Session, project_id: int, job_id: int, actor: Principal | None = None
+) -> dict[str, Any]:
+    """Cancel a queued or running job of ``project_id`` (audited as ``job_cancel``; ``actor``
+    ``None`` is the command line); the caller commits. A bulk job keeps the chunks stored
+    before it stopped (``done``, ``result``). A retrain can be cancelled only while queued:
+    once running it ends with its promotion decision.
+
+    Raises:
+        NotFound: No such job in this project.
+        Forbidden: A retrain job, and the key is not an admin's.
+        Conflict: The job has already ended, or is a running retrain.
+    """
+    job = session.get(JobRecord, job_id, with_for_update=True)
+    if job is None or job.project_id != project_id:
+        raise NotFound(f"job {job_id} not found")
+    if job.kind == "retrain" and actor is not None and not actor.has("admin"):
+        raise Forbidden("only an admin key may cancel a retrain job")
+    if job.kind == "retrain" and job.state == "running":
+        raise Conflict(f"job {job_id} is a running retrain; it ends with its promotion decision")
+    before = view(job)
+    by = "the command line" if actor is None else f"key {actor.key_id} ({actor.name})"
+    if not store.cancel(session, job_id, f"cancelled by {by}"):
+        raise Conflict(f"job {job_id} has already ended ({job.state})")
+    session.refresh(job)
+    after = view(job)
+    audit.record(session, actor, project_id, "job_cancel", f"job:{job_id}", before, after)
+    return after
 
 
 def enqueue_code(

@@ -83,7 +83,9 @@ class Worker:
                 with self.env.factory.begin() as session:
                     store.release(session, job.id, self.owner)
             except LeaseLost:
-                log.warning("job %s: lease lost to another worker; left to it", job.id)
+                log.warning(
+                    "job %s: lease lost (cancelled, or taken over by another worker)", job.id
+                )
             except ThemecoderError as err:
                 self._finish(job.id, state="failed", error=err.message)
             except Exception as err:  # a job must end in a state, whatever went wrong

@@ -1,4 +1,5 @@
-"""Queries of the job lease: claim, renew, checkpoint, finish, release.
+"""Queries of jobs: their lease (claim, renew, checkpoint, finish, release), listing and
+cancelling.
 
 Every write that a worker makes to its job is conditional on it still holding the lease
 (``owner`` matches and the job is running), so a worker that lost its lease (it stalled past
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from themecoder.storage.review import JobRecord
@@ -194,3 +195,37 @@ def release(session: Session, job_id: int, owner: str) -> bool:
         lease_expires_at=None,
         attempts=JobRecord.attempts - 1,
     )
+
+
+def cancel(session: Session, job_id: int, reason: str) -> bool:
+    """End a queued or running job as ``cancelled``, its payload dropped; ``False`` if it had
+    already ended. A running job's worker no longer holds it, so its next checkpoint fails and
+    the chunk in flight rolls back: what was stored before stays, nothing after."""
+    result = session.execute(
+        update(JobRecord)
+        .where(JobRecord.id == job_id, JobRecord.state.in_(("queued", "running")))
+        .values(
+            state="cancelled",
+            error=reason,
+            finished_at=utc_now(),
+            owner=None,
+            lease_expires_at=None,
+            payload=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def project_jobs(
+    session: Session, project_id: int, state: str | None, limit: int, offset: int
+) -> tuple[list[JobRecord], int]:
+    """A page of a project's jobs, newest first, and how many there are in all."""
+    where = [JobRecord.project_id == project_id]
+    if state is not None:
+        where.append(JobRecord.state == state)
+    total = session.scalar(select(func.count()).select_from(JobRecord).where(*where)) or 0
+    rows = session.scalars(
+        select(JobRecord).where(*where).order_by(JobRecord.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), int(total)
