@@ -58,6 +58,8 @@ def export(
     with _errors():
         if format != "qdpx":
             raise InvalidInput(f"--format must be qdpx, not {format!r}")
+        if not out_path.parent.is_dir():
+            raise InvalidInput(f"--out: the folder {out_path.parent} does not exist")
         with _factory(db).begin() as session:
             data = qda_export.export_qdpx(
                 session,
@@ -65,7 +67,10 @@ def export(
                 group=group,
                 codebook=codebook.load(s.codebook_path),
             )
-    out_path.write_bytes(data)
+        try:
+            out_path.write_bytes(data)
+        except OSError as exc:
+            raise InvalidInput(f"--out: cannot write {out_path} ({exc.strerror})") from None
     console.print(f"wrote {out_path} ({len(data):,} bytes)")
 
 
@@ -84,7 +89,7 @@ def import_(
 
     with _errors():
         if not path.is_file():
-            raise NotFound(f"{path} does not exist")
+            raise NotFound(f"{path} is not a file" if path.exists() else f"{path} does not exist")
         with _factory(db).begin() as session:
             report = qda_import.import_qdpx(
                 session,
@@ -174,17 +179,21 @@ def intake(
     """
     import json
 
-    from themecoder.errors import InvalidInput
+    from themecoder.errors import InvalidInput, NotFound
     from themecoder.services import helpdesk
     from themecoder.services.codebook import load as load_codebook
     from themecoder.services.coders import CoderRegistry
 
     s = _settings(db)
     with _errors():
+        if not path.is_file():
+            raise NotFound(f"{path} is not a file" if path.exists() else f"{path} does not exist")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise InvalidInput(f"{path}: not JSON ({exc})") from None
+            raise InvalidInput(f"{path}: not JSON in UTF-8 ({exc})") from None
+        except RecursionError:
+            raise InvalidInput(f"{path}: JSON nested too deeply to be a ticket export") from None
         with _factory(db).begin() as session:
             report = helpdesk.ingest_export(
                 session,
@@ -196,7 +205,9 @@ def intake(
                 codebook_version=load_codebook(s.codebook_path).version,
             )
     for p in report["problems"]:
-        console.print(f"skipped: {p['message']}", markup=False)
+        # An optional field of the wrong type is ignored while its turn is stored.
+        label = "note" if p["message"].endswith("; ignored") else "skipped"
+        console.print(f"{label}: {p['message']}", markup=False)
     console.print(
         f"{report['tickets']} tickets, {report['messages']} messages "
         f"({report['agent_messages']} agent, not coded): {report['created']} stored, "

@@ -31,7 +31,11 @@ A record that lacks a required field, or is not an object, is reported (its inde
 and the field) and left out; a comment, part or conversation that lacks one, or is not an
 object, is reported and left out of its ticket; an optional field of the wrong JSON type
 (``source`` a string, ``conversation_parts`` a list, ``via`` a number...) is reported and
-ignored; everything else goes in.
+ignored; everything else goes in. HTML fields (Intercom's bodies, Freshdesk's ``description``
+and ``body``, Zendesk's ``body``) lose their tags, styles and scripts; a plain text field
+(``plain_body``, ``description_text``, ``body_text``) is kept as written. A body that is only
+markup (an image), or a ``created_at`` that is not ISO 8601, is reported like a missing field.
+A turn listed twice (an incremental export repeats a ticket that changed) is kept once.
 """
 
 from __future__ import annotations
@@ -46,7 +50,11 @@ from typing import Any
 from themecoder.errors import InvalidInput
 
 VENDORS = ("zendesk", "intercom", "freshdesk")
-_TAG = re.compile(r"<[^>]+>")
+# A tag opens with a letter (``<p``, ``</div``): a bare ``<`` in text ("<$50", "x<5") is kept.
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+# Elements whose content is not text the customer wrote (an HTML email's CSS, scripts).
+_HIDDEN = re.compile(r"<(style|script|head|title)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _BREAK = re.compile(r"<\s*(br|/p|/div|/li)\s*/?>", re.I)
 
 
@@ -190,7 +198,24 @@ def _turn(
 
 
 def strip_html(text: str) -> str:
+    """The text of an HTML body: tags, comments, styles and scripts removed, entities decoded."""
+    text = _HIDDEN.sub("", _COMMENT.sub("", text))
     return html.unescape(_TAG.sub("", _BREAK.sub("\n", text))).strip()
+
+
+def _html(record: dict[str, Any], key: str, where: str) -> str | None:
+    """An HTML text field as plain text; None when absent or empty.
+
+    Raises:
+        _Missing: Present but not a string, or only markup (an image, ``<p></p>``).
+    """
+    body = _text(record, key, where)
+    if body is None:
+        return None
+    text = strip_html(body)
+    if not text:
+        raise _Missing(f"{where} field {key!r} holds only HTML markup, no text")
+    return text
 
 
 def _time(value: Any, where: str, report: Callable[[str], None]) -> str | None:
@@ -199,6 +224,11 @@ def _time(value: Any, where: str, report: Callable[[str], None]) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.strip())
+        except ValueError:
+            report(f"{where} field 'created_at' is not an ISO 8601 time ({value!r}); ignored")
+            return None
         return value
     if _scalar(value):
         try:
@@ -215,9 +245,13 @@ def _records(data: Any, key: str) -> list[Any]:
         return data
     if isinstance(data, dict) and isinstance(data.get(key), list):
         return data[key]
+    if isinstance(data, dict) and isinstance(data.get(key[:-1]), dict):
+        return [data[key[:-1]]]  # one record as the show API wraps it: {"ticket": {...}}
     if isinstance(data, dict) and "id" in data:
         return [data]  # one record, as a webhook sends it
-    raise InvalidInput(f"expected a list of records or an object with a {key!r} list")
+    raise InvalidInput(
+        f"expected a list of records, an object with a {key!r} list or a {key[:-1]!r} object"
+    )
 
 
 def read_export(vendor: str, data: Any) -> tuple[list[Message], list[Problem]]:
@@ -243,6 +277,7 @@ def read_export(vendor: str, data: Any) -> tuple[list[Message], list[Problem]]:
     context = data if isinstance(data, dict) else {}
     messages: list[Message] = []
     problems: list[Problem] = []
+    first: dict[str, tuple[int, Message]] = {}  # external id -> where it was first read
     for i, record in enumerate(_records(data, key)):
         if not isinstance(record, dict):
             problems.append(
@@ -255,9 +290,22 @@ def read_export(vendor: str, data: Any) -> tuple[list[Message], list[Problem]]:
             problems.append(Problem(i, ticket, f"record {i}: {message}"))
 
         try:
-            messages.extend(readers[vendor](record, context, report))
+            read = readers[vendor](record, context, report)
         except _Missing as exc:
             report(str(exc))
+            continue
+        # An incremental export lists a ticket again when it changes: a turn read before is
+        # kept once (the store holds the first version too), and a changed text is reported.
+        for m in read:
+            seen = first.get(m.external_id)
+            if seen is None:
+                first[m.external_id] = (i, m)
+                messages.append(m)
+            elif seen[1].text != m.text:
+                report(
+                    f"{m.external_id} repeats record {seen[0]} with a different text; "
+                    "the first kept"
+                )
     return messages, problems
 
 
@@ -298,7 +346,7 @@ def _zendesk(
         turn = _turn(
             c,
             at,
-            lambda c, at=at: _text(c, "plain_body", at) or _text(c, "body", at),
+            lambda c, at=at: _text(c, "plain_body", at) or _html(c, "body", at),
             "'plain_body' or 'body'",
             report,
         )
@@ -314,7 +362,7 @@ def _zendesk(
             Message(
                 f"zendesk:{tid}:{cid}",
                 tid,
-                strip_html(body),
+                body,
                 "agent" if agent else "customer",
                 _time(c.get("created_at"), at, report) or created,
                 account,
@@ -355,7 +403,7 @@ def _intercom(
     agents = ("admin", "bot", "team")
     out = []
     try:
-        body = _text(source, "body", f"{where} source")
+        body = _html(source, "body", f"{where} source")
     except _Missing as exc:
         report(f"{exc}; left out")
         body = None
@@ -366,7 +414,7 @@ def _intercom(
             Message(
                 f"intercom:{cid}:source",
                 cid,
-                strip_html(body),
+                body,
                 role,
                 _time(conv.get("created_at"), where, report),
                 account,
@@ -386,9 +434,9 @@ def _intercom(
             report(f"{at} is not an object ({_kind(p)}); part left out")
             continue
         try:
-            body = _text(p, "body", at)
-            if not body:
+            if not _text(p, "body", at):
                 continue  # assignments, state changes: nobody said anything
+            body = _html(p, "body", at)
             pid = _need(p, "id", at)
         except _Missing as exc:
             report(f"{exc}; part left out")
@@ -399,7 +447,7 @@ def _intercom(
             Message(
                 f"intercom:{cid}:{pid}",
                 cid,
-                strip_html(body),
+                body,
                 role,
                 _time(p.get("created_at"), at, report),
                 account,
@@ -426,7 +474,7 @@ def _freshdesk(
         "priority": t.get("priority"),
         "tags": t.get("tags") or [],
     }
-    text = _text(t, "description_text", where) or strip_html(_text(t, "description", where) or "")
+    text = _text(t, "description_text", where) or _html(t, "description", where)
     if not text:
         raise _Missing(f"ticket {tid} lacks required field 'description_text' or 'description'")
     out = [
@@ -446,7 +494,7 @@ def _freshdesk(
         turn = _turn(
             c,
             at,
-            lambda c, at=at: _text(c, "body_text", at) or strip_html(_text(c, "body", at) or ""),
+            lambda c, at=at: _text(c, "body_text", at) or _html(c, "body", at),
             "'body_text' or 'body'",
             report,
         )

@@ -18,6 +18,7 @@ import io
 import re
 import uuid
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
@@ -279,6 +280,8 @@ def schema_errors(xml: bytes) -> list[str]:
     schema = _schema()
     if schema.validate(doc):  # type: ignore[attr-defined]
         return []
+    if doc.tag != _q("Project"):  # the schema's own message would only say "no declaration"
+        return [f"the root element is {doc.tag}, not Project in namespace {NS}"]
     return [f"line {e.line}: {e.message}" for e in schema.error_log]  # type: ignore[attr-defined]
 
 
@@ -286,9 +289,11 @@ def read_qdpx(data: bytes, name: str = "upload") -> QdaProject:
     """Read a ``.qdpx`` archive into the model.
 
     Raises:
-        InvalidInput: Not a zip, no ``project.qde``, not valid against the schema, a source
-            whose text is missing from the archive, or a selection outside its source's text.
-            The message names the problem; nothing is returned half-read.
+        InvalidInput: Not a zip, a member damaged, encrypted or compressed in a way zipfile
+            cannot read, no ``project.qde``, not valid against the schema, two codes or two
+            sources with one GUID, a source whose text is missing from the archive, or a
+            selection outside its source's text. The message names the problem; nothing is
+            returned half-read.
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -316,7 +321,14 @@ def read_qdpx(data: bytes, name: str = "upload") -> QdaProject:
 def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> bytes:
     if info.file_size > MAX_MEMBER_BYTES:
         raise InvalidInput(f"{name}: {info.filename} is over {MAX_MEMBER_BYTES} bytes")
-    return archive.read(info)
+    # The central directory can be intact while a member's data is not (a truncated or
+    # damaged download), encrypted, or packed with a method zipfile lacks (Deflate64).
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InvalidInput(f"{name}: {info.filename} is damaged in the archive ({exc})") from None
+    except (NotImplementedError, RuntimeError) as exc:
+        raise InvalidInput(f"{name}: {info.filename} cannot be read ({exc})") from None
 
 
 def _parse(
@@ -343,6 +355,7 @@ def _parse(
     project.codes = [
         read_code(c) for c in root.iterfind(f"{_q('CodeBook')}/{_q('Codes')}/{_q('Code')}")
     ]
+    _unique([c for top in project.codes for _, c in top.walk()], "code", name)
     for v in root.iterfind(f"{_q('Variables')}/{_q('Variable')}"):
         project.variables.append(QdaVariable(v.get("guid"), v.get("name"), v.get("typeOfVariable")))
     for c in root.iterfind(f"{_q('Cases')}/{_q('Case')}"):
@@ -400,6 +413,7 @@ def _parse(
             value = next((child.text for child in vv if child.tag != _q("VariableRef")), None)
             source.variables[ref] = value
         project.sources.append(source)
+    _unique(project.sources, "source", name)
     skipped = [
         e.tag.split("}")[-1]
         for e in root.iterfind(f"{_q('Sources')}/*")
@@ -413,14 +427,31 @@ def _parse(
     return project
 
 
+def _unique(things: list[QdaCode] | list[QdaSource], kind: str, name: str) -> None:
+    """Refuse two codes (or sources) with one GUID: codings and items are matched by GUID, so
+    one would silently take the other's segments."""
+    seen: dict[str, str] = {}
+    for thing in things:
+        if thing.guid in seen:
+            raise InvalidInput(
+                f"{name}: {kind}s {seen[thing.guid]!r} and {thing.name!r} have the same GUID "
+                f"{thing.guid}; a GUID names one {kind}"
+            )
+        seen[thing.guid] = thing.name
+
+
 def _note_text(
     note: object, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str
 ) -> str:
-    return _source_text(note, archive, members, name)
+    return _source_text(note, archive, members, name, kind="note")
 
 
 def _source_text(
-    element: object, archive: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo], name: str
+    element: object,
+    archive: zipfile.ZipFile,
+    members: dict[str, zipfile.ZipInfo],
+    name: str,
+    kind: str = "source",
 ) -> str:
     inline = element.findtext(_q("PlainTextContent"))  # type: ignore[attr-defined]
     if inline is not None:
@@ -431,13 +462,13 @@ def _source_text(
         return ""
     if not path.startswith("internal://"):
         raise InvalidInput(
-            f"{name}: source {label!r} points to {path!r} outside the archive; only "
+            f"{name}: {kind} {label!r} points to {path!r} outside the archive; only "
             "internal:// sources can be imported"
         )
     member = "sources/" + path.removeprefix("internal://")
     info = members.get(member)
     if info is None:
-        raise InvalidInput(f"{name}: source {label!r} names {member}, which the archive lacks")
+        raise InvalidInput(f"{name}: {kind} {label!r} names {member}, which the archive lacks")
     try:
         text = _member(archive, info, name).decode("utf-8")
     except UnicodeDecodeError:

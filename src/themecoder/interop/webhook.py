@@ -43,8 +43,12 @@ def verify(
     except ValueError:
         raise Unauthorized("X-Themecoder-Timestamp must be Unix seconds") from None
     if abs(now - sent) > window_s:
-        raise Unauthorized(f"stale request: timestamp is more than {window_s} s from now")
+        unit = " (Unix seconds, not milliseconds)" if sent > now * 100 else ""
+        raise Unauthorized(f"stale request: timestamp is more than {window_s} s from now{unit}")
     expected = sign(secret, sent, body)
-    if not hmac.compare_digest(expected, signature.strip()):
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, and a header value
+    # may hold any latin-1 character. Hex digits may come in either case.
+    given = signature.strip().lower().encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode(), given):
         raise Unauthorized("bad signature")
     return expected.removeprefix(PREFIX)

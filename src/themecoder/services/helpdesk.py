@@ -141,6 +141,8 @@ def receive_webhook(
         data = json.loads(body)
     except ValueError:
         raise InvalidInput("the body is not JSON") from None
+    except RecursionError:
+        raise InvalidInput("the body is JSON nested too deeply to be a ticket") from None
     messages, problems = read_export(vendor, data)
     if not messages:
         raise InvalidInput("; ".join(p.message for p in problems) or "the body holds no ticket")

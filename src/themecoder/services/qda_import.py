@@ -64,8 +64,9 @@ def import_qdpx(
         ``segments`` and ``users``.
 
     Raises:
-        InvalidInput: Not a zip, no ``project.qde``, fails the QDA-XML schema, a source's text
-            missing, a selection outside its text (each message names the problem).
+        InvalidInput: Not a zip or a damaged member, no ``project.qde``, fails the QDA-XML
+            schema, two codes or sources with one GUID, a source's text missing, a selection
+            outside its text (each message names the problem).
         Conflict: The project already holds one of the file's sources (imported before).
     """
     project = read_qdpx(data, filename)
