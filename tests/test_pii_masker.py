@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from themecoder.pipeline.base import Masker
-from themecoder.pipeline.pii import NullMasker, PiiMasker, apply_spans
+from themecoder.pipeline.pii import NullMasker, PiiMasker, apply_spans, name_variants
 from themecoder.pipeline.pii_rules import card_spans, iban_spans, phone_spans
 
 
@@ -228,3 +228,26 @@ def test_speaker_labels_differing_in_case_or_spacing_are_one_pseudonym(rules: Pi
         "[SPEAKER 2] (Northwind)",
         "Interviewer",
     ]
+
+
+def test_initials_alone_are_not_names_to_mask_everywhere() -> None:
+    """A cited "N. S." or "S." made "S" a name, and every "company’s" became "company’[PERSON]"
+    (the MAXQDA example's papers, imported)."""
+    assert name_variants(["S."]) == [] and name_variants(["N. S.", "J. E. B."]) == []
+    assert name_variants(["N. S. Nasir"]) == ["N S Nasir", "Nasir"]
+
+
+def test_a_detected_name_that_is_a_common_word_is_masked_as_written(masker) -> None:
+    masked = masker.mask("I spoke to Will yesterday. It will be fine, he will call back.").text
+    assert masked == "I spoke to [PERSON] yesterday. It will be fine, he will call back."
+    # a speaker's name is a name in any case: "grace" addressed in lower case is masked
+    said = masker.mask("Honestly grace, the renewal depends on it.", ["Grace Mwangi"]).text
+    assert said == "Honestly [PERSON], the renewal depends on it."
+
+
+def test_a_common_word_joined_to_a_name_is_not_a_name(masker) -> None:
+    masked = masker.mask("Thanks Priya and training was the best part; the training helped.")
+    assert masked.text == "Thanks [PERSON] and training was the best part; the training helped."
+    assert masker.mask("thanks aisha and omar for sorting it").text == (
+        "thanks [PERSON] and [PERSON] for sorting it"
+    )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,14 +146,15 @@ def name_variants(names: Iterable[str]) -> list[str]:
     """The strings to mask for the given names: each full name and each of its parts.
 
     A speaker label such as ``"Dana Whitfield (Northwind)"`` gives "Dana Whitfield", "Dana" and
-    "Whitfield"; role labels ("Interviewer", "Agent") and titles give nothing.
+    "Whitfield"; role labels ("Interviewer", "Agent"), titles and initials alone ("S.", "N. S.",
+    a citation's author initials) give nothing: as a word, "S" is the "s" of every "company’s".
     """
     out: dict[str, None] = {}
     for raw in names:
         name = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", str(raw or ""))
         words = [w for w in _WORD.findall(name) if w.lower().rstrip(".") not in TITLES]
         words = [w for w in words if w.lower() not in ROLE_WORDS]
-        if not words:
+        if not any(len(w) >= 2 for w in words):
             continue
         out[" ".join(words)] = None
         for w in words:
@@ -162,12 +163,17 @@ def name_variants(names: Iterable[str]) -> list[str]:
     return sorted(out, key=len, reverse=True)
 
 
-def occurrences(text: str, names: Iterable[str]) -> list[tuple[int, int, str]]:
-    """Whole-word, case-insensitive occurrences of ``names`` in ``text`` as PERSON spans."""
+def occurrences(
+    text: str, names: Iterable[str], exact: Collection[str] = ()
+) -> list[tuple[int, int, str]]:
+    """Whole-word occurrences of ``names`` in ``text`` as PERSON spans: case-insensitive, but
+    as written for the names in ``exact`` (a name that is also a common word: "Will" is masked,
+    "it will" is not)."""
     found = []
     for name in names:
         pattern = r"(?<![\w])" + r"\s+".join(map(re.escape, name.split())) + r"(?![\w])"
-        found.extend((m.start(), m.end(), "PERSON") for m in re.finditer(pattern, text, re.I))
+        flags = 0 if name in exact else re.I
+        found.extend((m.start(), m.end(), "PERSON") for m in re.finditer(pattern, text, flags))
     return found
 
 
@@ -293,6 +299,15 @@ class PiiMasker:
                 out[n] = {t.idx for t in doc if t.idx in starts and _used_as_word(t)}
         return out
 
+    def _is_common(self, word: str) -> bool:
+        """Whether ``word`` is a dictionary word, plurals and verb forms included ("Students",
+        "Learning")."""
+        w = _fold(word)
+        stems = {w, w.removesuffix("s"), w.removesuffix("es"), w.removesuffix("ing")}
+        if w.endswith("ies"):
+            stems.add(w[:-3] + "y")
+        return any(stem in self._lexicon for stem in stems)
+
     def _in_doubt(self, entity: Any) -> bool:
         """Whether an entity is a PERSON that is one capitalised dictionary word."""
         word = entity.text
@@ -317,10 +332,17 @@ class PiiMasker:
                 found.append(name)
         for other in joined_names(text, found):
             name = self._clean(other)
-            if name:
+            # "aisha and omar" joins a name; "learning and activities" joins two words
+            if name and not (name[:1].islower() and self._is_common(name.split()[0])):
                 found.append(name)
         variants = [v for v in name_variants(found) if v.lower() not in self._allow]
-        return occurrences(text, variants)
+        # A detected name that is also a common word is masked as written ("Will", not "it
+        # will"); the caller's names (a transcript's speakers) are names in any case.
+        given = {v.lower() for v in name_variants(known)}
+        words = {
+            v for v in variants if " " not in v and self._is_common(v) and v.lower() not in given
+        }
+        return occurrences(text, variants, exact=words)
 
     def _clean(self, name: str) -> str | None:
         """The name in an entity or cue match, or ``None`` when it is not a plausible name."""
