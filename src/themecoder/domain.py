@@ -24,12 +24,12 @@ SENTIMENTS: tuple[str, ...] = ("negative", "neutral", "positive")
 EXPRESSIONS: tuple[str, ...] = ("satisfaction", "frustration", "request", "none")
 
 
-
 def speaker_key(label: str) -> str:
     """How speaker labels are compared everywhere (readers, interviewer matching, speaker
     masking): case-insensitively, with runs of whitespace as one space and none around
     ("SAM " and "Sam" are one speaker)."""
     return " ".join(label.split()).casefold()
+
 
 @dataclass
 class Item:

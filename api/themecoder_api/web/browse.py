@@ -6,21 +6,27 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from themecoder.services import agreement, curation, dashboard, pages
 from themecoder.services.dashboard import DashboardFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import BucketName, RowId
-from themecoder_api.web.deps import AnyViewer, ReaderViewer, mark_page, render
+from themecoder_api.web.deps import AnyViewer, FilterForm, ReaderViewer, mark_page, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_page)])
 
 
 @router.get("/documents", response_class=HTMLResponse)
-def documents_page(request: Request, db: Db, v: ReaderViewer) -> HTMLResponse:
-    """Transcripts and tickets of the project, newest first."""
-    return render(request, "documents.html", v.session, v.who, docs=pages.documents(db, v.who))
+def documents_page(
+    request: Request,
+    db: Db,
+    v: ReaderViewer,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> HTMLResponse:
+    """Transcripts and tickets of the project, newest first, a page at a time."""
+    found = pages.documents_page(db, v.who, page)
+    return render(request, "documents.html", v.session, v.who, **found)
 
 
 @router.get("/documents/{item_id}", response_class=HTMLResponse)
@@ -57,7 +63,7 @@ def themes_page(request: Request, db: Db, v: ReaderViewer, done: Done = None) ->
     return render(request, "themes.html", v.session, v.who, themes=themes, done=done)
 
 
-class AnalyticsQuery(BaseModel):
+class AnalyticsQuery(FilterForm):
     """The analytics page's filters (query parameters); empty means everything."""
 
     bucket: BucketName | None = None

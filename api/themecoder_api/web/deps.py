@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, model_validator
 
 from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import InvalidInput, ThemecoderError, Unauthorized
@@ -91,9 +92,24 @@ def render(
         {"csrf": session.csrf, "who": who, "path": request.url.path, **context},
         status_code=status_code,
     )
+    # Pages show a project's data: never kept in the browser's cache, so the back button
+    # after signing out or deciding asks the server again instead of showing a stale copy.
+    response.headers["Cache-Control"] = "no-store"
     if session.new:
         signer(request).write(response, session)
     return response
+
+
+class FilterForm(BaseModel):
+    """Query filters of a GET form: a select left at "any" sends an empty value, which
+    means the filter is unset (so its default applies), never an invalid choice."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_unset(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
 
 
 async def page_error(request: Request, err: ThemecoderError) -> Response:
@@ -101,10 +117,12 @@ async def page_error(request: Request, err: ThemecoderError) -> Response:
     if isinstance(err, Unauthorized):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
-    session = browser(request)
-    return render(
-        request, "error.html", session, status_code=status_of(err), message=err.message, err=err
-    )
+    return error_page(request, status_of(err), err.message)
+
+
+def error_page(request: Request, status_code: int, message: str) -> HTMLResponse:
+    """The error page with ``message`` (escaped by the template) and ``status_code``."""
+    return render(request, "error.html", browser(request), status_code=status_code, message=message)
 
 
 # Plain words for the checks the page forms declare (see ``web.curate.CodeId``); any other

@@ -21,7 +21,7 @@ from themecoder_api.schemas import (
     RowId,
     Strict,
 )
-from themecoder_api.web.deps import ReviewerViewer, mark_page, render
+from themecoder_api.web.deps import FilterForm, ReviewerViewer, mark_page, render
 from themecoder_api.web.session import CSRF_FIELD, CSRF_HEADER, check_csrf
 
 Token = Annotated[str, Form(alias=CSRF_FIELD, max_length=200)]
@@ -31,7 +31,7 @@ pages_router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_pag
 BLIND_LABELS = ("absent", "positive", "neutral", "risk")
 
 
-class Filters(BaseModel):
+class Filters(FilterForm):
     """The queue filters of the review screen (query parameters)."""
 
     bucket: BucketName | None = None
@@ -179,13 +179,14 @@ def add_custom_code(
     v: ReviewerViewer,
     code: Annotated[str, Form(min_length=1, max_length=80)],
     polarity: Annotated[PolarityName, Form()],
+    flt: Annotated[Filters, Query()],
     csrf_token: Token = "",
 ) -> RedirectResponse:
-    """Put one of the codebook's custom codes on the unit; back to the unit."""
+    """Put one of the codebook's custom codes on the unit; back to the unit in its queue."""
     check_csrf(v.session, csrf_token)
     custom_codes.add(db, v.who, unit_id, code, polarity, ctx.codebook)
     db.commit()
-    return RedirectResponse(f"/review?unit={unit_id}#custom", status_code=303)
+    return RedirectResponse(f"{_url(flt, unit_id)}#custom", status_code=303)
 
 
 @pages_router.post("/review/units/{unit_id}/custom/{suggestion_id}/remove")
@@ -195,10 +196,12 @@ def remove_custom_code(
     db: Db,
     v: ReviewerViewer,
     version: Annotated[int, Form(ge=1)],
+    flt: Annotated[Filters, Query()],
     csrf_token: Token = "",
 ) -> RedirectResponse:
-    """Take a custom code off the unit (409 if someone changed it first); back to the unit."""
+    """Take a custom code off the unit (409 if someone changed it first); back to the unit
+    in its queue."""
     check_csrf(v.session, csrf_token)
     custom_codes.withdraw(db, v.who, unit_id, suggestion_id, version)
     db.commit()
-    return RedirectResponse(f"/review?unit={unit_id}#custom", status_code=303)
+    return RedirectResponse(f"{_url(flt, unit_id)}#custom", status_code=303)

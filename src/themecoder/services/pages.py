@@ -30,7 +30,7 @@ __all__ = [
     "UnitFilter",
     "decide_unit",
     "document_view",
-    "documents",
+    "documents_page",
     "filter_choices",
     "neighbours",
     "principal_for_key",
@@ -39,6 +39,7 @@ __all__ = [
     "unit_view",
 ]
 CONTEXT_TURNS = 2
+DOCUMENTS_PER_PAGE = 100
 
 
 @dataclass(frozen=True)
@@ -320,9 +321,19 @@ def document_view(
     }
 
 
-def documents(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The project's documents, newest first."""
-    return views.documents(session, principal.project_id)
+def documents_page(
+    session: Session, principal: Principal, page: int = 1, per_page: int | None = None
+) -> dict[str, Any]:
+    """Page ``page`` (from 1) of the project's documents, newest first, and whether an older
+    page follows, so every document can be reached from the list."""
+    per_page = per_page or DOCUMENTS_PER_PAGE
+    found = views.documents(session, principal.project_id, limit=page * per_page + 1)
+    start = (page - 1) * per_page
+    return {
+        "docs": found[start : start + per_page],
+        "page": page,
+        "more": len(found) > page * per_page,
+    }
 
 
 def filter_choices(session: Session, principal: Principal) -> dict[str, list[Any]]:
