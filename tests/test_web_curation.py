@@ -264,6 +264,12 @@ def test_custom_codes_are_added_and_removed_on_the_review_screen(web) -> None:
     assert c.post(remove, data={"csrf_token": token, "version": version}).status_code == 409
     assert c.post(f"/review/units/{unit}/custom", data=add).status_code == 200  # on again
     assert "This unit carries no custom code" not in c.get(f"/review?unit={unit}").text
+    twice = c.post(f"/review/units/{unit}/custom", data=add)  # the same again: one tag
+    assert twice.status_code == 200 and twice.text.count('class="tag">Sso setup') == 1
+    other = c.post(f"/review/units/{unit}/custom", data={**add, "polarity": "positive"})
+    assert other.status_code == 409 and "already carries &#39;sso_setup&#39; as risk" in _alert(
+        other
+    )
     bad = {**add, "code": "pricing_perception"}  # a bucket is not a custom code
     assert c.post(f"/review/units/{unit}/custom", data=bad).status_code == 422
     assert c.post(f"/review/units/{unit}/custom", data={**add, "csrf_token": ""}).status_code == 403

@@ -64,15 +64,26 @@ def add(
     polarity: str,
     book: Codebook,
 ) -> tuple[dict[str, Any], bool]:
-    """Put custom code ``code`` on the unit (see :func:`review.add_code`).
+    """Put custom code ``code`` on the unit (see :func:`review.add_code`): once per unit, so
+    adding it again with its polarity returns it, and with another polarity is refused.
 
     Raises:
         InvalidInput: ``code`` is not a custom code of ``book``, or a bad polarity.
         NotFound: No such unit in the caller's project.
+        Conflict: The unit carries ``code`` with another polarity (withdraw it first).
     """
     custom = custom_code_ids(book)
     if code not in custom:
         raise InvalidInput(f"{code!r} is not a custom code of the codebook", field="code")
+    on = {
+        c["code"]: c["polarity"] for c in unit_custom_codes(session, principal, unit_id, book)["on"]
+    }
+    if code in on and on[code] != polarity:
+        raise Conflict(
+            f"unit {unit_id} already carries {code!r} as {on[code]}; remove it first to put it "
+            f"on as {polarity}",
+            field="polarity",
+        )
     return review.add_code(
         session, principal, unit_id, code, polarity, codebook_version=book.version, custom=custom
     )
