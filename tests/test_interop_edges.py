@@ -347,3 +347,13 @@ def test_cli_intake_notes_an_ignored_field_without_calling_its_turn_skipped(
     output = " ".join(result.output.split())
     assert "note: record 0: ticket 5 field 'created_at' is not an ISO 8601 time" in output
     assert "skipped:" not in output and "1 stored" in output  # was "skipped: ...", yet stored
+
+
+def test_nul_characters_in_a_vendor_export_are_dropped_not_a_server_error(api) -> None:
+    """PostgreSQL stores no NUL in text or JSON: a body, field or id carrying one was a 500."""
+    body = {"tickets": [{"id": "7\u00001", "subject": "a\u0000b", "description": "x\u0000y"}]}
+    r = api.client.post("/v1/intake/zendesk", headers=api.h("ingest"), json=body)
+    assert r.status_code == 200 and r.json()["created"] == 1, r.text
+    stored = api.client.get("/v1/items/zendesk:71:description", headers=api.h())
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["text"] == "xy" and stored.json()["metadata"]["subject"] == "ab"

@@ -25,7 +25,20 @@ from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.storage import interop_hooks
 
 
+def _no_nul(value: Any) -> Any:
+    """``value`` without NUL characters in its strings: PostgreSQL stores none in text or
+    JSON, and a vendor export may carry them in a body or a field."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
+
+
 def incoming(messages: list[Message]) -> list[IncomingItem]:
+    """Ticket turns as the items ingest stores (NUL characters dropped)."""
     out = []
     for m in messages:
         meta = {**m.metadata, "created_at": m.created_at, "account_id": m.account_id}
@@ -33,7 +46,11 @@ def incoming(messages: list[Message]) -> list[IncomingItem]:
         # A ticket's turns are one document, as a transcript's are: pages show the agent's
         # replies beside the customer's turns.
         meta.setdefault("document", f"{m.metadata.get('vendor', 'ticket')}:{m.ticket_id}")
-        out.append(IncomingItem(m.external_id, m.text, meta, None, coded=m.coded))
+        out.append(
+            IncomingItem(
+                _no_nul(m.external_id), _no_nul(m.text), _no_nul(meta), None, coded=m.coded
+            )
+        )
     return out
 
 
