@@ -180,3 +180,26 @@ def test_a_jsonl_file_of_bad_lines_reports_them_not_a_missing_column(tmp_path):
 
     assert result.items == []
     assert [(p.line, p.skipped) for p in result.problems] == [(1, True), (2, True)]
+
+
+def test_nul_characters_are_removed_with_a_warning_naming_the_records(tmp_path):
+    """A NUL in a CSV cell or a JSONL string went to the store, where PostgreSQL refused it
+    with a traceback that lost the whole run."""
+    (tmp_path / "a.csv").write_text("id,text,plan\nA,export\x00 fails,pro\x00\nB,ok,x\n")
+    (tmp_path / "b.jsonl").write_text(
+        '{"id": "C", "text": "price\\u0000 up", "tags": ["x\\u0000"]}\n'
+    )
+
+    result = read_items(tmp_path, id_column="id")
+
+    assert [
+        (i.id, i.text, i.metadata.get("plan", i.metadata.get("tags"))) for i in result.items
+    ] == [
+        ("A", "export fails", "pro"),
+        ("B", "ok", "x"),
+        ("C", "price up", ["x"]),
+    ]
+    assert [(p.source, p.message, p.skipped, p.item_ids) for p in result.problems] == [
+        ("a.csv", "NUL characters removed from 1 record(s) (A)", False, ("A",)),
+        ("b.jsonl", "NUL characters removed from 1 record(s) (C)", False, ("C",)),
+    ]

@@ -108,6 +108,7 @@ def read_items(
     else:
         result = _READERS[wanted or infer_format(root)](root, options)
     result.problems.extend(_duplicate_ids(result))
+    result.problems.extend(_drop_nul(result))
     return result
 
 
@@ -178,3 +179,37 @@ def _duplicate_ids(result: IngestResult) -> list[IngestProblem]:
                 IngestProblem(None, message, files[-1], skipped=False, item_ids=(item_id,))
             )
     return problems
+
+
+def _without_nul(value: object) -> object:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _drop_nul(result: IngestResult) -> list[IngestProblem]:
+    """Take NUL characters out of the items' texts, ids and metadata (binary junk, which
+    PostgreSQL cannot store), with one warning per file naming the records changed."""
+    changed: dict[str, list[str]] = {}
+    for item in result.items:
+        metadata = _without_nul(item.metadata)
+        if "\x00" in item.id + item.text + (item.speaker or "") or metadata != item.metadata:
+            item.id, item.text = str(_without_nul(item.id)), str(_without_nul(item.text))
+            item.metadata = metadata  # type: ignore[assignment]
+            item.speaker = None if item.speaker is None else str(_without_nul(item.speaker))
+            changed.setdefault(item.source or result.source, []).append(item.id)
+    return [
+        IngestProblem(
+            None,
+            f"NUL characters removed from {len(ids)} record(s) ({', '.join(ids[:5])}"
+            f"{', ...' if len(ids) > 5 else ''})",
+            source,
+            skipped=False,
+            item_ids=tuple(ids),
+        )
+        for source, ids in changed.items()
+    ]
