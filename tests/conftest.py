@@ -110,6 +110,39 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path):
     clear_database(url)
 
 
+@pytest.fixture
+def acme_store(db_url: str):
+    """A migrated store (each database) with project "acme": ``(session factory, its ingest
+    key's principal)``."""
+    from themecoder.services import projects
+    from themecoder.storage import init_db, make_engine, session_factory
+
+    engine = make_engine(db_url)
+    init_db(engine)
+    factory = session_factory(engine)
+    with factory.begin() as session:
+        acme = projects.create_project(session, "acme")
+        key_id = projects.create_key(session, acme.id, "ingest", "ingest key")[0].id
+        who = projects.principal_of_key(session, key_id)
+    yield factory, who
+    engine.dispose()
+
+
+@pytest.fixture
+def acme_cli_db(tmp_path: Path) -> str:
+    """The URL of a migrated SQLite store with project "acme", for the command line."""
+    from themecoder.services import projects
+    from themecoder.storage import init_db, make_engine, session_factory
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    engine = make_engine(url)
+    init_db(engine)
+    with session_factory(engine).begin() as session:
+        projects.create_project(session, "acme")
+    engine.dispose()
+    return url
+
+
 class ApiHarness:
     """A running app (TestClient) with project "acme" (a key per role) and project "other"."""
 

@@ -422,22 +422,15 @@ def test_webhook_with_malformed_comments_is_not_a_server_error(api) -> None:
 
 @pytest.mark.model
 def test_cli_intake_reports_malformed_records_without_a_traceback(
-    tmp_path: Path, coder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, acme_cli_db: str, coder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from typer.testing import CliRunner
 
     from themecoder.cli import app
     from themecoder.coder import Coder
-    from themecoder.services import projects
-    from themecoder.storage import init_db
 
     monkeypatch.setattr(Coder, "load", classmethod(lambda cls, *args, **kwargs: coder))
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    with session_factory(engine).begin() as session:
-        projects.create_project(session, "acme")
-    engine.dispose()
+    url = acme_cli_db
     export = tmp_path / "tickets.json"
     export.write_text(json.dumps(MALFORMED[0][1]), encoding="utf-8")
     result = CliRunner().invoke(app, ["intake", "zendesk", str(export), "-p", "acme", "--db", url])

@@ -270,17 +270,6 @@ def test_an_upper_case_hex_signature_verifies_and_milliseconds_are_named() -> No
         webhook.verify("whsec_x", str(now * 1000), signature, b"{}", now)
 
 
-@pytest.fixture
-def cli_db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    engine = make_engine(url)
-    init_db(engine)
-    with session_factory(engine).begin() as session:
-        projects.create_project(session, "acme")
-    engine.dispose()
-    return url
-
-
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -290,14 +279,16 @@ def cli_db(tmp_path: Path) -> str:
     ],
 )
 def test_cli_intake_of_a_missing_or_unreadable_file_exits_2(
-    tmp_path: Path, cli_db: str, content: str | bytes | None, message: str
+    tmp_path: Path, acme_cli_db: str, content: str | bytes | None, message: str
 ) -> None:
     path = tmp_path / "tickets.json"
     if isinstance(content, str):
         path.write_text(content, encoding="utf-8")
     elif content is not None:
         path.write_bytes(content)
-    result = CliRunner().invoke(app, ["intake", "zendesk", str(path), "-p", "acme", "--db", cli_db])
+    result = CliRunner().invoke(
+        app, ["intake", "zendesk", str(path), "-p", "acme", "--db", acme_cli_db]
+    )
     assert result.exit_code == 2, (result.output, result.exc_info)  # was a traceback, status 1
     assert message in " ".join(result.output.split())
 
@@ -332,7 +323,7 @@ def test_api_intake_and_webhook_edges(api) -> None:
 
 @pytest.mark.model
 def test_cli_intake_notes_an_ignored_field_without_calling_its_turn_skipped(
-    tmp_path: Path, cli_db: str, coder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, acme_cli_db: str, coder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from themecoder.coder import Coder
 
@@ -341,7 +332,7 @@ def test_cli_intake_notes_an_ignored_field_without_calling_its_turn_skipped(
     path = tmp_path / "tickets.json"
     path.write_text(json.dumps([ticket, ticket]), encoding="utf-8")
     result = CliRunner().invoke(
-        app, ["intake", "freshdesk", str(path), "-p", "acme", "--db", cli_db]
+        app, ["intake", "freshdesk", str(path), "-p", "acme", "--db", acme_cli_db]
     )
     assert result.exit_code == 0, (result.output, result.exc_info)
     output = " ".join(result.output.split())

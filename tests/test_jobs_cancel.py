@@ -3,7 +3,6 @@ chunks it stored; a job id that was lost can be found again. On SQLite and Postg
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from themecoder.services.codebook import load as load_codebook
 from themecoder.services.intake import IncomingItem
 from themecoder.services.jobs import JobEnv
 from themecoder.services.worker import Worker
-from themecoder.storage import init_db, make_engine, session_factory
 from themecoder.storage.review import JobRecord
 from themecoder.storage.tables import ItemRecord
 
@@ -32,15 +30,9 @@ TEXTS = [
 
 
 @pytest.fixture
-def acme(db_url: str, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session], Any]]:
-    """A migrated store with project acme, its ingest principal and settings for it."""
-    engine = make_engine(db_url)
-    init_db(engine)
-    factory = session_factory(engine)
-    with factory.begin() as session:
-        project = projects.create_project(session, "acme")
-        key_id = projects.create_key(session, project.id, "ingest", "ingest key")[0].id
-        who = projects.principal_of_key(session, key_id)
+def acme(db_url: str, acme_store: Any, tmp_path: Path) -> tuple[Settings, Any, Any]:
+    """Project acme's store, its ingest principal and settings with no embedded worker."""
+    factory, who = acme_store
     s = Settings(
         db_url=db_url,
         results_dir=tmp_path / "results",
@@ -48,8 +40,7 @@ def acme(db_url: str, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[S
         job_lease_s=30.0,
         worker_embedded=False,
     )
-    yield s, factory, who
-    engine.dispose()
+    return s, factory, who
 
 
 def _queue(factory: sessionmaker[Session], who: Any, n: int = 3) -> int:

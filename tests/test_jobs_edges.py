@@ -3,7 +3,6 @@ rolling restarts never count as abandoning the job."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,32 +11,27 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from themecoder.config import Settings
-from themecoder.services import jobs, projects
+from themecoder.services import jobs
 from themecoder.services.codebook import load as load_codebook
 from themecoder.services.intake import IncomingItem
 from themecoder.services.jobs import JobEnv, Stopped
 from themecoder.services.worker import Worker
-from themecoder.storage import init_db, make_engine, session_factory
 from themecoder.storage import jobs as store
 from themecoder.storage.review import JobRecord
 from themecoder.storage.tables import utc_now
 
 
 @pytest.fixture
-def queued(db_url: str, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session], int]]:
-    """A migrated store with one queued bulk job of project acme."""
-    engine = make_engine(db_url)
-    init_db(engine)
-    factory = session_factory(engine)
+def queued(
+    db_url: str, acme_store: Any, tmp_path: Path
+) -> tuple[Settings, sessionmaker[Session], int]:
+    """Project acme's store with one queued bulk job."""
+    factory, who = acme_store
     with factory.begin() as session:
-        acme = projects.create_project(session, "acme")
-        key_id = projects.create_key(session, acme.id, "ingest", "ingest key")[0].id
-        who = projects.principal_of_key(session, key_id)
         items = [IncomingItem("T-1", "Pricing doubled this year.")]
         job_id = jobs.enqueue_code(session, who, items, 1)["id"]
     s = Settings(db_url=db_url, results_dir=tmp_path / "results", job_lease_s=30.0)
-    yield s, factory, job_id
-    engine.dispose()
+    return s, factory, job_id
 
 
 def _stops(env: JobEnv, job: Any, lease: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -38,15 +37,11 @@ TEXTS = [
 
 
 @pytest.fixture
-def store_(db_url: str, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker[Session], Any]]:
-    """A migrated store with project acme and its ingest principal."""
-    engine = make_engine(db_url)
-    init_db(engine)
-    factory = session_factory(engine)
-    with factory.begin() as session:
-        acme = projects.create_project(session, "acme")
-        key_id = projects.create_key(session, acme.id, "ingest", "ingest key")[0].id
-        who = projects.principal_of_key(session, key_id)
+def store_(
+    db_url: str, acme_store: Any, tmp_path: Path
+) -> tuple[Settings, sessionmaker[Session], Any]:
+    """Project acme's store, its ingest principal and short-leased settings for it."""
+    factory, who = acme_store
     s = Settings(
         db_url=db_url,
         results_dir=tmp_path / "results",
@@ -54,8 +49,7 @@ def store_(db_url: str, tmp_path: Path) -> Iterator[tuple[Settings, sessionmaker
         job_lease_s=0.6,
         job_poll_s=0.05,
     )
-    yield s, factory, who
-    engine.dispose()
+    return s, factory, who
 
 
 def _queue(factory: sessionmaker[Session], who: Any, n: int = 3, chunk: int = 1) -> int:

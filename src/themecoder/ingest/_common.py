@@ -255,6 +255,18 @@ def nesting_depth(value: Any, limit: int = MAX_NESTING) -> int:
     return deepest
 
 
+def without_nul(value: Any) -> Any:
+    """``value`` (a string, or JSON data) without NUL characters in its strings: binary junk,
+    which PostgreSQL stores in neither text nor JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(v) for v in value]
+    return value
+
+
 def to_json_value(value: Any) -> Any:
     """Turn a cell value into plain JSON data.
 

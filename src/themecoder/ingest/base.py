@@ -9,7 +9,7 @@ from pathlib import Path
 
 from themecoder.domain import speaker_key
 from themecoder.errors import InvalidInput, NoRecords, NotFound
-from themecoder.ingest._common import IngestProblem, IngestResult, ReadOptions
+from themecoder.ingest._common import IngestProblem, IngestResult, ReadOptions, without_nul
 from themecoder.ingest.subtitles import read_srt, read_vtt
 from themecoder.ingest.tabular import read_csv, read_jsonl, read_parquet
 from themecoder.ingest.transcript import read_transcript
@@ -181,26 +181,16 @@ def _duplicate_ids(result: IngestResult) -> list[IngestProblem]:
     return problems
 
 
-def _without_nul(value: object) -> object:
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_nul(v) for v in value]
-    return value
-
-
 def _drop_nul(result: IngestResult) -> list[IngestProblem]:
     """Take NUL characters out of the items' texts, ids and metadata (binary junk, which
     PostgreSQL cannot store), with one warning per file naming the records changed."""
     changed: dict[str, list[str]] = {}
     for item in result.items:
-        metadata = _without_nul(item.metadata)
+        metadata = without_nul(item.metadata)
         if "\x00" in item.id + item.text + (item.speaker or "") or metadata != item.metadata:
-            item.id, item.text = str(_without_nul(item.id)), str(_without_nul(item.text))
+            item.id, item.text = str(without_nul(item.id)), str(without_nul(item.text))
             item.metadata = metadata  # type: ignore[assignment]
-            item.speaker = None if item.speaker is None else str(_without_nul(item.speaker))
+            item.speaker = None if item.speaker is None else str(without_nul(item.speaker))
             changed.setdefault(item.source or result.source, []).append(item.id)
     return [
         IngestProblem(

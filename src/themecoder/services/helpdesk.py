@@ -18,23 +18,12 @@ from sqlalchemy.orm import Session
 
 from themecoder.config import Settings
 from themecoder.errors import Conflict, InvalidInput, PayloadTooLarge, Unauthorized
+from themecoder.ingest import without_nul
 from themecoder.interop import webhook
 from themecoder.interop.helpdesk import Message, Problem, read_export
 from themecoder.services import audit, intake
 from themecoder.services.intake import IncomingItem, IngestOutcome
 from themecoder.storage import interop_hooks
-
-
-def _no_nul(value: Any) -> Any:
-    """``value`` without NUL characters in its strings: PostgreSQL stores none in text or
-    JSON, and a vendor export may carry them in a body or a field."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_no_nul(v) for v in value]
-    return value
 
 
 def incoming(messages: list[Message]) -> list[IncomingItem]:
@@ -48,7 +37,11 @@ def incoming(messages: list[Message]) -> list[IncomingItem]:
         meta.setdefault("document", f"{m.metadata.get('vendor', 'ticket')}:{m.ticket_id}")
         out.append(
             IncomingItem(
-                _no_nul(m.external_id), _no_nul(m.text), _no_nul(meta), None, coded=m.coded
+                without_nul(m.external_id),
+                without_nul(m.text),
+                without_nul(meta),
+                None,
+                coded=m.coded,
             )
         )
     return out
