@@ -159,3 +159,59 @@ def test_a_custom_code_keeps_the_reviewer_in_their_filtered_queue(web) -> None:
         follow_redirects=False,
     )
     assert r.headers["location"] == f"/review?bucket={bucket}&unit={unit}#custom"
+
+
+def test_a_browser_opening_a_post_only_address_gets_the_error_page(web) -> None:
+    """The key gate answers a wrong method before the app's handlers: a browser used to get
+    its JSON body. The status and the Allow header stay; API clients keep the JSON."""
+    c = web.client
+    for signed_in in (False, True):
+        if signed_in:
+            sign_in(c, web.keys["reviewer"])
+        r = c.get("/signout", headers=HTML)
+        assert r.status_code == 405 and r.headers["content-type"].startswith("text/html")
+        assert r.headers["allow"] == "POST"
+        assert "does not take that kind of request" in _alert(r.text)
+    for method, path, headers in (
+        ("GET", "/signout", {"Accept": "application/json"}),
+        ("DELETE", "/v1/health", HTML),
+    ):
+        r = c.request(method, path, headers=headers)
+        assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+        assert r.headers["allow"], path
+
+
+def test_an_unknown_filter_value_is_refused_like_an_unknown_bucket(web, monkeypatch) -> None:
+    """A hand-typed value no item holds is a 422 naming the field and its choices (as
+    ``bucket=nope`` always was), never an empty page whose form says "any"; a real value
+    the capped dropdown leaves out is shown selected."""
+    from themecoder.services import dashboard
+
+    web.ingest(
+        [
+            {"external_id": f"T-{i}", "text": t, "metadata": {"account_id": f"ACC-{i}"}}
+            for i, t in enumerate(TICKETS)
+        ]
+    )
+    c = web.client
+    sign_in(c, web.keys["admin"])
+    assert "bucket" in _alert(c.get("/analytics?bucket=nope").text)
+    for url, field in (
+        ("/analytics?account_id=nope", "account_id"),
+        ("/analytics?source=nope", "source"),
+        ("/review?account=nope", "account"),
+        ("/review?source=nope", "source"),
+        ("/review?theme=999", "theme"),
+    ):
+        r = c.get(url)
+        alert = _alert(r.text)
+        assert r.status_code == 422 and alert.startswith(f"{field}:"), (url, alert)
+        assert "nope" in alert or "999" in alert, (url, alert)
+        if "account" in field:
+            assert "ACC-0" in alert and "ACC-2" in alert, (url, alert)
+    r = c.get("/review?account=ACC-1")
+    assert r.status_code == 200 and '<option value="ACC-1" selected>' in r.text
+    monkeypatch.setattr(dashboard, "MAX_CHOICES", 1)
+    r = c.get("/analytics?account_id=ACC-2")
+    assert r.status_code == 200, _alert(r.text)
+    assert '<option value="ACC-2" selected>' in r.text

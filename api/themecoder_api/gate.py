@@ -18,6 +18,8 @@ from typing import Any
 
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.routing import compile_path, get_route_path
 
 from themecoder.errors import Forbidden, Unauthorized
@@ -72,19 +74,21 @@ def _key(headers: dict[bytes, bytes]) -> str | None:
     return key or None
 
 
-async def _not_allowed(send: Any, allowed: set[str]) -> None:
-    """405 listing every method the path has (Starlette's names only the first route's)."""
+async def _not_allowed(scope: Scope, receive: Any, send: Any, allowed: set[str]) -> None:
+    """405 listing every method the path has (Starlette's names only the first route's).
+
+    The gate answers before the app's exception middleware, so it hands the 405 to the app's
+    own handler: the API's JSON body for API clients, the error page for a browser opening
+    an address that only takes a form's POST. The handler gets no ``receive``: the body is
+    never read.
+    """
     methods = ", ".join(sorted(allowed))
-    body = json.dumps(
-        error_body("method_not_allowed", f"method not allowed; this path allows {methods}")
-    ).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"allow", methods.encode()),
-    ]
-    await send({"type": "http.response.start", "status": 405, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    err = HTTPException(
+        405, f"method not allowed; this path allows {methods}", headers={"Allow": methods}
+    )
+    handler = scope["app"].exception_handlers[HTTPException]
+    response = await handler(Request(scope), err)
+    await response(scope, receive, send)
 
 
 class KeyGate:
@@ -100,7 +104,7 @@ class KeyGate:
             return
         found, allowed = self._route(scope)
         if not found and allowed:
-            await _not_allowed(send, allowed)
+            await _not_allowed(scope, receive, send, allowed)
             return
         roles = found[0] if found else None
         if roles is not None:

@@ -136,7 +136,7 @@
       showStale();
       busy = false;
       say(`${stale.length} decision(s) were stale: someone decided first. See below.`);
-      document.getElementById("stale").focus?.();
+      document.getElementById("stale").focus(); // tabindex="-1": "See below" is where focus lands
       return;
     }
     sessionStorage.setItem("themecoder:last", unit);

@@ -66,7 +66,9 @@ def _html_for_browsers(app: FastAPI) -> None:
         assert isinstance(err, HTTPException)
         if not _wants_page(request) or err.status_code not in HTTP_MESSAGES:
             return await http_json(request, err)
-        return error_page(request, err.status_code, HTTP_MESSAGES[err.status_code])
+        page = error_page(request, err.status_code, HTTP_MESSAGES[err.status_code])
+        page.headers.update(err.headers or {})  # a 405's Allow
+        return page
 
     async def crash(request: Request, err: Exception) -> object:
         if not _wants_page(request):

@@ -88,6 +88,7 @@ def analytics_page(
     """Risk and positive signals over time with filters, account health, escalations and
     alerts, and agreement per bucket with the gates."""
     view = dashboard.analytics_view(db, v.who, ctx.codebook, flt.dashboard_filter())
+    view["choices"] = pages.analytics_choices(db, v.who, view["choices"], flt.model_dump())
     return render(
         request,
         "analytics.html",

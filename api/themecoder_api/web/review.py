@@ -62,6 +62,7 @@ def review_page(
     unit: QueryId = None,
 ) -> HTMLResponse:
     """One unit with every bucket at once; keys: a j k u 1-6 p n r."""
+    choices = pages.filter_choices(db, v.who, flt.unit_filter())
     order = pages.review_order(db, v.who, flt.unit_filter())
     unit_id = unit if unit is not None else (order[0][0] if order else None)
     view = pages.unit_view(db, v.who, unit_id) if unit_id is not None else None
@@ -79,7 +80,7 @@ def review_page(
         next_url=_url(flt, nav and nav["next"]),
         filters=flt,
         filter_query=flt.query(),
-        choices=pages.filter_choices(db, v.who),
+        choices=choices,
         progress=pages.progress(db, v.who),
         queue_size=len(order),
     )
