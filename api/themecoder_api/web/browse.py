@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import Field
 
-from themecoder.services import agreement, curation, dashboard, pages
+from themecoder.services import agreement, curation, dashboard, page_filters, pages
 from themecoder.services.dashboard import DashboardFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import BucketName, RowId
@@ -88,7 +88,7 @@ def analytics_page(
     """Risk and positive signals over time with filters, account health, escalations and
     alerts, and agreement per bucket with the gates."""
     view = dashboard.analytics_view(db, v.who, ctx.codebook, flt.dashboard_filter())
-    view["choices"] = pages.analytics_choices(db, v.who, view["choices"], flt.model_dump())
+    view["choices"] = page_filters.analytics_choices(db, v.who, view["choices"], flt.model_dump())
     return render(
         request,
         "analytics.html",

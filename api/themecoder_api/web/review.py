@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
-from themecoder.services import agreement, custom_codes, pages
+from themecoder.services import agreement, custom_codes, page_filters, pages
 from themecoder.services.pages import UnitDecision, UnitFilter
 from themecoder_api.deps import Ctx, Db
 from themecoder_api.schemas import (
@@ -62,7 +62,7 @@ def review_page(
     unit: QueryId = None,
 ) -> HTMLResponse:
     """One unit with every bucket at once; keys: a j k u 1-6 p n r."""
-    choices = pages.filter_choices(db, v.who, flt.unit_filter())
+    choices = page_filters.filter_choices(db, v.who, flt.unit_filter())
     order = pages.review_order(db, v.who, flt.unit_filter())
     unit_id = unit if unit is not None else (order[0][0] if order else None)
     view = pages.unit_view(db, v.who, unit_id) if unit_id is not None else None
