@@ -60,6 +60,15 @@ def test_project_and_keys_lifecycle(tmp_path: Path) -> None:
         assert authenticate(s, reviewer_key) is None
     engine.dispose()
     assert _run("keys", "revoke", "-p", "acme", "999", db=db)[0] == 2
+    assert _run("projects", "create", "beta", "--name", "Beta support", db=db)[0] == 0
+    code, listing = _run("projects", "list", db=db)  # a slug forgotten is found again
+    rows = [line.split("│") for line in listing.splitlines() if "│" in line]
+    cells = [[c.strip() for c in row[1:-1]] for row in rows]  # the header is ┃-ruled
+    assert code == 0 and "2 project(s)" in listing
+    assert [(c[0], c[1], c[3], c[4]) for c in cells] == [
+        ("acme", "acme", "shipped", "1"),  # the reviewer key was revoked
+        ("beta", "Beta support", "shipped", "1"),
+    ]
 
 
 def _free_port() -> int:

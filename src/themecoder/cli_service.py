@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 Db = Annotated[str | None, typer.Option(help="Database URL (default THEMECODER_DB_URL).")]
 Project = Annotated[str, typer.Option("--project", "-p", help="Project slug.")]
 
-projects_app = typer.Typer(no_args_is_help=True, help="Create projects (workspaces).")
+projects_app = typer.Typer(no_args_is_help=True, help="Create and list projects (workspaces).")
 keys_app = typer.Typer(no_args_is_help=True, help="Issue, list and revoke API keys.")
 models_app = typer.Typer(
     no_args_is_help=True, help="Retrain, list and roll back a project's models."
@@ -122,6 +122,25 @@ def create_project(
         _, key = projects.create_key(session, project.id, "admin", "initial admin")
     console.print(f"created project {slug!r}; its admin key (store it now, it is not kept):")
     out.print(key, markup=False)
+
+
+@projects_app.command("list")
+def list_projects(db: Db = None) -> None:
+    """The store's projects: slug, name, created, model in use, live keys.
+
+    Example: themecoder projects list
+    """
+    from themecoder.services import projects
+
+    with _errors(), _factory(db)() as session:
+        rows = projects.list_projects(session)
+    table = Table(title=f"{len(rows)} project(s)")
+    for col in ("slug", "name", "created", "model", "live keys"):
+        table.add_column(col)
+    for p in rows:
+        model = p["model_version"] or "shipped"
+        table.add_row(p["slug"], p["name"], p["created_at"][:19], model, str(p["live_keys"]))
+    out.print(table)
 
 
 @keys_app.command("create")

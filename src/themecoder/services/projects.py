@@ -172,6 +172,32 @@ def revoke_key(
     return record
 
 
+def list_projects(session: Session) -> list[dict[str, Any]]:
+    """Every project of the store, oldest first: slug, name, when created, the model it uses
+    (``None``: the shipped model) and its live keys."""
+    live = (
+        select(ApiKeyRecord.project_id, func.count().label("n"))
+        .where(ApiKeyRecord.revoked_at.is_(None))
+        .group_by(ApiKeyRecord.project_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ProjectRecord, func.coalesce(live.c.n, 0))
+        .outerjoin(live, live.c.project_id == ProjectRecord.id)
+        .order_by(ProjectRecord.id)
+    )
+    return [
+        {
+            "slug": project.slug,
+            "name": project.name,
+            "created_at": project.created_at.isoformat(),
+            "model_version": project.model_version,
+            "live_keys": int(n),
+        }
+        for project, n in rows
+    ]
+
+
 def live_admins(session: Session, project_id: int) -> int:
     """Live (unrevoked) admin keys of the project."""
     return int(
