@@ -54,3 +54,22 @@ def test_clean_stops_do_not_count_as_abandoned_attempts(queued) -> None:
         assert store.fail_exhausted(session, s.job_max_attempts, now=later) == 0
         taken = store.claim_next(session, "next", lease_s=30, now=later)
         assert taken is not None and taken.payload is not None  # its items are still there
+
+
+def test_worker_once_names_a_job_another_worker_still_holds(queued) -> None:
+    """``worker --once`` said only "ran 0 job(s)" while a dead worker's lease was live."""
+    from typer.testing import CliRunner
+
+    from themecoder.cli import app
+
+    s, factory, job_id = queued
+    with factory.begin() as session:
+        assert store.claim_next(session, "dead-worker", lease_s=600) is not None
+    result = CliRunner().invoke(
+        app, ["worker", "--once", "--db", s.db_url], env={"THEMECODER_WORKER_NICE": "0"}
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "ran 0 job(s)" in output
+    assert f"job {job_id} is held by worker dead-worker until" in output
+    assert "taken over after then" in output

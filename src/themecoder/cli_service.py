@@ -97,6 +97,11 @@ def worker(
             while w.run_once():
                 n += 1
             console.print(f"ran {n} job(s)")
+            for job in w.held_elsewhere():  # why a job that seems stuck was not run
+                console.print(
+                    f"job {job['id']} is held by worker {job['owner']} until {job['until'][:19]}"
+                    " UTC; if that worker is dead, the job is taken over after then"
+                )
             return
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: w.stop())

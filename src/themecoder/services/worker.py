@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -94,6 +95,17 @@ class Worker:
             else:
                 self._finish(job.id, state="succeeded", result=result)
         return True
+
+    def held_elsewhere(self) -> list[dict[str, Any]]:
+        """Jobs other workers hold under a live lease (``id``, ``owner``, ``until``): a dead
+        worker's job is taken over only once its lease expires."""
+        with self.env.factory() as session:
+            rows = store.held_elsewhere(session, self.owner)
+            return [
+                {"id": j.id, "owner": j.owner, "until": j.lease_expires_at.isoformat()}
+                for j in rows
+                if j.lease_expires_at is not None
+            ]
 
     def _finish(self, job_id: int, **values: object) -> None:
         with self.env.factory.begin() as session:

@@ -229,3 +229,19 @@ def project_jobs(
         select(JobRecord).where(*where).order_by(JobRecord.id.desc()).limit(limit).offset(offset)
     )
     return list(rows), int(total)
+
+
+def held_elsewhere(session: Session, owner: str, now: datetime | None = None) -> list[JobRecord]:
+    """Running jobs whose lease another worker still holds, soonest expiry first."""
+    now = now or utc_now()
+    return list(
+        session.scalars(
+            select(JobRecord)
+            .where(
+                JobRecord.state == "running",
+                JobRecord.owner != owner,
+                JobRecord.lease_expires_at >= now,
+            )
+            .order_by(JobRecord.lease_expires_at)
+        )
+    )
