@@ -284,7 +284,10 @@ def health_(
 
 
 def digest(
-    week: Annotated[str, typer.Option(help="ISO week, e.g. 2026-W36.")],
+    week: Annotated[
+        str | None,
+        typer.Option(help="ISO week, e.g. 2026-W36 (default: the week of the latest signal)."),
+    ] = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", help="Write OUT.md (Markdown) or OUT.json.")
     ] = None,
@@ -299,20 +302,26 @@ def digest(
     """
     import json
 
+    from themecoder.errors import InvalidInput
     from themecoder.services import analytics as svc
 
     s = _settings(db)
     with _errors(), svc.store_session(s) as session:
         d = svc.weekly_digest(session, week, project_id(session, project))
-    data = {k: v for k, v in d.items() if k != "markdown"}
-    if out_path:
-        text = (
-            json.dumps(data, indent=1, ensure_ascii=False)
-            if out_path.suffix == ".json"
-            else d["markdown"]
-        )
-        out_path.write_text(text + "\n", encoding="utf-8")
-        console.print(f"wrote {out_path}", markup=False)
+        data = {k: v for k, v in d.items() if k != "markdown"}
+        if out_path:
+            text = (
+                json.dumps(data, indent=1, ensure_ascii=False)
+                if out_path.suffix == ".json"
+                else d["markdown"]
+            )
+            try:
+                out_path.write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:  # a path the user gave: exit 2 with why, not a traceback
+                raise InvalidInput(
+                    f"cannot write {out_path}: {exc.strerror or exc}", field="out"
+                ) from None
+            console.print(f"wrote {out_path}", markup=False)
     if as_json:
         out.print_json(json.dumps(data, ensure_ascii=False))
     else:

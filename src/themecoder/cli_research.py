@@ -73,6 +73,10 @@ def search(
             markup=False,
         )
         out.print(f'  "{hit["text"]}"', markup=False)
+    if not found["units"]:
+        console.print("no coded units to search here: code some feedback first")
+    elif not found["candidates"]:
+        console.print(f"no hits: the filters leave none of the {found['units']} coded units")
     console.print(
         f"{len(found['hits'])} of {found['candidates']} units searched ({found['backend']}"
         f"{', index ' + found['index'] if found['index'] else ''}; "
@@ -176,9 +180,12 @@ def insights_search(
 
     Example: themecoder insights search "sso activation" -p acme
     """
+    from themecoder.errors import InvalidInput
     from themecoder.services import insights
 
     with _errors(), _factory(db)() as session:
+        if not query.split():  # else every insight "matches" an empty search
+            raise InvalidInput("query must have at least one word", field="query")
         found = insights.list_insights(
             session, _project_id(session, project), status=status, query=query
         )
@@ -223,6 +230,7 @@ def insights_link(
     --metric onboarding_clarity:risk --outcome renewed
     """
     from themecoder.services import codebook, insights
+    from themecoder.services.custom_codes import custom_code_ids
 
     s = _settings(db)
     with _errors(), _factory(db).begin() as session:
@@ -237,6 +245,7 @@ def insights_link(
                 themes=theme or [],
                 codes=code or [],
                 accounts=account or [],
+                custom=custom_code_ids(codebook.load(s.codebook_path)) if code else (),
             )
         if metric:
             card = insights.attach_metric(

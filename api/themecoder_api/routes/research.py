@@ -118,8 +118,11 @@ def get_insight(insight_id: RowId, db: Db, who: Reader) -> InsightPublic:
 
 
 @router.post(_ONE.removeprefix("/v1") + "/links", responses=documented(401, 403, 404, 413, 422))
-def link_insight(insight_id: RowId, body: InsightLinks, db: Db, who: Reader) -> InsightPublic:
-    """Link quotes (unit ids), themes, codes and accounts of the project (audited)."""
+def link_insight(
+    insight_id: RowId, body: InsightLinks, ctx: Ctx, db: Db, who: Reader
+) -> InsightPublic:
+    """Link quotes (unit ids), themes, codes and accounts of the project (audited); 422 for a
+    code no quote search filter could name (the message lists the valid ones)."""
     card = insights.link_insight(
         db,
         who.project_id,
@@ -128,6 +131,7 @@ def link_insight(insight_id: RowId, body: InsightLinks, db: Db, who: Reader) -> 
         themes=body.themes,
         codes=body.codes,
         accounts=body.accounts,
+        custom=custom_code_ids(ctx.codebook),
         who=who,
     )
     db.commit()

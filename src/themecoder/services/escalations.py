@@ -107,7 +107,7 @@ def list_escalations(
     """Escalations of the scope, highest score first."""
     if status is not None and status not in store.STATUSES:
         raise InvalidInput(
-            f"status must be one of {store.STATUSES}, got {status!r}", field="status"
+            f"status must be one of {', '.join(store.STATUSES)}, got {status!r}", field="status"
         )
     return [view(r) for r in store.list_escalations(session, project_id, status)]
 
@@ -184,6 +184,9 @@ def _owner(book: Codebook, bucket: str) -> str | None:
 
 def _evidence(g: pd.DataFrame) -> list[dict[str, Any]]:
     top = g.sort_values(["score", "at"], ascending=[False, True]).drop_duplicates("unit_id")
+    # the same feedback stored in two scopes (the command line's store and a project, as
+    # ``themecoder demo`` does) is one quote, not two of the three
+    top = top.drop_duplicates(["external_id", "unit_text"])
     return [
         {
             "item": str(r.external_id),

@@ -17,6 +17,7 @@ from themecoder.domain import BUCKETS, POLARITIES
 from themecoder.errors import Conflict, InvalidInput, NotFound
 from themecoder.services import audit
 from themecoder.services import outcomes as outcome_service
+from themecoder.services.segments import check_codes
 from themecoder.storage import insights as store
 from themecoder.storage.tables import utc_now
 
@@ -172,14 +173,21 @@ def link_insight(
     themes: Sequence[int] = (),
     codes: Sequence[str] = (),
     accounts: Sequence[str] = (),
+    custom: Sequence[str] = (),
     who: Principal | None = None,
 ) -> dict[str, Any]:
     """Link quotes (unit ids), themes, codes and accounts; links held already are kept once
     (audited with what was new).
 
+    A code is one a quote search filter could name: a bucket (``bucket:polarity``), one of
+    ``custom`` (the codebook's custom codes) or a code the project's units carry, or
+    ``theme:ID`` of a theme of the project.
+
     Raises:
-        NotFound: No such insight, or a quote or theme outside the project.
-        InvalidInput: Nothing to link, or a malformed code or account.
+        NotFound: No such insight, or a quote or theme (also as ``theme:ID``) outside the
+            project.
+        InvalidInput: Nothing to link, or an unknown or malformed code, or a malformed
+            account.
     """
     record = _held(session, project_id, insight_id)
     if not any((quotes, themes, codes, accounts)):
@@ -187,11 +195,17 @@ def link_insight(
     missing = sorted(set(quotes) - store.project_units(session, project_id, list(quotes)))
     if missing:
         raise NotFound(f"unit(s) {missing[:20]} not found in the project", unit_ids=missing[:20])
-    missing = sorted(set(themes) - store.project_themes(session, project_id, list(themes)))
-    if missing:
-        raise NotFound(f"theme(s) {missing[:20]} not found in the project", theme_ids=missing[:20])
     for code in codes:
         _check_code(code)
+    codes = [c.strip() for c in codes]
+    # a typo'd code would be linked silently and match nothing: refuse it as search does
+    check_codes(session, project_id, [c for c in codes if not c.startswith("theme:")], custom)
+    named = {int(c.partition(":")[2]) for c in codes if c.startswith("theme:")}
+    missing = sorted(
+        (set(themes) | named) - store.project_themes(session, project_id, [*themes, *named])
+    )
+    if missing:
+        raise NotFound(f"theme(s) {missing[:20]} not found in the project", theme_ids=missing[:20])
     for account in accounts:
         _text(account, "accounts", 200)
     wanted = {
@@ -218,7 +232,7 @@ def _check_code(code: str) -> None:
     code = _text(code, "codes", 200)
     head, sep, tail = code.partition(":")
     if head == "theme":
-        if not tail.isdigit():
+        if not (tail.isascii() and tail.isdigit()):
             raise InvalidInput(f"code {code!r}: theme codes are theme:ID", field="codes")
     elif sep and head in BUCKETS and tail not in POLARITIES:
         raise InvalidInput(

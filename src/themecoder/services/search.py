@@ -23,8 +23,8 @@ import hashlib
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,8 @@ def search_quotes(
         Conflict: The query's embedding size differs from the stored units'.
     """
     where = where or SearchFilter()
+    # naive bounds are UTC (as stored dates are); aware and naive ones then compare
+    where = replace(where, since=_utc(where.since), until=_utc(where.until))
     query = (query or "").strip()
     if not query or len(query) > MAX_QUERY_CHARS:
         raise InvalidInput(f"query must have 1..{MAX_QUERY_CHARS} characters", field="query")
@@ -197,6 +199,12 @@ def search_quotes(
         "candidates": n_candidates,
         "hits": hits,
     }
+
+
+def _utc(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _check_dim(vector: np.ndarray, dim: int) -> None:
@@ -251,7 +259,14 @@ def known_codes(held: dict[int, list[str]], custom: Sequence[str] = ()) -> list[
     return list(dict.fromkeys([*BUCKETS, *custom, *sorted(carried)]))
 
 
-def check_code(code: str, known: Sequence[str], paths: Collection[str] = ()) -> None:
+def check_code(
+    code: str,
+    known: Sequence[str],
+    paths: Collection[str] = (),
+    *,
+    field: str = "code",
+    label: str = "code filter",
+) -> None:
     """Raise :class:`InvalidInput` (listing what is valid) unless ``code`` is a known code,
     ``code:polarity`` with a known code and polarity, ``theme:ID``, or one of ``paths``.
 
@@ -263,6 +278,8 @@ def check_code(code: str, known: Sequence[str], paths: Collection[str] = ()) -> 
         known: The codes the filter may name (:func:`known_codes`).
         paths: Code paths the scope holds beyond ``code:polarity``: an imported code
             (``parent:child``) and every code above it, accepted as they are.
+        field: The input the error names (``codes`` for an insight's code links).
+        label: What the message calls the code.
     """
     if code in paths:
         return
@@ -270,14 +287,14 @@ def check_code(code: str, known: Sequence[str], paths: Collection[str] = ()) -> 
     if name == "theme" and sep:
         if not (rest.isascii() and rest.isdigit() and int(rest) >= 1):
             raise InvalidInput(
-                f"code filter {code!r}: a theme is named by its id, e.g. theme:12", field="code"
+                f"{label} {code!r}: a theme is named by its id, e.g. theme:12", field=field
             )
         return
     if name not in known:
         raise InvalidInput(
-            f"code filter {code!r}: unknown code {name!r}; valid codes: {', '.join(known)} "
+            f"{label} {code!r}: unknown code {name!r}; valid codes: {', '.join(known)} "
             f"(alone or as code:polarity with polarity {', '.join(POLARITIES)}), or theme:ID",
-            field="code",
+            field=field,
             known=list(known),
         )
     below = sorted(
@@ -285,16 +302,16 @@ def check_code(code: str, known: Sequence[str], paths: Collection[str] = ()) -> 
     )
     if sep and rest not in POLARITIES and below:
         raise InvalidInput(
-            f"code filter {code!r}: unknown code {code!r}; the codes below {name!r} are "
+            f"{label} {code!r}: unknown code {code!r}; the codes below {name!r} are "
             f"{', '.join(below)} (or {name}:polarity with polarity {', '.join(POLARITIES)})",
-            field="code",
+            field=field,
             known=below,
         )
     if sep and rest not in POLARITIES:
         raise InvalidInput(
-            f"code filter {code!r}: unknown polarity {rest!r}; valid polarities: "
+            f"{label} {code!r}: unknown polarity {rest!r}; valid polarities: "
             f"{', '.join(POLARITIES)}",
-            field="code",
+            field=field,
             known=list(POLARITIES),
         )
 

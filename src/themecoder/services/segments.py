@@ -123,7 +123,14 @@ def _matches(row: dict[str, Any], f: SegmentFilter) -> bool:
     return True
 
 
-def _check_filter(rows: list[dict[str, Any]], where: SegmentFilter, custom: Sequence[str]) -> None:
+def _check_filter(
+    rows: list[dict[str, Any]],
+    where: SegmentFilter,
+    custom: Sequence[str],
+    *,
+    field: str = "code",
+    label: str = "code filter",
+) -> None:
     """Refuse a code filter naming no code of the scope, with quote search's check
     (:func:`themecoder.services.search.check_code`): the six buckets, the codebook's custom
     codes and the codes the segments carry are known, with their polarities, ``theme:ID``,
@@ -135,7 +142,28 @@ def _check_filter(rows: list[dict[str, Any]], where: SegmentFilter, custom: Sequ
     for code in {c for r in rows for c in r["codes"] if not c.startswith("theme:")}:
         parts = code.split(":")
         paths.update(":".join(parts[:n]) for n in range(1, len(parts) + 1))
-    check_code(where.code, known_codes(held, custom), paths)
+    check_code(where.code, known_codes(held, custom), paths, field=field, label=label)
+
+
+def check_codes(
+    session: Session,
+    project_id: int | None,
+    codes: Sequence[str],
+    custom: Sequence[str] = (),
+    *,
+    field: str = "codes",
+) -> None:
+    """Refuse any of ``codes`` the scope does not know, as a code filter is refused (an
+    insight links only codes a filter could find).
+
+    Raises:
+        InvalidInput: An unknown code or polarity (the message lists the valid ones).
+    """
+    if not codes:
+        return
+    rows = list(_segments(session, project_id))
+    for code in codes:
+        _check_filter(rows, SegmentFilter(code=code), custom, field=field, label="code")
 
 
 def _context(text: str, start: int, end: int, chars: int) -> str:
