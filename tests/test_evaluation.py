@@ -61,3 +61,58 @@ def test_the_frozen_reference_is_rebuilt_when_the_presence_blend_changes(tmp_pat
     evaluation.frozen_baseline(base.model_copy(update={"knn_presence_weight": 0.65}))
     evaluation.frozen_baseline(base.model_copy(update={"seed": base.seed + 1}))
     assert len(set(built)) == 3 and all(p.parent == tmp_path for p in built)
+
+
+class _NoCoding:
+    """A coder that must not be asked to code anything."""
+
+    version = "test"
+
+    def code(self, texts):
+        raise AssertionError("coded before every source was read")
+
+
+def test_a_missing_dataset_fails_before_any_source_is_coded(tmp_path):
+    """``own`` used to be coded (minutes in a full run) before a missing dataset failed."""
+    from themecoder.errors import NotFound
+    from themecoder.services.evaluation import evaluate
+
+    s = Settings(datasets_dir=tmp_path)  # no shared datasets there
+
+    with pytest.raises(NotFound, match="THEMECODER_DATASETS_DIR"):
+        evaluate(_NoCoding(), s, sources=("own", "airline"), limit=5)
+
+
+@pytest.mark.parametrize(
+    ("sources", "limit", "message"),
+    [(["nope"], None, "unknown source 'nope'; known: own, banking77"), (["own"], 0, "limit")],
+)
+def test_an_unknown_source_or_bad_limit_is_refused_before_the_model_loads(
+    tmp_path, sources, limit, message
+):
+    """An unknown source was a KeyError traceback after the model had loaded; a negative
+    limit silently dropped the last rows of each source."""
+    from themecoder.errors import InvalidInput
+    from themecoder.services.evaluation import run_evaluation
+
+    empty = tmp_path / "no-model"  # nothing is loaded from it
+    with pytest.raises(InvalidInput, match=message):
+        run_evaluation(Settings(results_dir=tmp_path / "results"), empty, sources, limit)
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_full_evaluation_checks_the_dev_set_texts_before_the_model_loads(tmp_path, monkeypatch):
+    """The dev set's texts come from the shared datasets too: without them a full run failed
+    after the held-out sets were coded and the frozen reference was trained."""
+    from themecoder import artifact
+    from themecoder.errors import NotFound
+    from themecoder.services.evaluation import run_evaluation
+
+    def never(*args: object) -> None:
+        raise AssertionError("the model was loaded before the data was checked")
+
+    monkeypatch.setattr(artifact, "load_artifact", never)
+    s = Settings(datasets_dir=tmp_path, results_dir=tmp_path / "results")
+
+    with pytest.raises(NotFound, match="dataset file"):
+        run_evaluation(s, s.model_dir)

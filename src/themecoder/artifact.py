@@ -63,16 +63,24 @@ def artifact_hash(path: Path) -> str:
 
 def load_artifact(path: Path) -> Artifact:
     """Read an artifact folder written by :func:`save_artifact`."""
+    from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    if not (path / CONFIG).is_file() or not (path / ARRAYS).is_file():
+    missing = [name for name in HASHED if not (path / name).is_file()]
+    if len(missing) == len(HASHED):
         raise ModelUnavailable(
-            f"no coder model in {path}; run `themecoder train` or set THEMECODER_MODEL_DIR"
+            f"no coder model in {path}; run `themecoder train` or point THEMECODER_MODEL_DIR "
+            "(--model-dir) at a model folder"
         )
-    config = json.loads((path / CONFIG).read_text())
-    arrays = load_file(str(path / ARRAYS))
-    examples = []
-    if (path / EXAMPLES).is_file():
+    if missing:  # a copy cut short: every file is read (the hash) or needed (reasons)
+        raise ModelUnavailable(f"coder model in {path} is incomplete: no {', '.join(missing)}")
+    try:
+        config = json.loads((path / CONFIG).read_text(encoding="utf-8"))
+        arrays = load_file(str(path / ARRAYS))
         with (path / EXAMPLES).open(encoding="utf-8") as fh:
             examples = [json.loads(line) for line in fh if line.strip()]
+    except (ValueError, OSError, SafetensorError) as exc:  # JSON and UTF-8 errors are ValueErrors
+        raise ModelUnavailable(f"coder model in {path} is unreadable: {exc}") from None
+    if not isinstance(config, dict):
+        raise ModelUnavailable(f"coder model in {path} is unreadable: {CONFIG} is no object")
     return Artifact(config=config, arrays=arrays, examples=examples)

@@ -147,8 +147,10 @@ def demo(
         bool, typer.Option(help="Also load it into project demo for the pages, with a key.")
     ] = True,
 ) -> None:
-    """Code the bundled sample corpus and print a per-bucket summary; then load it into
-    project demo (themes, escalations) and print an admin key and the URL to sign in at.
+    """Code the bundled sample corpus and print a per-bucket summary.
+
+    Then load it into project demo (themes, escalations) and print an admin key and the URL
+    to sign in at.
 
     Example: themecoder demo --db sqlite:///demo.db
     """
@@ -196,6 +198,9 @@ def train(
 ) -> None:
     """Rebuild the coder artifact from training/ and the permitted datasets, reproducibly.
 
+    The evaluation of a model built outside the shipped model folder is saved in its own
+    folder (DIR/eval), never over the shipped model's published results.
+
     Example: themecoder train --out-dir /tmp/coder
     """
     from themecoder.services.training import train_coder
@@ -209,7 +214,17 @@ def train(
         f"{result.path}\nartifact sha256 {result.sha256}"
     )
     if evaluate:
-        _evaluate(_settings(model_dir=target), target)
+        _evaluate(_results_for(_settings(model_dir=target)), target)
+
+
+def _results_for(s: Settings) -> Settings:
+    """``s`` with the report of a model other than the shipped one going to that model's
+    own folder (eval/results describes the shipped model), unless THEMECODER_RESULTS_DIR
+    names a folder."""
+    shipped = Path(Settings.model_fields["model_dir"].default)
+    if "results_dir" in s.model_fields_set or s.model_dir.resolve() == shipped.resolve():
+        return s
+    return s.model_copy(update={"results_dir": s.model_dir / "eval"})
 
 
 def _evaluate(
@@ -232,9 +247,12 @@ def eval_(
 ) -> None:
     """Score the coder on held-out splits: buckets, polarity, sentiment, expression, calibration.
 
+    The report goes to eval/results, or THEMECODER_RESULTS_DIR where set; that of another
+    model than the shipped one goes to its own folder's eval/ unless the variable is set.
+
     Example: themecoder eval --source airline --source own
     """
-    s = _settings(model_dir=model_dir)
+    s = _results_for(_settings(model_dir=model_dir))
     _evaluate(s, s.model_dir, source, limit)
 
 

@@ -228,11 +228,20 @@ def export(
 
     with _errors():
         text = svc.export(svc.load(path, glossary), fmt)
+        if out_path is not None and out_path.is_dir():
+            raise InvalidInput(f"--out {out_path} is a folder; name a file in it")
+        above = next((p for p in out_path.parents if p.exists()), None) if out_path else None
+        if above is not None and not above.is_dir():
+            raise InvalidInput(f"--out {out_path}: {above} is a file, not a folder")
     if out_path is None:
         typer.echo(text, nl=False)
         return
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(text, encoding="utf-8")
+    with _errors():
+        try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            out_path.write_text(text, encoding="utf-8")
+        except OSError as exc:  # read-only folder, disk full
+            raise InvalidInput(f"cannot write --out {out_path}: {exc.strerror}") from None
     console.print(f"wrote {out_path}", markup=False)
 
 

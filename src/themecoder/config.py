@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -294,6 +294,14 @@ class Settings(BaseSettings):
         False, description="Mark session cookies Secure (set when served over HTTPS)."
     )
 
+    @field_validator("db_url")
+    @classmethod
+    def _parsable_db_url(cls, value: str) -> str:
+        problem = db_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @property
     def onnx_export_dir(self) -> Path:
         """The folder of the encoder's ONNX exports."""
@@ -316,6 +324,34 @@ class Settings(BaseSettings):
         except ArgumentError:
             out["db_url"] = "**********"  # unparsable: it may still hold a password
         return out
+
+
+def db_url_problem(url: str) -> str | None:
+    """Why ``url`` is no SQLAlchemy database URL, or None when it is one."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except ArgumentError:
+        return (
+            "not a database URL (e.g. sqlite:///themecoder.db or postgresql+psycopg://user@host/db)"
+        )
+    return None
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One line per invalid setting, named by its environment variable. A value is repeated
+    only where it cannot hold a secret (a secret or a database URL with its password is not)."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        field = str(err["loc"][0]) if err["loc"] else ""
+        info = Settings.model_fields.get(field)
+        secret = field == "db_url" or (info is not None and "SecretStr" in str(info.annotation))
+        shown = "" if secret or err.get("type") == "missing" else f"={err.get('input')!r}"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"THEMECODER_{field.upper()}{shown}: {message}")
+    return lines
 
 
 @lru_cache(maxsize=1)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from themecoder.domain import BUCKETS
-from themecoder.errors import NotFound
+from themecoder.domain import BUCKETS, EXPRESSIONS, POLARITIES, SENTIMENTS
+from themecoder.errors import InvalidInput, NotFound
 
 Truth = dict[str, str | None]  # bucket -> polarity (present), None (absent); missing = unknown
 
@@ -43,6 +43,9 @@ class Source:
     citation: str = ""
 
 
+DATASETS_HINT = "; set THEMECODER_DATASETS_DIR to the folder of the shared datasets"
+
+
 def split_of(text: str) -> str:
     """The project's hold-out rule for data without an official split."""
     return "test" if int(hashlib.sha1(text.strip().encode()).hexdigest(), 16) % 5 == 0 else "train"
@@ -50,7 +53,7 @@ def split_of(text: str) -> str:
 
 def _rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise NotFound(f"dataset file {path} not found")
+        raise NotFound(f"dataset file {path} not found{DATASETS_HINT}")
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
@@ -59,25 +62,78 @@ def _polarity(opinion: str) -> str:
     return {"negative": "risk", "positive": "positive"}.get(opinion, "neutral")
 
 
+MAX_PROBLEMS = 10
+
+
+def _own_row(row: object) -> str | None:
+    """What is wrong with one parsed line of ``training/data/*.jsonl`` (SCHEMA.md), or None."""
+    if not isinstance(row, dict):
+        return "not a JSON object"
+    missing = [k for k in ("text", "buckets", "sentiment", "expression") if k not in row]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    if not isinstance(row["text"], str) or not row["text"].strip():
+        return "text must be a non-empty string"
+    if not isinstance(row["buckets"], dict):
+        return "buckets must be an object of bucket -> polarity"
+    for bucket, polarity in row["buckets"].items():
+        if bucket not in BUCKETS:
+            return f"unknown bucket {bucket!r} (known: {', '.join(BUCKETS)})"
+        if polarity not in POLARITIES:
+            return f"{bucket}: unknown polarity {polarity!r} (known: {', '.join(POLARITIES)})"
+    for key, known in (("sentiment", SENTIMENTS), ("expression", EXPRESSIONS)):
+        if row[key] not in known:
+            return f"unknown {key} {row[key]!r} (known: {', '.join(known)})"
+    return None
+
+
 def load_own(directory: Path) -> list[Example]:
-    """The project's labelled units (``training/data/*.jsonl``), all six buckets known."""
+    """The project's labelled units (``training/data/*.jsonl``), all six buckets known.
+
+    Every line is checked against ``training/data/SCHEMA.md`` first: a bad line is an error
+    naming its file and line (a misspelt bucket would otherwise train as that bucket absent)."""
     files = sorted(directory.glob("*.jsonl"))
     if not files:
-        raise NotFound(f"no labelled *.jsonl files in {directory}")
-    out, seen = [], set()
+        where = "not a folder" if not directory.is_dir() else "no *.jsonl files"
+        raise NotFound(
+            f"no labelled training data in {directory} ({where}); set THEMECODER_TRAINING_DIR "
+            "to a folder of *.jsonl files (training/data/SCHEMA.md)"
+        )
+    rows, problems = [], []
     for path in files:
-        for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            problems.append(f"{path}: not UTF-8 text (byte {exc.start})")
+            continue
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            row = json.loads(line)
-            text = row["text"].strip()
-            if text in seen:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{path}:{number}: not valid JSON ({exc.msg})")
                 continue
-            seen.add(text)
-            truth: Truth = {b: row["buckets"].get(b) for b in BUCKETS}
-            out.append(
-                Example(text, "own", split_of(text), truth, row["sentiment"], row["expression"])
-            )
+            problem = _own_row(row)
+            if problem:
+                problems.append(f"{path}:{number}: {problem}")
+            else:
+                rows.append(row)
+    if problems:
+        more = len(problems) - MAX_PROBLEMS
+        shown = problems[:MAX_PROBLEMS] + ([f"... and {more} more"] if more > 0 else [])
+        raise InvalidInput(
+            f"{len(problems)} bad line(s) in the training data (training/data/SCHEMA.md):\n  "
+            + "\n  ".join(shown)
+        )
+    out, seen = [], set()
+    for row in rows:
+        text = row["text"].strip()
+        if text in seen:
+            continue
+        seen.add(text)
+        truth: Truth = {b: row["buckets"].get(b) for b in BUCKETS}
+        out.append(Example(text, "own", split_of(text), truth, row["sentiment"], row["expression"]))
     return out
 
 
@@ -120,7 +176,7 @@ def load_semeval_laptops(root: Path) -> list[Example]:
     sentiment is the opinions' polarity where they agree (a derived label)."""
     path = root / "semeval2016_absa_laptops" / "sentences.jsonl"
     if not path.is_file():
-        raise NotFound(f"dataset file {path} not found")
+        raise NotFound(f"dataset file {path} not found{DATASETS_HINT}")
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
@@ -156,7 +212,7 @@ def load_app_reviews_maalej(root: Path) -> list[Example]:
     support_friction risk; a review with no bug_report label is support_friction absent."""
     path = root / "app_reviews_maalej2016" / "reviews_multilabel.jsonl"
     if not path.is_file():
-        raise NotFound(f"dataset file {path} not found")
+        raise NotFound(f"dataset file {path} not found{DATASETS_HINT}")
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
     flat = [
         {"text": r["text"], "label": "bug_report" if "bug_report" in r["labels"] else "x"}

@@ -10,13 +10,25 @@ import numpy as np
 from sklearn.metrics import f1_score
 
 from themecoder.config import Settings
+from themecoder.devset import load_devset
 from themecoder.domain import BUCKETS, EXPRESSIONS, SENTIMENTS, ItemResult
+from themecoder.errors import InvalidInput
 from themecoder.labelled import EXTERNAL, Example, load_own
 
 EVAL_SOURCES = ("own", *EXTERNAL)
 # Airline bucket truth has positives only (negative reasons), so it gives recall, not F1.
 RECALL_ONLY = {"airline"}
 MIN_POSITIVES = 20
+
+
+def check_sources(sources: Sequence[str]) -> Sequence[str]:
+    """``sources`` if each is one :func:`evaluate` knows, else :class:`InvalidInput`."""
+    unknown = sorted(set(sources) - set(EVAL_SOURCES))
+    if unknown:
+        raise InvalidInput(
+            f"unknown source {', '.join(map(repr, unknown))}; known: {', '.join(EVAL_SOURCES)}"
+        )
+    return sources
 
 
 def held_out(s: Settings, source: str, limit: int | None = None) -> list[Example]:
@@ -122,10 +134,13 @@ def evaluate(
     report: dict[str, Any] = {"model_version": coder.version, "sources": {}}
     pooled_ex: list[Example] = []
     pooled_res: list[ItemResult] = []
+    # Every source is read before any is coded: a missing dataset fails in seconds, not
+    # after the sources before it were coded.
+    held = {source: held_out(s, source, limit) for source in check_sources(sources)}
     for n, source in enumerate(sources):
         if progress:
             progress(source, n, len(sources))
-        examples = held_out(s, source, limit)
+        examples = held[source]
         results = coder.code([e.text for e in examples])
         entry: dict[str, Any] = {"n": len(examples), "buckets": bucket_scores(examples, results)}
         if source in RECALL_ONLY:
@@ -197,8 +212,13 @@ def run_evaluation(
     from themecoder.services.embedding_cache import CachedEmbedder
     from themecoder.services.reports import write_card, write_report
 
+    if limit is not None and limit < 1:
+        raise InvalidInput(f"limit must be 1 or more, got {limit}")
+    check_sources(sources or ())
     s = s.model_copy(update={"model_dir": Path(model_dir)})
     full = not sources and limit is None
+    if full and (s.devset_dir / "labels.jsonl").is_file():
+        load_devset(s.devset_dir / "labels.jsonl", s.datasets_dir)  # its texts are all there
     embedder = CachedEmbedder(make_embedder(s, load_artifact(s.model_dir)), s.cache_dir)
     coder = Coder.load(s, embedder=embedder)
     report = evaluate(coder, s, sources or EVAL_SOURCES, limit, progress=progress)

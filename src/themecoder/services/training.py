@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -181,6 +182,18 @@ def encoder_tag(model: str) -> str:
     return "-" + re.sub(r"[^a-z0-9]+", "-", Path(str(model)).name.lower()).strip("-")
 
 
+def writable_folder(path: Path) -> None:
+    """Refuse an artifact folder that could not be written: a file, under a file, or in a
+    folder this process may not write to."""
+    if path.exists() and not path.is_dir():
+        raise InvalidInput(f"artifact folder {path} is a file")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise InvalidInput(f"artifact folder {path} is under a file, {existing}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidInput(f"artifact folder {path} cannot be written: {existing} is read-only")
+
+
 def train_coder(
     s: Settings,
     out_dir: Path | None = None,
@@ -213,10 +226,11 @@ def train_coder(
     if extra_weight <= 0:
         raise InvalidInput(f"extra_weight must be > 0, got {extra_weight!r}")
     out = Path(out_dir or s.model_dir)
+    writable_folder(out)  # before the training, which is long, not after it
+    examples, sources = training_examples(s, extra_data, own_limit)
     emb = embedder or make_embedder(s, int8=False, runtime="torch")  # fine-tune on floats
     # A coder's ONNX embedder (retraining passes the current one): train on its torch twin.
     emb = getattr(emb, "torch_embedder", emb)
-    examples, sources = training_examples(s, extra_data, own_limit)
     weight_list = [
         1.0 if e.source == "own" or e.source in CODED_SOURCES else EXTERNAL_WEIGHT for e in examples
     ]
