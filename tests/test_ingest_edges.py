@@ -203,3 +203,19 @@ def test_nul_characters_are_removed_with_a_warning_naming_the_records(tmp_path):
         ("a.csv", "NUL characters removed from 1 record(s) (A)", False, ("A",)),
         ("b.jsonl", "NUL characters removed from 1 record(s) (C)", False, ("C",)),
     ]
+
+
+def test_a_table_without_the_text_column_in_a_folder_is_skipped_and_the_rest_read(tmp_path):
+    """`themecoder code data/sample/` (the README's example) stopped at accounts.csv, a table
+    of accounts with no text column."""
+    (tmp_path / "accounts.csv").write_text("account_id,plan\nACC-1,pro\n", encoding="utf-8")
+    (tmp_path / "tickets.csv").write_text("text\nThe export keeps failing.\n", encoding="utf-8")
+
+    result = read_items(tmp_path)
+
+    assert [item.text for item in result.items] == ["The export keeps failing."]
+    [problem] = result.problems
+    assert problem.source == "accounts.csv" and problem.skipped
+    assert problem.message.startswith("column 'text' not found")
+    with pytest.raises(MissingColumn, match="column 'body' not found"):  # in no file: a typo
+        read_items(tmp_path, text_column="body")

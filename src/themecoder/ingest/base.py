@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from themecoder.domain import speaker_key
-from themecoder.errors import InvalidInput, NoRecords, NotFound
+from themecoder.errors import InvalidInput, MissingColumn, NoRecords, NotFound
 from themecoder.ingest._common import IngestProblem, IngestResult, ReadOptions, without_nul
 from themecoder.ingest.subtitles import read_srt, read_vtt
 from themecoder.ingest.tabular import read_csv, read_jsonl, read_parquet
@@ -77,7 +77,8 @@ def read_items(
             supported file.
         NoRecords: A file (not a directory's) holds nothing to code; in a directory such a
             file is a problem and the rest is read.
-        MissingColumn: A tabular file lacks ``text_column`` or ``id_column``.
+        MissingColumn: A tabular file lacks ``text_column`` or ``id_column`` (in a directory:
+            every file does; one that lacks it is a problem and the rest is read).
         EncodingError: A file is not valid in ``encoding``.
 
     Example:
@@ -150,14 +151,19 @@ def _read_directory(root: Path, wanted: str | None, options: ReadOptions) -> Ing
             path=str(root),
         )
     result = IngestResult([], [], str(root))
+    lacking: list[MissingColumn] = []
     for file in files:
         try:
             part = _READERS[infer_format(file)](file, replace(options, id_prefix=f"{file.stem}:"))
-        except NoRecords as exc:  # one empty file does not stop the folder: say so, go on
+        except (NoRecords, MissingColumn) as exc:  # one such file does not stop the folder
             result.problems.append(IngestProblem(None, exc.message, file.name))
+            if isinstance(exc, MissingColumn):
+                lacking.append(exc)
             continue
         result.items.extend(part.items)
         result.problems.extend(part.problems)
+    if lacking and len(lacking) == len(files):  # no file has the column: a wrong name
+        raise lacking[0]
     return result
 
 
