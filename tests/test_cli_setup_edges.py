@@ -338,3 +338,15 @@ def test_a_results_folder_that_is_set_is_kept_for_any_model(evaluated, env, tmp_
 
     assert result.exit_code == 0, output
     assert [s.results_dir for s in evaluated] == [tmp_path / "mine"]
+
+
+def test_ctrl_c_ends_a_command_with_one_line_and_exit_130(capsys) -> None:
+    """Ctrl-C during `train` or `eval` printed a full traceback."""
+    import typer
+
+    from themecoder.cli_support import errors
+
+    with pytest.raises(typer.Exit) as info, errors():
+        raise KeyboardInterrupt
+    assert info.value.exit_code == 130
+    assert "interrupted" in capsys.readouterr().err

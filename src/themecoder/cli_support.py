@@ -55,7 +55,7 @@ def _fail(code: str, message: str) -> typer.Exit:
 @contextmanager
 def errors() -> Iterator[None]:
     """Turn a ThemecoderError, or settings that do not validate, into a one-line message;
-    exit 2 for bad input or configuration, else 1."""
+    exit 2 for bad input or configuration, else 1; Ctrl-C exits 130 with one line."""
     try:
         yield
     except ThemecoderError as exc:
@@ -70,3 +70,6 @@ def errors() -> Iterator[None]:
         field = re.search(r'field "(\w+)"', str(exc))
         name = f"THEMECODER_{field.group(1).upper()}" if field else "a THEMECODER_ variable"
         raise _fail("invalid_setting", f'{name} is not valid JSON (e.g. \'["a", "b"]\')') from None
+    except KeyboardInterrupt:  # Ctrl-C during a long train, eval or code: a line, no traceback
+        console.print("interrupted", style="bold red")
+        raise typer.Exit(130) from None
