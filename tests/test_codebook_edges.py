@@ -95,3 +95,20 @@ def test_codebook_modules_import_no_private_names_of_each_other():
         if alias.name.startswith("_")
     ]
     assert private == []
+
+
+def test_codebook_commands_name_the_file_or_folder_they_were_given(tmp_path) -> None:
+    """`codebook validate DIR` said "codebook file not found"; `codebook add` on a bad file
+    said "codebook has N problem(s)" without naming the file."""
+    from typer.testing import CliRunner
+
+    from themecoder.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nversion: 1\ncodes:\n  - id: Bad Id\n", encoding="utf-8")
+    runner = CliRunner()
+    folder = runner.invoke(app, ["codebook", "validate", str(tmp_path)])
+    assert folder.exit_code == 2
+    assert "is a folder, not a codebook file" in " ".join(folder.output.split())
+    added = runner.invoke(app, ["codebook", "add", str(bad), "new_code", "--definition", "x"])
+    assert added.exit_code == 2 and f"{bad} has 3 problem(s)" in "".join(added.output.split("\n"))

@@ -17,7 +17,7 @@ from typing import Any
 
 from themecoder.domain import BUCKETS
 from themecoder.errors import InvalidInput, NotFound
-from themecoder.labelled import Example, split_of
+from themecoder.labelled import DATASETS_HINT, Example, split_of
 
 SOURCES = (
     "b2b",
@@ -38,14 +38,14 @@ def sha1_text(text: str) -> str:
 
 def _csv(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
-        raise NotFound(f"dataset file {path} not found")
+        raise NotFound(f"dataset file {path} not found{DATASETS_HINT}")
     with path.open(encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
-        raise NotFound(f"dataset file {path} not found")
+        raise NotFound(f"dataset file {path} not found{DATASETS_HINT}")
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 

@@ -123,7 +123,8 @@ class Codebook(_Strict):
         """Read a codebook file (no semantic checks: see ``validate.load_codebook``)."""
         path = Path(path)
         if not path.is_file():
-            raise NotFound(f"codebook file not found: {path}", path=str(path))
+            found = f"{path} is a folder, not a codebook file" if path.is_dir() else None
+            raise NotFound(found or f"codebook file not found: {path}", path=str(path))
         return cls.from_yaml(read_text(path), str(path))
 
     @property

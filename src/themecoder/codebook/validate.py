@@ -132,7 +132,8 @@ def load_codebook(
     """Read and fully check a codebook.
 
     Args:
-        source: A codebook file; ``None`` reads the shipped default.
+        source: A codebook file; ``None`` reads the shipped default. With ``text``, the name
+            its problems are reported under.
         glossary: Metrics the codebook may name; ``None`` uses the shipped glossary.
         text: YAML text to read instead of a file.
 
@@ -141,7 +142,7 @@ def load_codebook(
         NotFound: The file does not exist.
     """
     if text is not None:
-        book = Codebook.from_yaml(text, "codebook")
+        book = Codebook.from_yaml(text, str(source or "codebook"))
     else:
         book = Codebook.from_path(source or DEFAULT_PATH)
     ensure_valid(book, glossary, str(source or "codebook"))

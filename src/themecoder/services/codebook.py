@@ -79,9 +79,10 @@ def edit(
     """
     terms = load_glossary(glossary)
     if not path.is_file():
-        raise NotFound(f"codebook file not found: {path}", path=str(path))
+        found = f"{path} is a folder, not a codebook file" if path.is_dir() else None
+        raise NotFound(found or f"codebook file not found: {path}", path=str(path))
     old_text = read_text(path)
-    old = load_codebook(text=old_text, glossary=terms)
+    old = load_codebook(path, glossary=terms, text=old_text)
     new = change(old, terms)
     changes = diff(old, new)
     text = new.to_yaml()
