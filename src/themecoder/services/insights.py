@@ -219,11 +219,10 @@ def link_insight(
         for kind, refs in wanted.items()
         if refs
     }
-    record.updated_at = utc_now()
-    audit.record(
-        session, who, project_id, "insight_link", f"insight:{record.id}", None,
-        {k: v for k, v in added.items() if v},
-    )  # fmt: skip
+    new = {k: v for k, v in added.items() if v}
+    if new:  # links the card held already change nothing: no event
+        record.updated_at = utc_now()
+        audit.record(session, who, project_id, "insight_link", f"insight:{record.id}", None, new)
     return get_insight(session, project_id, record.id)
 
 
