@@ -115,3 +115,27 @@ def test_linkage_weighted_and_bad_outcome_rows(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "account columns: " in r.output and "segment" in r.output
     bad = runner.invoke(app, ["analytics", "timeseries", "--db", db, "--by", "plann"])
     assert bad.exit_code == 2 and "known columns" in bad.output and "plan" in bad.output
+
+
+def test_story_reads_project_demo_not_the_corpus_twice(tmp_path: Path) -> None:
+    """`make demo` stores the corpus in the command line's store and in project demo; the
+    story read both, so every item and per-account signal counted twice."""
+    from themecoder.services import projects
+
+    db = _db(tmp_path)  # the command line's copy
+    engine = make_engine(db)
+    with session_factory(engine).begin() as session:
+        demo = projects.create_project(session, "demo")
+        store(session, ROWS, project_id=demo.id)  # the project's copy
+    engine.dispose()
+    csv = tmp_path / "acc.csv"
+    csv.write_text(
+        "account_id,plan,renewed,renewal_date\nA,team,no,2026-06-01\nB,business,yes,2026-06-01\n"
+    )
+    args = ["analytics", "story", "--db", db, "--accounts", str(csv), "--end", "2026-03-31"]
+    r = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "scope: project 'demo'" in r.output
+    january = next(line for line in r.output.splitlines() if "2026-01" in line)
+    assert january.rstrip(" │").split("│")[-1].strip() == "2"  # items: T-1 and T-2, once each
+    assert "3. renewed: 2 accounts decided" in r.output

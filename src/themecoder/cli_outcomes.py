@@ -226,28 +226,39 @@ def story(
     db: Db = None,
 ) -> None:
     """The sample corpus end to end, after `themecoder demo`: monthly trend of risk shares and
-    net sentiment, top risks by account, and the linkage table for `renewed`.
+    net sentiment, top risks by account, and the linkage table for `renewed`. It reads project
+    "demo" (the command line's store holds the same corpus again: reading both would count
+    every item twice), or the whole store where there is no such project.
 
     Example: themecoder demo && themecoder analytics story
     """
     import pandas as pd
 
+    from themecoder.errors import NotFound
     from themecoder.services import analytics as svc
-    from themecoder.services import escalations, outcomes
+    from themecoder.services import escalations, outcomes, projects
     from themecoder.services.codebook import load
+    from themecoder.services.demo import DEMO_PROJECT
 
     s = _settings(db)
     book = load(s.codebook_path)
     with _errors(), svc.store_session(s) as session:
-        if not outcomes.has_outcomes(session, None, "renewed"):
+        try:
+            pid: int | None = projects.get_project(session, DEMO_PROJECT).id
+        except NotFound:
+            pid = None
+        console.print(f"scope: project {DEMO_PROJECT!r}" if pid else "scope: the whole store")
+        if not outcomes.has_outcomes(session, pid, "renewed"):
             text = (accounts or s.sample_dir / "accounts.csv").read_text(encoding="utf-8")
-            done = outcomes.import_outcomes(session, text)
+            done = outcomes.import_outcomes(session, text, project_id=pid)
             session.commit()
             console.print(f"imported {done['accounts']} accounts, {done['outcomes']} outcomes")
-        trend = svc.timeseries(session, book, series=[":risk"], end=end)
-        net = svc.timeseries(session, book, measure="sentiment", series=["net"], end=end)
-        top = escalations.top_accounts(escalations.scored(session, None)).head(10)
-        link = outcomes.linkage(session, book, outcome="renewed", themes=False)
+        trend = svc.timeseries(session, book, project_id=pid, series=[":risk"], end=end)
+        net = svc.timeseries(
+            session, book, project_id=pid, measure="sentiment", series=["net"], end=end
+        )
+        top = escalations.top_accounts(escalations.scored(session, pid)).head(10)
+        link = outcomes.linkage(session, book, project_id=pid, outcome="renewed", themes=False)
     wide = trend.pivot_table(index="period", columns="series", values="share", sort=True)
     wide.columns = [c.split(":")[0].split("_")[0] for c in wide.columns]
     wide = pd.concat(
