@@ -40,8 +40,8 @@ def filter_choices(
         ("account", "accounts", "account_id", flt.account_id),
         ("source", "sources", "source", flt.source),
     ):
-        present = partial(_item_values, session, pid, column, raw=True)
-        choices[key] = _hold(field, value, choices[key], present)
+        holds = partial(views.item_holds, session, pid, column)
+        choices[key] = _hold(field, value, choices[key], holds)
     themes = dict(choices["themes"])
     if flt.theme_id is not None and flt.theme_id not in themes:
         carried = {t.id: t.label for t, _ in views.project_themes(session, pid)}
@@ -64,18 +64,21 @@ def analytics_choices(
     pid = principal.project_id
     return {
         column: _hold(
-            column, chosen.get(column), values, partial(_item_values, session, pid, column)
+            column,
+            chosen.get(column),
+            values,
+            lambda value, column=column: value in _item_values(session, pid, column),
         )
         for column, values in offered.items()
     }
 
 
-def _hold(field: str, value: Any, offered: list[Any], present: Callable[[], set[str]]) -> list[Any]:
-    """``offered`` with ``value`` added if ``present()`` holds it; ``present`` is asked only
-    for a value not offered, so a listed value costs no lookup."""
+def _hold(field: str, value: Any, offered: list[Any], holds: Callable[[Any], bool]) -> list[Any]:
+    """``offered`` with ``value`` added if ``holds(value)``; asked only for a value not
+    offered, so a listed value costs no lookup."""
     if value is None or value in offered:
         return offered
-    if value not in present():
+    if not holds(value):
         raise _unknown(field, value, offered)
     return sorted([*offered, value])
 
@@ -92,12 +95,10 @@ def _unknown(field: str, value: Any, offered: Sequence[Any]) -> InvalidInput:
     return InvalidInput(f"{field}: {value!r} is unknown; choose one of {shown}{more}", field=field)
 
 
-def _item_values(session: Session, project_id: int, column: str, raw: bool = False) -> set[str]:
-    """Every value ``column`` takes in the project's items, uncapped: as stored when ``raw``
-    (the queue filters on that), else as the analytics frames read them."""
-    items = q.items_frame(session, project_id)
-    if not raw:
-        items = fr.prepare_items(items)
+def _item_values(session: Session, project_id: int, column: str) -> set[str]:
+    """Every value ``column`` takes in the project's items, uncapped, as the analytics frames
+    read them (a metadata key, a source as its file name)."""
+    items = fr.prepare_items(q.items_frame(session, project_id))
     if column not in items.columns:
         return set()
     return {v for v in items[column].dropna().astype(str) if v}

@@ -207,6 +207,14 @@ def documents(session: Session, project_id: int, limit: int = 200) -> list[dict[
     ]
 
 
+def item_holds(session: Session, project_id: int, column: str, value: str) -> bool:
+    """Whether an item of the project has ``value`` in ``column`` (``account_id`` or
+    ``source``): the check for a filter value past the capped lists of :func:`filter_choices`."""
+    field = {"account_id": ItemRecord.account_id, "source": ItemRecord.source}[column]
+    found = select(ItemRecord.id).where(ItemRecord.project_id == project_id, field == value)
+    return session.scalar(found.limit(1)) is not None
+
+
 def filter_choices(session: Session, project_id: int) -> dict[str, list[Any]]:
     """Accounts, sources and themes present in the project, for the queue filters."""
     accounts = session.scalars(
